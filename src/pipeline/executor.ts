@@ -1,0 +1,36 @@
+/** Compute resources a stage asks for; a cluster executor uses them, the local one ignores them. */
+export interface Resources {
+  gpus?: number
+  cpus?: number
+  mem?: string
+  time?: string
+  partition?: string
+}
+
+/** One stage instance's command, ready to run: the engine has interpolated it and cleared its outs. */
+export interface Job {
+  /** Stable, human-readable instance id, e.g. `features@dataset=ansim,ov=1,split=1`. */
+  id: string
+  argv: string[]
+  cwd: string
+  /** Where the full stdout+stderr log must be written. */
+  logFile: string
+  resources?: Resources
+}
+
+export interface JobResult {
+  /** null when the process was ended by a signal or the job was cancelled. */
+  exitCode: number | null
+  signal?: string
+  /** The last lines of stderr, shown to the user when the job fails. */
+  stderrTail: string
+  /** Executor-specific handle shown by `status` while the job runs (e.g. a Slurm job id). */
+  handle?: string
+}
+
+/** The seam between the engine and whatever runs commands: local subprocesses, or a cluster scheduler. */
+export interface Executor {
+  readonly name: string
+  /** Runs a job to completion; aborting `signal` must stop the job (kill the process, cancel the cluster job). */
+  run(job: Job, signal: AbortSignal, onStart?: (handle: string) => void): Promise<JobResult>
+}
