@@ -1,0 +1,72 @@
+import {createWriteStream} from 'node:fs'
+import {mkdir} from 'node:fs/promises'
+import {dirname} from 'node:path'
+import {once} from 'node:events'
+import {execa} from 'execa'
+import type {Executor, Job, JobResult} from './executor.js'
+
+const STDERR_TAIL_LINES = 20
+/** Grace period between SIGTERM and SIGKILL when a run is aborted. */
+const KILL_GRACE_MS = 3000
+
+/** Keeps the last lines of a byte stream without holding the whole stream in memory. */
+export class LineTail {
+  private lines: string[] = []
+  private partial = ''
+
+  constructor(private readonly limit: number) {}
+
+  push(chunk: string): void {
+    const parts = (this.partial + chunk).split('\n')
+    this.partial = parts.pop() ?? ''
+    this.lines.push(...parts)
+    if (this.lines.length > this.limit) this.lines.splice(0, this.lines.length - this.limit)
+  }
+
+  text(): string {
+    const all = this.partial === '' ? this.lines : [...this.lines, this.partial]
+    return all.slice(-this.limit).join('\n')
+  }
+}
+
+/** Runs each job as a subprocess of this machine (argv array, never a shell), logging stdout+stderr to the job's log. */
+export class LocalExecutor implements Executor {
+  readonly name = 'local'
+
+  async run(job: Job, signal: AbortSignal, onStart?: (handle: string) => void): Promise<JobResult> {
+    await mkdir(dirname(job.logFile), {recursive: true})
+    const log = createWriteStream(job.logFile)
+    await once(log, 'open')
+    const tail = new LineTail(STDERR_TAIL_LINES)
+    const [file, ...args] = job.argv
+    const subprocess = execa(file, args, {
+      cwd: job.cwd,
+      stdin: 'ignore',
+      buffer: false,
+      reject: false,
+      cancelSignal: signal,
+      forceKillAfterDelay: KILL_GRACE_MS,
+    })
+    if (subprocess.pid !== undefined) onStart?.(`pid ${subprocess.pid}`)
+    subprocess.stdout?.on('data', (chunk: Buffer) => log.write(chunk))
+    subprocess.stderr?.on('data', (chunk: Buffer) => {
+      log.write(chunk)
+      tail.push(chunk.toString('utf8'))
+    })
+    const result = await subprocess
+    if (result.failed && result.exitCode === undefined && result.signal === undefined) {
+      // The process never started (e.g. the command is not found): the reason is execa's message.
+      const reason: string = result.isCanceled ? 'cancelled' : (result.originalMessage ?? result.shortMessage ?? 'failed to start')
+      log.write(`${reason}\n`)
+      tail.push(reason)
+    }
+    log.end()
+    await once(log, 'close')
+    return {
+      exitCode: result.isCanceled ? null : (result.exitCode ?? null),
+      signal: result.signal,
+      stderrTail: tail.text(),
+      handle: subprocess.pid === undefined ? undefined : `pid ${subprocess.pid}`,
+    }
+  }
+}
