@@ -1,0 +1,105 @@
+// The SELDnet CRNN (Adavanne et al. 2018) in tfjs-layers, every size taken from the configuration.
+import * as tf from '@tensorflow/tfjs'
+
+export interface ModelConfig {
+  /** Frames per input sequence. */
+  seqLen: number
+  /** Frequency bins per frame. */
+  bins: number
+  /** Input channels: 2C (magnitude and phase of C microphone / Ambisonic channels). */
+  channels: number
+  /** Sound event classes K. */
+  classes: number
+  /** Filters of every convolution block. */
+  convFilters: number
+  /** Max-pooling factor along frequency of each convolution block (one block per entry). */
+  poolSizes: number[]
+  /** Units of each bidirectional GRU layer; a single number means the published two layers of that size. */
+  rnnUnits: number | number[]
+  /** Units of each per-frame Dense layer before the outputs; a single number means one layer. */
+  fnnUnits: number | number[]
+  /** Dropout rate after every convolution block and Dense layer (0 disables it). */
+  dropout: number
+  /** Weights of the SED (binary cross-entropy) and DOA (mean squared error) losses. */
+  lossWeights: [number, number]
+  /** DOA output as (x, y) per class instead of (x, y, z). */
+  aziOnly: boolean
+  /** Adam learning rate. */
+  lr: number
+}
+
+export const SED_OUTPUT = 'sed_out'
+export const DOA_OUTPUT = 'doa_out'
+
+function layerSizes(value: number | number[], single: number): number[] {
+  return Array.isArray(value) ? value : Array.from({length: single}, () => value)
+}
+
+function checkConfig(config: ModelConfig): void {
+  const positive: (keyof ModelConfig)[] = ['seqLen', 'bins', 'channels', 'classes', 'convFilters', 'lr']
+  for (const key of positive) {
+    const value = config[key]
+    if (typeof value !== 'number' || !(value > 0)) throw new Error(`model config: ${key} must be a positive number, got ${value}`)
+  }
+  const sizes = [...config.poolSizes, ...layerSizes(config.rnnUnits, 2), ...layerSizes(config.fnnUnits, 1)]
+  if (sizes.some((size) => !Number.isInteger(size) || size < 1)) {
+    throw new Error(`model config: poolSizes, rnnUnits and fnnUnits must be positive integers, got ${sizes}`)
+  }
+  const pooling = config.poolSizes.reduce((a, b) => a * b, 1)
+  if (config.bins % pooling !== 0) {
+    throw new Error(`model config: bins (${config.bins}) must be divisible by the product of poolSizes (${pooling})`)
+  }
+  if (!(config.dropout >= 0 && config.dropout < 1)) throw new Error(`model config: dropout must be in [0, 1), got ${config.dropout}`)
+}
+
+/** DOA output size: 2K (azimuth only) or 3K (x, y, z per class). */
+export function doaSize(config: Pick<ModelConfig, 'classes' | 'aziOnly'>): number {
+  return (config.aziOnly ? 2 : 3) * config.classes
+}
+
+/** Compiles (or recompiles, e.g. after loading) a SELDnet with Adam and the weighted BCE + MSE losses. */
+export function compileSeldnet(model: tf.LayersModel, config: Pick<ModelConfig, 'lossWeights' | 'lr'>): void {
+  const [sedWeight, doaWeight] = config.lossWeights
+  // tfjs-layers ignores compile's lossWeights, so the weights are part of the loss functions.
+  const sedLoss = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.mul(sedWeight, tf.mean(tf.metrics.binaryCrossentropy(yTrue, yPred)))
+  const doaLoss = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.mul(doaWeight, tf.mean(tf.squaredDifference(yTrue, yPred)))
+  model.compile({optimizer: tf.train.adam(config.lr), loss: [sedLoss, doaLoss]})
+}
+
+/**
+ * Builds and compiles the CRNN: input [batch, seqLen, bins, channels]; per block Conv2D 3×3 same, BatchNorm, ReLU,
+ * MaxPool (1, p), Dropout; reshape to [seqLen, features]; bidirectional GRUs merged by multiplication; per-frame
+ * Dense layers, then SED Dense(K, sigmoid) and DOA Dense(2K or 3K, tanh). Outputs [sed, doa].
+ */
+export function buildSeldnet(config: ModelConfig): tf.LayersModel {
+  checkConfig(config)
+  const input = tf.input({shape: [config.seqLen, config.bins, config.channels], name: 'spec_in'})
+  let x: tf.SymbolicTensor = input
+  for (const pool of config.poolSizes) {
+    x = tf.layers.conv2d({filters: config.convFilters, kernelSize: 3, padding: 'same'}).apply(x) as tf.SymbolicTensor
+    x = tf.layers.batchNormalization({axis: -1}).apply(x) as tf.SymbolicTensor
+    x = tf.layers.activation({activation: 'relu'}).apply(x) as tf.SymbolicTensor
+    x = tf.layers.maxPooling2d({poolSize: [1, pool], strides: [1, pool]}).apply(x) as tf.SymbolicTensor
+    if (config.dropout > 0) x = tf.layers.dropout({rate: config.dropout}).apply(x) as tf.SymbolicTensor
+  }
+  const pooledBins = config.bins / config.poolSizes.reduce((a, b) => a * b, 1)
+  x = tf.layers.reshape({targetShape: [config.seqLen, pooledBins * config.convFilters]}).apply(x) as tf.SymbolicTensor
+  for (const units of layerSizes(config.rnnUnits, 2)) {
+    const gru = tf.layers.gru({units, activation: 'tanh', returnSequences: true}) as unknown as tf.RNN
+    x = tf.layers.bidirectional({layer: gru, mergeMode: 'mul'}).apply(x) as tf.SymbolicTensor
+  }
+  const head = (size: number, activation: 'sigmoid' | 'tanh', name: string) => {
+    let y = x
+    for (const units of layerSizes(config.fnnUnits, 1)) {
+      // Dense on a 3-D input is applied per frame in one matmul (TimeDistributed would loop over frames).
+      y = tf.layers.dense({units}).apply(y) as tf.SymbolicTensor
+      if (config.dropout > 0) y = tf.layers.dropout({rate: config.dropout}).apply(y) as tf.SymbolicTensor
+    }
+    return tf.layers.dense({units: size, activation, name}).apply(y) as tf.SymbolicTensor
+  }
+  const sed = head(config.classes, 'sigmoid', SED_OUTPUT)
+  const doa = head(doaSize(config), 'tanh', DOA_OUTPUT)
+  const model = tf.model({inputs: input, outputs: [sed, doa], name: 'seldnet'})
+  compileSeldnet(model, config)
+  return model
+}
