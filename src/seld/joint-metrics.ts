@@ -1,0 +1,233 @@
+/**
+ * The DCASE joint (location-aware) SELD metrics, as the DCASE 2022–2023 baselines compute them (SELDMetrics with
+ * macro averaging; Mesaros et al., WASPAA 2019, with the multi-instance extension of Politis et al., TASLP 2020):
+ * location-aware error rate and F-score (a detection counts only within 20° of its reference), class-dependent
+ * localization error and recall. Scored on 1-second segments; within a segment the predicted DOAs of a class are
+ * paired frame by frame with its reference DOAs by minimum-cost (Hungarian) assignment.
+ */
+import {checkFrames, type SeldFrames} from './metrics.js'
+
+/** A detection is correct when its mean angular error over the segment is at most this many degrees. */
+export const DOA_THRESHOLD_DEGREES = 20
+
+export interface JointInput extends SeldFrames {
+  /** Frames per 1-second segment. */
+  framesPerSecond: number
+  /**
+   * Tracks per frame, for several simultaneous events of one class: the arrays then hold frames × tracks rows
+   * (row frame·tracks + track), and a reference track is identified by its row within the frame. Default 1, which is
+   * the SELDnet 2018 output format.
+   */
+  tracks?: number
+}
+
+export interface ClasswiseJointMetrics {
+  f20: number[]
+  leCd: number[]
+  lrCd: number[]
+}
+
+export interface JointMetrics {
+  /** Location-aware error rate, over all classes. */
+  er20: number
+  /** Location-aware F-score, macro average over classes. */
+  f20: number
+  /** Class-dependent localization error in degrees, macro average (180 for a class never detected). */
+  leCd: number
+  /** Class-dependent localization recall, macro average. */
+  lrCd: number
+  /** mean(er20, 1 − f20, leCd / 180, 1 − lrCd). */
+  seldScore: number
+  classwise: ClasswiseJointMetrics
+}
+
+const EPS = 2.220446049250313e-16
+
+/**
+ * Computes ER20°, F20°, LE_CD and LR_CD. Conventions kept from the baseline: segments of framesPerSecond frames
+ * (ceil(frames / framesPerSecond) of them, the last one partial); a class present in both reference and prediction of
+ * a segment but never in the same frame counts its predicted tracks as missed; every ratio has numpy's eps in its
+ * denominator, so a class absent from both reference and prediction scores F 0, LE 180°, LR 0.
+ */
+export function jointMetrics(input: JointInput): JointMetrics {
+  const tracks = input.tracks ?? 1
+  if (!Number.isInteger(tracks) || tracks < 1) throw new Error(`tracks must be a positive integer, got ${tracks}`)
+  checkFrames(input, input.frames * tracks)
+  const {framesPerSecond, frames, classes} = input
+  if (!Number.isInteger(framesPerSecond) || framesPerSecond < 1) {
+    throw new Error(`framesPerSecond must be a positive integer, got ${framesPerSecond}`)
+  }
+  const perClass = () => new Float64Array(classes)
+  const truePositives = perClass(), falsePositives = perClass(), spatialFalsePositives = perClass(), falseNegatives = perClass()
+  const refTracks = perClass(), totalError = perClass(), localizedTracks = perClass(), missedTracks = perClass()
+  let errors = 0
+
+  const distance = angularDistance(input, tracks)
+  const assign = createAssignmentSolver(tracks)
+  const cost = new Float64Array(tracks * tracks)
+  const rowToCol = new Int32Array(tracks)
+  const refActive = new Int32Array(tracks), predActive = new Int32Array(tracks)
+  const trackError = new Float64Array(tracks), trackFrames = new Int32Array(tracks)
+
+  for (let start = 0; start < frames; start += framesPerSecond) {
+    const end = Math.min(start + framesPerSecond, frames)
+    let segmentFalsePositives = 0, segmentFalseNegatives = 0
+    for (let k = 0; k < classes; k++) {
+      let refCount = 0, predCount = 0
+      trackError.fill(0)
+      trackFrames.fill(0)
+      for (let frame = start; frame < end; frame++) {
+        const nRef = activeTracks(input.sedRef, frame, k, tracks, classes, refActive)
+        const nPred = activeTracks(input.sedPred, frame, k, tracks, classes, predActive)
+        refCount = Math.max(refCount, nRef)
+        predCount = Math.max(predCount, nPred)
+        if (!nRef || !nPred) continue
+        for (let r = 0; r < nRef; r++) {
+          for (let p = 0; p < nPred; p++) cost[r * nPred + p] = distance(frame * tracks + refActive[r], frame * tracks + predActive[p], k)
+        }
+        assign(cost, nRef, nPred, rowToCol)
+        for (let r = 0; r < nRef; r++) {
+          if (rowToCol[r] < 0) continue
+          trackError[refActive[r]] += cost[r * nPred + rowToCol[r]]
+          trackFrames[refActive[r]]++
+        }
+      }
+      refTracks[k] += refCount
+      let missed = 0, extra = 0
+      if (refCount && predCount) {
+        let matched = 0
+        for (let t = 0; t < tracks; t++) {
+          if (!trackFrames[t]) continue
+          matched++
+          const meanError = trackError[t] / trackFrames[t]
+          totalError[k] += meanError
+          localizedTracks[k]++
+          if (meanError <= DOA_THRESHOLD_DEGREES) truePositives[k]++
+          else {
+            spatialFalsePositives[k]++
+            segmentFalsePositives++
+          }
+        }
+        if (!matched) missed = predCount
+        else if (predCount > refCount) extra = predCount - refCount
+        else missed = refCount - predCount
+      } else {
+        missed = refCount
+        extra = predCount
+      }
+      falseNegatives[k] += missed
+      missedTracks[k] += missed
+      falsePositives[k] += extra
+      segmentFalseNegatives += missed
+      segmentFalsePositives += extra
+    }
+    errors += Math.max(segmentFalsePositives, segmentFalseNegatives) // substitutions + deletions + insertions
+  }
+
+  const er20 = errors / (refTracks.reduce((a, b) => a + b, 0) + EPS)
+  const classwise: ClasswiseJointMetrics = {f20: [], leCd: [], lrCd: []}
+  for (let k = 0; k < classes; k++) {
+    const tp = truePositives[k]
+    classwise.f20.push(tp / (EPS + tp + spatialFalsePositives[k] + 0.5 * (falsePositives[k] + falseNegatives[k])))
+    classwise.leCd.push(localizedTracks[k] ? totalError[k] / (localizedTracks[k] + EPS) : 180)
+    classwise.lrCd.push(localizedTracks[k] / (EPS + localizedTracks[k] + missedTracks[k]))
+  }
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length
+  const f20 = mean(classwise.f20), leCd = mean(classwise.leCd), lrCd = mean(classwise.lrCd)
+  return {er20, f20, leCd, lrCd, seldScore: (er20 + (1 - f20) + leCd / 180 + (1 - lrCd)) / 4, classwise}
+}
+
+/** Writes the tracks active for class k in a frame into `out`; returns how many. */
+function activeTracks(sed: SeldFrames['sedRef'], frame: number, k: number, tracks: number, classes: number, out: Int32Array): number {
+  let count = 0
+  for (let t = 0; t < tracks; t++) if (sed[(frame * tracks + t) * classes + k] === 1) out[count++] = t
+  return count
+}
+
+/**
+ * Angle in degrees between the reference DOA of row `refRow` and the predicted DOA of row `predRow` for class k.
+ * As in the baseline, vectors are normalised with sqrt(|v|² + 1e-10), so a zero vector is 90° from everything and
+ * identical directions come out about 0.0008° apart.
+ */
+function angularDistance({doaRef, doaPred, classes, aziOnly}: SeldFrames, tracks: number) {
+  const dims = aziOnly ? 2 : 3
+  const width = dims * classes
+  return (refRow: number, predRow: number, k: number): number => {
+    let refNorm = 1e-10, predNorm = 1e-10, dot = 0
+    for (let d = 0; d < dims; d++) {
+      const r = doaRef[refRow * width + d * classes + k]
+      const p = doaPred[predRow * width + d * classes + k]
+      refNorm += r * r
+      predNorm += p * p
+      dot += r * p
+    }
+    const cosine = Math.max(-1, Math.min(1, dot / Math.sqrt(refNorm * predNorm)))
+    return (Math.acos(cosine) * 180) / Math.PI
+  }
+}
+
+/**
+ * Returns a solver of the rectangular assignment problem (Hungarian algorithm with potentials, O(n²m)) for matrices
+ * of at most maxSize rows and columns. The solver reads `cost` as rows × cols, row-major, and writes into rowToCol the
+ * column given to each row, or −1 when there are more rows than columns and the row is left out. The minimum total
+ * cost over all assignments of min(rows, cols) pairs is what it finds.
+ */
+export function createAssignmentSolver(maxSize: number) {
+  const size = maxSize + 1
+  const rowPotential = new Float64Array(size), colPotential = new Float64Array(size), minSlack = new Float64Array(size)
+  const owner = new Int32Array(size), previous = new Int32Array(size)
+  const visited = new Uint8Array(size)
+  return (cost: Float64Array, rows: number, cols: number, rowToCol: Int32Array): void => {
+    if (rows > maxSize || cols > maxSize) throw new Error(`assignment of ${rows} × ${cols} exceeds the solver size ${maxSize}`)
+    // The algorithm needs n ≤ m: solve the transposed problem when there are more rows than columns.
+    const transposed = rows > cols
+    const n = transposed ? cols : rows, m = transposed ? rows : cols
+    const rowStride = transposed ? 1 : cols, colStride = transposed ? cols : 1
+    rowPotential.fill(0)
+    colPotential.fill(0)
+    owner.fill(0)
+    for (let i = 1; i <= n; i++) {
+      owner[0] = i
+      let col = 0
+      minSlack.fill(Infinity)
+      visited.fill(0)
+      do {
+        visited[col] = 1
+        const row = owner[col]
+        let delta = Infinity, next = 0
+        for (let j = 1; j <= m; j++) {
+          if (visited[j]) continue
+          const slack = cost[(row - 1) * rowStride + (j - 1) * colStride] - rowPotential[row] - colPotential[j]
+          if (slack < minSlack[j]) {
+            minSlack[j] = slack
+            previous[j] = col
+          }
+          if (minSlack[j] < delta) {
+            delta = minSlack[j]
+            next = j
+          }
+        }
+        for (let j = 0; j <= m; j++) {
+          if (visited[j]) {
+            rowPotential[owner[j]] += delta
+            colPotential[j] -= delta
+          } else {
+            minSlack[j] -= delta
+          }
+        }
+        col = next
+      } while (owner[col] !== 0)
+      do {
+        const before = previous[col]
+        owner[col] = owner[before]
+        col = before
+      } while (col !== 0)
+    }
+    rowToCol.fill(-1, 0, rows)
+    for (let j = 1; j <= m; j++) {
+      if (!owner[j]) continue
+      if (transposed) rowToCol[j - 1] = owner[j] - 1
+      else rowToCol[owner[j] - 1] = j - 1
+    }
+  }
+}

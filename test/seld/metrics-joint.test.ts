@@ -1,0 +1,202 @@
+import {describe, expect, it} from 'vitest'
+import {createAssignmentSolver, jointMetrics, type JointInput} from '../../src/seld/joint-metrics.js'
+
+/** A scene of `seconds` 1-second segments of 10 frames, with `tracks` simultaneous events allowed per class. */
+function scene(seconds: number, classes = 1, tracks = 1) {
+  const framesPerSecond = 10
+  const frames = seconds * framesPerSecond
+  const input: JointInput = {
+    sedRef: new Float64Array(frames * tracks * classes), sedPred: new Float64Array(frames * tracks * classes),
+    doaRef: new Float64Array(frames * tracks * 3 * classes), doaPred: new Float64Array(frames * tracks * 3 * classes),
+    frames, classes, tracks, framesPerSecond,
+  }
+  /** Marks class k active on track t over frames [from, to) at the given direction (degrees). */
+  const place = (side: 'ref' | 'pred', from: number, to: number, k: number, azimuth: number, elevation = 0, t = 0) => {
+    const sed = side === 'ref' ? input.sedRef : input.sedPred
+    const doa = side === 'ref' ? input.doaRef : input.doaPred
+    const [a, e] = [(azimuth * Math.PI) / 180, (elevation * Math.PI) / 180]
+    const xyz = [Math.cos(e) * Math.cos(a), Math.cos(e) * Math.sin(a), Math.sin(e)]
+    for (let frame = from; frame < to; frame++) {
+      const row = frame * tracks + t
+      sed[row * classes + k] = 1
+      xyz.forEach((value, d) => (doa[row * 3 * classes + d * classes + k] = value))
+    }
+  }
+  return {input, place}
+}
+
+function expectScores(input: JointInput, expected: {er20: number; f20: number; leCd: number; lrCd: number}): void {
+  const result = jointMetrics(input)
+  expect(result.er20).toBeCloseTo(expected.er20, 9)
+  expect(result.f20).toBeCloseTo(expected.f20, 9)
+  // The baseline normalises with sqrt(|v|² + 1e-10): identical directions are about 0.0008° apart.
+  expect(result.leCd).toBeCloseTo(expected.leCd, 2)
+  expect(result.lrCd).toBeCloseTo(expected.lrCd, 9)
+  const seld = (expected.er20 + 1 - expected.f20 + expected.leCd / 180 + 1 - expected.lrCd) / 4
+  expect(result.seldScore).toBeCloseTo(seld, 5)
+}
+
+describe('jointMetrics on hand-computed cases', () => {
+  it('scores a perfect prediction as perfect', () => {
+    const {input, place} = scene(2)
+    place('ref', 0, 20, 0, 30, 10)
+    place('pred', 0, 20, 0, 30, 10)
+    expectScores(input, {er20: 0, f20: 1, leCd: 0, lrCd: 1})
+  })
+
+  it('counts a detection 30° off as a localized false positive, and 10° off as a true positive', () => {
+    const far = scene(2)
+    far.place('ref', 0, 20, 0, 30)
+    far.place('pred', 0, 20, 0, 60)
+    // Two segments, each: localized (LR counts it), error 30° > 20°, so a spatial false positive and an insertion.
+    expectScores(far.input, {er20: 1, f20: 0, leCd: 30, lrCd: 1})
+    const near = scene(2)
+    near.place('ref', 0, 20, 0, 30)
+    near.place('pred', 0, 20, 0, 40)
+    expectScores(near.input, {er20: 0, f20: 1, leCd: 10, lrCd: 1})
+  })
+
+  it('compares the mean error over the segment with the threshold, elevation included', () => {
+    const {input, place} = scene(1)
+    place('ref', 0, 10, 0, 0, 0)
+    place('pred', 0, 5, 0, 0, 10)
+    place('pred', 5, 10, 0, 0, 40) // mean of 10° and 40° = 25° > 20°
+    expectScores(input, {er20: 1, f20: 0, leCd: 25, lrCd: 1})
+  })
+
+  it('counts a missed event as a false negative', () => {
+    const {input, place} = scene(2)
+    place('ref', 0, 20, 0, 0)
+    place('pred', 0, 10, 0, 0)
+    // Segment 0 is right, segment 1 misses: TP 1, FN 1, Nref 2.
+    expectScores(input, {er20: 0.5, f20: 1 / 1.5, leCd: 0, lrCd: 0.5})
+  })
+
+  it('counts a false alarm as a false positive', () => {
+    const {input, place} = scene(2)
+    place('ref', 0, 10, 0, 0)
+    place('pred', 0, 20, 0, 0)
+    expectScores(input, {er20: 1, f20: 1 / 1.5, leCd: 0, lrCd: 1})
+  })
+
+  it('pairs two swapped same-class sources by minimum-cost assignment', () => {
+    const {input, place} = scene(1, 1, 2)
+    place('ref', 0, 10, 0, 0, 0, 0)
+    place('ref', 0, 10, 0, 90, 0, 1)
+    // The prediction lists the sources in the other order, each 5° off: matched correctly both are right.
+    place('pred', 0, 10, 0, 95, 0, 0)
+    place('pred', 0, 10, 0, 5, 0, 1)
+    expectScores(input, {er20: 0, f20: 1, leCd: 5, lrCd: 1})
+  })
+
+  it('counts a missing second track of a class as a false negative', () => {
+    const {input, place} = scene(1, 1, 2)
+    place('ref', 0, 10, 0, 0, 0, 0)
+    place('ref', 0, 10, 0, 90, 0, 1)
+    place('pred', 0, 10, 0, 88, 0, 0) // only the source at 90°, on the other track
+    expectScores(input, {er20: 0.5, f20: 1 / 1.5, leCd: 2, lrCd: 0.5})
+  })
+
+  it('counts one error, not two, when a segment confuses one class with another', () => {
+    const {input, place} = scene(1, 2)
+    place('ref', 0, 10, 0, 0)
+    place('pred', 0, 10, 1, 0)
+    // Class 0: FN, class 1: FP; the segment's substitution is one error over one reference event.
+    const result = jointMetrics(input)
+    expect(result.er20).toBeCloseTo(1, 9)
+    expect(result.classwise.f20).toEqual([0, 0])
+    expect(result.classwise.lrCd).toEqual([0, 0])
+    expect(result.classwise.leCd).toEqual([180, 180])
+  })
+
+  it('keeps the baseline conventions: absent classes score 0, frame-misaligned detections count as misses', () => {
+    const absent = scene(1, 2)
+    absent.place('ref', 0, 10, 0, 0)
+    absent.place('pred', 0, 10, 0, 0)
+    const result = jointMetrics(absent.input)
+    expect(result.classwise.f20[0]).toBeCloseTo(1, 9)
+    expect(result.classwise.f20[1]).toBe(0)
+    expect(result.f20).toBeCloseTo(0.5, 9)
+    expect(result.leCd).toBeCloseTo(90, 2)
+    const misaligned = scene(1)
+    misaligned.place('ref', 0, 5, 0, 0)
+    misaligned.place('pred', 5, 10, 0, 0)
+    expectScores(misaligned.input, {er20: 1, f20: 0, leCd: 180, lrCd: 0})
+  })
+
+  it('accepts azimuth-only x, y directions', () => {
+    const frames = 10
+    const input: JointInput = {
+      sedRef: new Float64Array(frames).fill(1), sedPred: new Float64Array(frames).fill(1),
+      doaRef: new Float64Array(frames * 2), doaPred: new Float64Array(frames * 2),
+      frames, classes: 1, framesPerSecond: 10, aziOnly: true,
+    }
+    for (let f = 0; f < frames; f++) {
+      input.doaRef[f * 2] = 1
+      input.doaPred[f * 2] = Math.cos(Math.PI / 4)
+      input.doaPred[f * 2 + 1] = Math.sin(Math.PI / 4)
+    }
+    expectScores(input, {er20: 1, f20: 0, leCd: 45, lrCd: 1})
+  })
+
+  it('refuses inconsistent input', () => {
+    const {input} = scene(1, 1, 2)
+    expect(() => jointMetrics({...input, tracks: 1})).toThrow(/sedPred holds 20 values, expected 10 × 1/)
+    expect(() => jointMetrics({...input, tracks: 0})).toThrow(/tracks must be a positive integer/)
+  })
+})
+
+/** A small deterministic generator, so the comparison below is reproducible. */
+function random(seed: number): () => number {
+  let state = seed
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0
+    return state / 2 ** 32
+  }
+}
+
+/** Minimum total cost of assigning min(rows, cols) pairs, by trying every injection. */
+function bruteForceMinimum(cost: Float64Array, rows: number, cols: number): number {
+  const used = new Array<boolean>(Math.max(rows, cols)).fill(false)
+  const [n, m] = rows <= cols ? [rows, cols] : [cols, rows]
+  const at = (i: number, j: number) => (rows <= cols ? cost[i * cols + j] : cost[j * cols + i])
+  const search = (i: number): number => {
+    if (i === n) return 0
+    let best = Infinity
+    for (let j = 0; j < m; j++) {
+      if (used[j]) continue
+      used[j] = true
+      best = Math.min(best, at(i, j) + search(i + 1))
+      used[j] = false
+    }
+    return best
+  }
+  return search(0)
+}
+
+describe('createAssignmentSolver', () => {
+  it('beats the greedy choice', () => {
+    // Greedy takes (0,0) = 1 and then must pay 100; the optimum pays 2 + 2.
+    const solve = createAssignmentSolver(2)
+    const rowToCol = new Int32Array(2)
+    solve(Float64Array.from([1, 2, 2, 100]), 2, 2, rowToCol)
+    expect([...rowToCol]).toEqual([1, 0])
+  })
+
+  it('finds the minimum of every random matrix up to 4 × 5 and leaves extra rows out', () => {
+    const next = random(7)
+    const solve = createAssignmentSolver(5)
+    const rowToCol = new Int32Array(5)
+    for (let trial = 0; trial < 300; trial++) {
+      const rows = 1 + Math.floor(next() * 5), cols = 1 + Math.floor(next() * 5)
+      const cost = Float64Array.from({length: rows * cols}, () => Math.floor(next() * 180))
+      solve(cost, rows, cols, rowToCol)
+      const assigned = [...rowToCol.subarray(0, rows)].filter((c) => c >= 0)
+      expect(assigned.length).toBe(Math.min(rows, cols))
+      expect(new Set(assigned).size).toBe(assigned.length)
+      let total = 0
+      for (let r = 0; r < rows; r++) if (rowToCol[r] >= 0) total += cost[r * cols + rowToCol[r]]
+      expect(total).toBe(bruteForceMinimum(cost, rows, cols))
+    }
+  })
+})
