@@ -1,0 +1,279 @@
+import {createHash} from 'node:crypto'
+import {mkdir, open, readFile, rename, rm, writeFile, type FileHandle} from 'node:fs/promises'
+import path from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
+import type {Executor, Job, JobResult} from '../executor.js'
+import {CoordinatorLock, Ledger, type SubmittedJob} from './ledger.js'
+import {accountedState, cancel, queryStates, resourceFlags, submit, type JobState} from './scheduler.js'
+
+export interface SlurmExecutorOptions {
+  /** The project's Slurm folder on the shared file system, e.g. `<project>/cache/slurm`. */
+  stateDir: string
+  /** How often squeue is asked about the running jobs (one call for all of them). */
+  pollMs?: number
+  /** Reports scheduler trouble that is retried rather than failed (an unreachable controller, say). */
+  warn?: (message: string) => void
+}
+
+/**
+ * The batch script every job runs: the stage's argv arrives as arguments (no shell parsing of the command), and the
+ * exit code is written next to Slurm's output files with an atomic rename, so the coordinator knows it even after
+ * the controller has forgotten the job and without an accounting database.
+ */
+const JOB_SCRIPT = `#!/bin/sh
+# seldpipe Slurm job: $1 is the folder for the exit code, the rest is the stage command's argv.
+exit_dir=$1
+shift
+"$@"
+code=$?
+printf '%s\\n' "$code" > "$exit_dir/$SLURM_JOB_ID.exit.tmp" && mv -f "$exit_dir/$SLURM_JOB_ID.exit.tmp" "$exit_dir/$SLURM_JOB_ID.exit"
+exit "$code"
+`
+
+const DEFAULT_POLL_MS = 5000
+/** How long a job Slurm reports as ended may take to show its exit-code file (network file systems lag). */
+const EXIT_FILE_GRACE_MS = 15_000
+const STDERR_TAIL_LINES = 20
+/** End states in which the job's command ran until it exited by itself (UNKNOWN: the scheduler forgot the job). */
+const RAN_TO_END_STATES = new Set(['COMPLETED', 'FAILED', 'UNKNOWN'])
+const STDERR_TAIL_BYTES = 16_384
+
+/** Copies what a growing file gained since the last call into the job's log, so the log fills while the job runs. */
+class LogTail {
+  private offset = 0
+
+  constructor(readonly file: string) {}
+
+  async drainInto(out: FileHandle): Promise<void> {
+    let handle: FileHandle
+    try {
+      handle = await open(this.file, 'r')
+    } catch {
+      return // Slurm creates the file when the job starts.
+    }
+    try {
+      const buffer = Buffer.alloc(65_536)
+      for (;;) {
+        const {bytesRead} = await handle.read(buffer, 0, buffer.length, this.offset)
+        if (bytesRead === 0) break
+        await out.write(buffer, 0, bytesRead)
+        this.offset += bytesRead
+      }
+    } finally {
+      await handle.close()
+    }
+  }
+}
+
+interface FollowedJob {
+  entry: SubmittedJob
+  log: FileHandle
+  stdout: LogTail
+  stderr: LogTail
+  /** When Slurm first reported the job as ended without its exit-code file being visible yet. */
+  endedAt?: number
+  settle: (result: JobResult) => void
+}
+
+function fingerprintOf(job: Job): string {
+  return createHash('sha256').update(JSON.stringify([job.argv, job.cwd, job.resources ?? {}])).digest('hex')
+}
+
+async function lastLines(file: string, count: number): Promise<string> {
+  let text: string
+  try {
+    const handle = await open(file, 'r')
+    try {
+      const {size} = await handle.stat()
+      const length = Math.min(size, STDERR_TAIL_BYTES)
+      const buffer = Buffer.alloc(length)
+      await handle.read(buffer, 0, length, size - length)
+      text = buffer.toString('utf8')
+    } finally {
+      await handle.close()
+    }
+  } catch {
+    return ''
+  }
+  return text.trimEnd().split('\n').slice(-count).join('\n')
+}
+
+/**
+ * Runs stage instances as Slurm batch jobs. The coordinator (the `seldpipe run` process holding this executor) is
+ * the only writer of the cache index; jobs only write their outs on the shared file system. Submitted jobs are
+ * recorded in `<stateDir>/jobs.json`; a restarted coordinator follows the ones still queued or running instead of
+ * submitting them again. Open with `SlurmExecutor.open` and always `close()`.
+ */
+export class SlurmExecutor implements Executor {
+  readonly name = 'slurm'
+  private readonly followed = new Map<string, FollowedJob>()
+  private polling?: Promise<void>
+  private readonly pollMs: number
+  private readonly jobsDir: string
+  private readonly script: string
+
+  private constructor(private readonly options: SlurmExecutorOptions, private readonly lock: CoordinatorLock, private readonly ledger: Ledger) {
+    this.pollMs = options.pollMs ?? DEFAULT_POLL_MS
+    this.jobsDir = path.resolve(options.stateDir, 'jobs')
+    this.script = path.resolve(options.stateDir, 'job.sh')
+  }
+
+  /** Takes the project's coordinator lock (refusing if another coordinator holds it) and loads the job record. */
+  static async open(options: SlurmExecutorOptions): Promise<SlurmExecutor> {
+    const lock = await CoordinatorLock.acquire(options.stateDir)
+    try {
+      const ledger = await Ledger.open(options.stateDir)
+      const executor = new SlurmExecutor(options, lock, ledger)
+      await executor.prepare()
+      return executor
+    } catch (error) {
+      await lock.release()
+      throw error
+    }
+  }
+
+  private async prepare(): Promise<void> {
+    await mkdir(this.jobsDir, {recursive: true})
+    const tmp = `${this.script}.${process.pid}.tmp`
+    await writeFile(tmp, JOB_SCRIPT, {mode: 0o755})
+    await rename(tmp, this.script)
+    // Forget jobs that ended while no coordinator watched them: their instances run again if the engine asks.
+    const recorded = this.ledger.all()
+    if (recorded.length === 0) return
+    const states = await queryStates(recorded.map((job) => job.slurmId))
+    for (const job of recorded) {
+      if (states.get(job.slurmId)?.phase !== 'queued' && states.get(job.slurmId)?.phase !== 'running') {
+        await this.ledger.remove(job.instance)
+        await this.removeJobFiles(job.slurmId)
+      }
+    }
+  }
+
+  async run(job: Job, signal: AbortSignal, onStart?: (handle: string) => void): Promise<JobResult> {
+    if (signal.aborted) return {exitCode: null, signal: 'CANCELLED', stderrTail: ''}
+    const fingerprint = fingerprintOf(job)
+    let entry = this.ledger.get(job.id)
+    if (entry && entry.fingerprint !== fingerprint) {
+      // A job left by an earlier coordinator for a different command of this instance: its result is of no use.
+      await cancel([entry.slurmId])
+      await this.ledger.remove(job.id)
+      entry = undefined
+    }
+    if (!entry) {
+      const slurmId = await submit({
+        name: `seldpipe:${job.id}`,
+        cwd: job.cwd,
+        // sbatch expands %j to the job id in these names (and reads %% as a literal %).
+        stdoutFile: path.join(this.jobsDir.replaceAll('%', '%%'), '%j.out'),
+        stderrFile: path.join(this.jobsDir.replaceAll('%', '%%'), '%j.err'),
+        resources: resourceFlags(job.resources, job.id),
+        script: this.script,
+        args: [this.jobsDir, ...job.argv],
+      })
+      entry = {instance: job.id, slurmId, fingerprint, phase: 'queued', state: 'PENDING', submittedAt: new Date().toISOString()}
+      await this.ledger.put(entry)
+    }
+    onStart?.(entry.slurmId)
+    await mkdir(path.dirname(job.logFile), {recursive: true})
+    const log = await open(job.logFile, 'w')
+    const {slurmId} = entry
+    const result = new Promise<JobResult>((resolve) => {
+      this.followed.set(slurmId, {
+        entry: entry!,
+        log,
+        stdout: new LogTail(path.join(this.jobsDir, `${slurmId}.out`)),
+        stderr: new LogTail(path.join(this.jobsDir, `${slurmId}.err`)),
+        settle: resolve,
+      })
+    })
+    const onAbort = (): void => void cancel([slurmId]).catch((error: Error) => this.options.warn?.(error.message))
+    signal.addEventListener('abort', onAbort, {once: true})
+    if (signal.aborted) onAbort()
+    this.polling ??= this.poll()
+    try {
+      return await result
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  /** One squeue call per round for every followed job, until none is left. */
+  private async poll(): Promise<void> {
+    while (this.followed.size > 0) {
+      await sleep(this.pollMs)
+      let states: Map<string, JobState>
+      try {
+        states = await queryStates([...this.followed.keys()])
+      } catch (error) {
+        this.options.warn?.(`${(error as Error).message}; retrying`)
+        continue
+      }
+      for (const job of [...this.followed.values()]) {
+        try {
+          await this.update(job, states.get(job.entry.slurmId))
+        } catch (error) {
+          this.options.warn?.(`Slurm job ${job.entry.slurmId}: ${(error as Error).message}`)
+        }
+      }
+    }
+    this.polling = undefined
+  }
+
+  private async update(job: FollowedJob, state: JobState | undefined): Promise<void> {
+    await job.stdout.drainInto(job.log)
+    await job.stderr.drainInto(job.log)
+    if (state && state.phase !== 'finished') {
+      if (state.state !== job.entry.state) {
+        job.entry = {...job.entry, phase: state.phase, state: state.state}
+        await this.ledger.put(job.entry)
+      }
+      return
+    }
+    const {slurmId} = job.entry
+    const finalState = state?.state ?? (await accountedState(slurmId)) ?? 'UNKNOWN'
+    // Cancelled, timed out, out of memory, node failure ...: the scheduler ended the job, whatever its command said.
+    if (!RAN_TO_END_STATES.has(finalState)) return this.settle(job, null, finalState)
+    const exitCode = await this.readExitCode(slurmId)
+    // A job that ran to its end writes its exit code; give a lagging shared file system time to show it.
+    if (exitCode === undefined) {
+      job.endedAt ??= Date.now()
+      if (Date.now() - job.endedAt < EXIT_FILE_GRACE_MS) return
+    }
+    await this.settle(job, exitCode ?? (finalState === 'COMPLETED' ? 0 : null), finalState)
+  }
+
+  private async settle(job: FollowedJob, exitCode: number | null, finalState: string): Promise<void> {
+    const {slurmId} = job.entry
+    await job.stdout.drainInto(job.log)
+    await job.stderr.drainInto(job.log)
+    await job.log.close()
+    const stderrTail = await lastLines(path.join(this.jobsDir, `${slurmId}.err`), STDERR_TAIL_LINES)
+    this.followed.delete(slurmId)
+    await this.ledger.remove(job.entry.instance)
+    await this.removeJobFiles(slurmId)
+    job.settle(exitCode === null
+      ? {exitCode: null, signal: finalState, stderrTail: stderrTail || `Slurm job ${slurmId} ended ${finalState}`, handle: slurmId}
+      : {exitCode, stderrTail, handle: slurmId})
+  }
+
+  private async readExitCode(slurmId: string): Promise<number | undefined> {
+    try {
+      const code = Number((await readFile(path.join(this.jobsDir, `${slurmId}.exit`), 'utf8')).trim())
+      return Number.isInteger(code) ? code : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  private async removeJobFiles(slurmId: string): Promise<void> {
+    await Promise.all(['out', 'err', 'exit'].map((ext) => rm(path.join(this.jobsDir, `${slurmId}.${ext}`), {force: true})))
+  }
+
+  /** Cancels jobs still followed (the engine gave up on them) and releases the coordinator lock. */
+  async close(): Promise<void> {
+    const left = [...this.followed.keys()]
+    if (left.length > 0) await cancel(left).catch((error: Error) => this.options.warn?.(error.message))
+    await this.polling
+    await this.lock.release()
+  }
+}

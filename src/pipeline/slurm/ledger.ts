@@ -1,0 +1,153 @@
+import {mkdir, readFile, rename, unlink, writeFile} from 'node:fs/promises'
+import {hostname} from 'node:os'
+import path from 'node:path'
+import type {JobPhase} from './scheduler.js'
+
+/** A Slurm job the coordinator submitted and has not yet handed back to the engine. */
+export interface SubmittedJob {
+  /** The stage instance id the engine gave the job. */
+  instance: string
+  slurmId: string
+  /** Hash of what the job runs (argv, cwd, resources): a restarted coordinator only adopts a job that matches. */
+  fingerprint: string
+  phase: JobPhase
+  /** Slurm's state name when last seen, e.g. PENDING or RUNNING. */
+  state: string
+  submittedAt: string
+}
+
+const JOBS_FILE = 'jobs.json'
+const COORDINATOR_FILE = 'coordinator.json'
+
+async function writeJsonAtomically(file: string, value: unknown): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`
+  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n')
+  await rename(tmp, file)
+}
+
+async function readJson(file: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8'))
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new Error(`${file}: cannot read the Slurm job record: ${(error as Error).message}`)
+  }
+}
+
+/** The jobs recorded in a Slurm state folder (cache/slurm), as the last coordinator left them. */
+export async function readSubmittedJobs(stateDir: string): Promise<SubmittedJob[]> {
+  const data = await readJson(path.join(stateDir, JOBS_FILE)) as {jobs?: SubmittedJob[]} | undefined
+  return data?.jobs ?? []
+}
+
+/**
+ * The coordinator's persisted record of its submitted jobs (cache/slurm/jobs.json), so that `status` can show them
+ * and a restarted coordinator follows jobs that are still queued or running instead of submitting them again.
+ * Only the coordinator holding the lock writes it; every change is written through with an atomic rename.
+ */
+export class Ledger {
+  private writing: Promise<void> = Promise.resolve()
+
+  private constructor(private readonly file: string, private readonly jobs: Map<string, SubmittedJob>) {}
+
+  static async open(stateDir: string): Promise<Ledger> {
+    await mkdir(stateDir, {recursive: true})
+    const jobs = await readSubmittedJobs(stateDir)
+    return new Ledger(path.join(stateDir, JOBS_FILE), new Map(jobs.map((job) => [job.instance, job])))
+  }
+
+  get(instance: string): SubmittedJob | undefined {
+    return this.jobs.get(instance)
+  }
+
+  all(): SubmittedJob[] {
+    return [...this.jobs.values()]
+  }
+
+  put(job: SubmittedJob): Promise<void> {
+    this.jobs.set(job.instance, job)
+    return this.save()
+  }
+
+  remove(instance: string): Promise<void> {
+    if (!this.jobs.delete(instance)) return this.writing
+    return this.save()
+  }
+
+  /** Writes are chained so that the file always ends up holding the latest state. */
+  private save(): Promise<void> {
+    const snapshot = {jobs: this.all()}
+    this.writing = this.writing.then(() => writeJsonAtomically(this.file, snapshot))
+    return this.writing
+  }
+}
+
+interface CoordinatorRecord {
+  pid: number
+  host: string
+  startedAt: string
+  heartbeatAt: string
+}
+
+/** A coordinator on another host is presumed dead once its heartbeat is this old. */
+const HEARTBEAT_STALE_MS = 120_000
+const HEARTBEAT_EVERY_MS = 20_000
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+export class CoordinatorBusyError extends Error {}
+
+/**
+ * Exclusive right to coordinate a project's Slurm jobs, held in a file on the shared file system so that a second
+ * coordinator is refused even when it runs on another host (where a local lock or pid check cannot see the first).
+ */
+export class CoordinatorLock {
+  private heartbeat?: NodeJS.Timeout
+
+  private constructor(private readonly file: string, private readonly record: CoordinatorRecord) {}
+
+  static async acquire(stateDir: string): Promise<CoordinatorLock> {
+    await mkdir(stateDir, {recursive: true})
+    const file = path.join(stateDir, COORDINATOR_FILE)
+    const now = new Date().toISOString()
+    const record: CoordinatorRecord = {pid: process.pid, host: hostname(), startedAt: now, heartbeatAt: now}
+    try {
+      await writeFile(file, JSON.stringify(record) + '\n', {flag: 'wx'})
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      const holder = await readJson(file) as CoordinatorRecord | undefined
+      if (holder && !CoordinatorLock.isStale(holder)) {
+        throw new CoordinatorBusyError(
+          `another seldpipe coordinator (pid ${holder.pid} on ${holder.host}, started ${holder.startedAt}) is running ` +
+          `this project's Slurm jobs; wait for it to finish or stop it (if it died, remove ${file})`)
+      }
+      await writeJsonAtomically(file, record)
+    }
+    const lock = new CoordinatorLock(file, record)
+    lock.heartbeat = setInterval(() => void lock.beat(), HEARTBEAT_EVERY_MS).unref()
+    return lock
+  }
+
+  private static isStale(holder: CoordinatorRecord): boolean {
+    if (holder.host === hostname()) return !isAlive(holder.pid)
+    return Date.now() - Date.parse(holder.heartbeatAt) > HEARTBEAT_STALE_MS
+  }
+
+  private async beat(): Promise<void> {
+    this.record.heartbeatAt = new Date().toISOString()
+    await writeJsonAtomically(this.file, this.record).catch(() => undefined)
+  }
+
+  async release(): Promise<void> {
+    clearInterval(this.heartbeat)
+    const holder = await readJson(this.file).catch(() => undefined) as CoordinatorRecord | undefined
+    if (holder?.pid === this.record.pid && holder.host === this.record.host) await unlink(this.file).catch(() => undefined)
+  }
+}
