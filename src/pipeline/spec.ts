@@ -1,0 +1,219 @@
+import {existsSync, readFileSync} from 'node:fs'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {Ajv, type ErrorObject} from 'ajv'
+import {parse as parseYaml} from 'yaml'
+import {PipelineError} from './errors.js'
+import type {Resources} from './executor.js'
+import {readYamlFile, type YamlFile} from './yaml-file.js'
+
+export type Params = Record<string, unknown>
+
+export interface StageSpec {
+  name: string
+  desc?: string
+  cmd: string
+  deps: string[]
+  outs: string[]
+  params: string[]
+  /** Matrix key → glob patterns; the stage has instances only for values matching one of them. */
+  only: Record<string, string[]>
+  resources?: Resources
+}
+
+/** pipeline.yaml with its params files loaded and the command-line overrides applied. */
+export interface Pipeline {
+  file: string
+  /** Folder of pipeline.yaml: relative paths resolve against it and cache/ lives in it. */
+  root: string
+  /** The effective sweep: key → values, in file order. */
+  matrix: Record<string, string[]>
+  params: Params
+  paramFiles: string[]
+  stages: StageSpec[]
+  /** An error located in pipeline.yaml, e.g. `pipeline.yaml:12:7: stages.train.deps[2]: ...`. */
+  error(keyPath: readonly (string | number)[], message: string): PipelineError
+}
+
+export interface Overrides {
+  /** `key=v1,v2` items replacing the default values of the matrix keys they name. */
+  matrix?: string[]
+  /** `dotted.key=value` items overriding parameters for this run. */
+  set?: string[]
+}
+
+export const MATRIX_VALUE = /^[A-Za-z0-9._-]+$/
+
+function findSchemaFile(): string {
+  // The schema sits at the repository root, above both src/pipeline (tests) and dist/src/pipeline (the CLI).
+  for (let folder = dirname(fileURLToPath(import.meta.url)); ; folder = dirname(folder)) {
+    const candidate = join(folder, 'pipeline.schema.json')
+    if (existsSync(candidate)) return candidate
+    if (dirname(folder) === folder) throw new Error('pipeline.schema.json not found above the seldpipe installation')
+  }
+}
+
+let validator: ReturnType<Ajv['compile']> | undefined
+function validatePipeline(data: unknown): ErrorObject[] {
+  validator ??= new Ajv({allErrors: false, strict: false}).compile(JSON.parse(readFileSync(findSchemaFile(), 'utf8')))
+  return validator(data) ? [] : (validator.errors ?? [])
+}
+
+/** Turns Ajv's first error into a key path and a sentence about it. */
+function describeSchemaError(error: ErrorObject): {keyPath: (string | number)[]; message: string} {
+  const keyPath: (string | number)[] = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'))
+    .map((part) => (/^\d+$/.test(part) ? Number(part) : part))
+  const params = error.params as Record<string, unknown>
+  switch (error.keyword) {
+    case 'additionalProperties':
+      return {keyPath: [...keyPath, String(params.additionalProperty)], message: 'unknown key'}
+    case 'propertyNames':
+      return {keyPath: [...keyPath, String(params.propertyName)], message: 'invalid name: must be letters, digits, _ or -, starting with a letter or _'}
+    case 'pattern':
+      return {keyPath, message: `must match ${String(params.pattern)}`}
+    case 'const':
+      return {keyPath, message: `must be ${JSON.stringify(params.allowedValue)}`}
+    default:
+      return {keyPath, message: error.message ?? 'invalid'}
+  }
+}
+
+function firstSchemaError(errors: ErrorObject[]): ErrorObject {
+  // Ajv lists the failures inside a oneOf before the oneOf itself; the inner one says more.
+  return errors.find((error) => error.keyword !== 'oneOf') ?? errors[0]
+}
+
+export function lookupParam(params: Params, key: string): {found: boolean; value?: unknown} {
+  let node: unknown = params
+  for (const part of key.split('.')) {
+    if (node === null || typeof node !== 'object' || Array.isArray(node) || !Object.hasOwn(node, part)) return {found: false}
+    node = (node as Params)[part]
+  }
+  return {found: true, value: node}
+}
+
+function mergeParams(base: Params, override: Params): Params {
+  const merged: Params = {...base}
+  for (const [key, value] of Object.entries(override)) {
+    const previous = merged[key]
+    const bothMappings = [previous, value].every((node) => node !== null && typeof node === 'object' && !Array.isArray(node))
+    merged[key] = bothMappings ? mergeParams(previous as Params, value as Params) : value
+  }
+  return merged
+}
+
+function splitAssignment(flag: string, item: string): [string, string] {
+  const at = item.indexOf('=')
+  if (at <= 0) throw new PipelineError(`${flag} ${item}: expected key=value`)
+  return [item.slice(0, at), item.slice(at + 1)]
+}
+
+export function applyMatrixOverrides(matrix: Record<string, string[]>, items: readonly string[]): Record<string, string[]> {
+  const result = {...matrix}
+  for (const item of items) {
+    const [key, list] = splitAssignment('--matrix', item)
+    if (!Object.hasOwn(matrix, key)) {
+      const known = Object.keys(matrix)
+      throw new PipelineError(`--matrix ${item}: unknown matrix key '${key}' (known: ${known.length > 0 ? known.join(', ') : 'none'})`)
+    }
+    const values = list.split(',')
+    const bad = values.find((value) => !MATRIX_VALUE.test(value))
+    if (bad !== undefined) throw new PipelineError(`--matrix ${item}: value '${bad}' must match ${MATRIX_VALUE.source}`)
+    result[key] = [...new Set(values)]
+  }
+  return result
+}
+
+export function applyParamOverrides(params: Params, items: readonly string[], paramFiles: readonly string[]): Params {
+  const result = structuredClone(params)
+  for (const item of items) {
+    const [key, text] = splitAssignment('--set', item)
+    if (!lookupParam(result, key).found) {
+      throw new PipelineError(`--set ${item}: unknown parameter '${key}' (not in ${paramFiles.join(', ') || 'any params file'})`)
+    }
+    let value: unknown
+    try {
+      value = parseYaml(text)
+    } catch {
+      value = text
+    }
+    const parts = key.split('.')
+    const parent = parts.length === 1 ? result : (lookupParam(result, parts.slice(0, -1).join('.')).value as Params)
+    parent[parts.at(-1)!] = value
+  }
+  return result
+}
+
+async function loadParams(root: string, pipelineFile: YamlFile, listed: string | string[] | undefined): Promise<Params> {
+  let params: Params = {}
+  const list = listed === undefined ? [] : typeof listed === 'string' ? [listed] : listed
+  for (const [index, name] of list.entries()) {
+    const file = await readYamlFile(resolve(root, name)).catch((error: unknown) => {
+      throw error instanceof PipelineError && error.message.endsWith('file not found')
+        ? pipelineFile.error(typeof listed === 'string' ? ['params'] : ['params', index], `params file ${name} not found`)
+        : error
+    })
+    const data = file.data ?? {}
+    if (typeof data !== 'object' || Array.isArray(data)) throw file.error([], 'a params file must be a mapping of names to values')
+    params = mergeParams(params, data as Params)
+  }
+  return params
+}
+
+interface RawStage {
+  desc?: string
+  cmd: string
+  deps?: string[]
+  outs?: string[]
+  params?: string[]
+  only?: Record<string, (string | number)[]>
+  resources?: Resources
+}
+interface RawPipeline {
+  version: 1
+  params?: string | string[]
+  matrix?: Record<string, (string | number)[]>
+  stages: Record<string, RawStage>
+}
+
+/** Reads, validates and resolves a pipeline; every problem is a PipelineError naming the file and location. */
+export async function loadPipeline(file: string, overrides: Overrides = {}): Promise<Pipeline> {
+  const path = resolve(file)
+  const root = dirname(path)
+  const yamlFile = await readYamlFile(path)
+  const errors = validatePipeline(yamlFile.data)
+  if (errors.length > 0) {
+    const {keyPath, message} = describeSchemaError(firstSchemaError(errors))
+    throw yamlFile.error(keyPath, message)
+  }
+  const raw = yamlFile.data as RawPipeline
+  const paramFiles = raw.params === undefined ? [] : typeof raw.params === 'string' ? [raw.params] : raw.params
+  const fileParams = await loadParams(root, yamlFile, raw.params)
+  const params = applyParamOverrides(fileParams, overrides.set ?? [], paramFiles)
+  const defaultMatrix = Object.fromEntries(Object.entries(raw.matrix ?? {}).map(([key, values]) => [key, values.map(String)]))
+  const matrix = applyMatrixOverrides(defaultMatrix, overrides.matrix ?? [])
+  const stages = Object.entries(raw.stages).map(([name, stage]): StageSpec => {
+    for (const [index, key] of (stage.params ?? []).entries()) {
+      if (!lookupParam(params, key).found) {
+        throw yamlFile.error(['stages', name, 'params', index], `unknown parameter '${key}' (not in ${paramFiles.join(', ') || 'any params file'})`)
+      }
+    }
+    for (const key of Object.keys(stage.only ?? {})) {
+      if (!Object.hasOwn(matrix, key)) throw yamlFile.error(['stages', name, 'only', key], `'${key}' is not a matrix key`)
+    }
+    return {
+      name,
+      desc: stage.desc,
+      cmd: stage.cmd,
+      deps: stage.deps ?? [],
+      outs: stage.outs ?? [],
+      params: stage.params ?? [],
+      only: Object.fromEntries(Object.entries(stage.only ?? {}).map(([key, patterns]) => [key, patterns.map(String)])),
+      resources: stage.resources,
+    }
+  })
+  return {file: path, root, matrix, params, paramFiles, stages, error: yamlFile.error}
+}

@@ -1,0 +1,48 @@
+import {readFile} from 'node:fs/promises'
+import {relative} from 'node:path'
+import {isNode, LineCounter, parseDocument, type Document} from 'yaml'
+import {formatKeyPath, PipelineError} from './errors.js'
+
+/** A parsed YAML file that can point at the line of any key path, for error messages. */
+export interface YamlFile {
+  path: string
+  data: unknown
+  /** `file:line:col: key.path: message` (line and column when the path exists in the file). */
+  error(keyPath: readonly (string | number)[], message: string): PipelineError
+}
+
+export async function readYamlFile(path: string, shownFrom = process.cwd()): Promise<YamlFile> {
+  const shown = relative(shownFrom, path) || path
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw new PipelineError(code === 'ENOENT' ? `${shown}: file not found` : `${shown}: ${(error as Error).message}`)
+  }
+  const lineCounter = new LineCounter()
+  const document: Document = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true})
+  const problem = document.errors[0]
+  if (problem !== undefined) {
+    const {line, col} = lineCounter.linePos(problem.pos[0])
+    throw new PipelineError(`${shown}:${line}:${col}: invalid YAML: ${problem.message.split('\n')[0]}`)
+  }
+  const position = (keyPath: readonly (string | number)[]): string => {
+    for (let length = keyPath.length; length >= 0; length--) {
+      const node = length === 0 ? document.contents : document.getIn(keyPath.slice(0, length), true)
+      if (isNode(node) && node.range) {
+        const {line, col} = lineCounter.linePos(node.range[0])
+        return `:${line}:${col}`
+      }
+    }
+    return ''
+  }
+  return {
+    path,
+    data: document.toJS({maxAliasCount: 100}),
+    error: (keyPath, message) => {
+      const at = keyPath.length === 0 ? '' : ` ${formatKeyPath(keyPath)}:`
+      return new PipelineError(`${shown}${position(keyPath)}:${at} ${message}`)
+    },
+  }
+}
