@@ -1,0 +1,209 @@
+import {createWriteStream, existsSync, mkdirSync, renameSync, rmSync} from 'node:fs'
+import path from 'node:path'
+import {Transform, type TransformCallback} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
+import {crc32} from 'node:zlib'
+import yauzl from 'yauzl'
+
+/** A sibling of `target` to build it in, so a failure never leaves a half-written `target`. */
+export function stagingDirectory(target: string): string {
+  const staging = path.join(path.dirname(target), `.${path.basename(target)}.partial-${process.pid}`)
+  rmSync(staging, {recursive: true, force: true})
+  mkdirSync(staging, {recursive: true})
+  return staging
+}
+
+/** Replaces `target` with the finished `staging` directory. */
+export function publishStaged(staging: string, target: string): void {
+  rmSync(target, {recursive: true, force: true})
+  renameSync(staging, target)
+}
+
+/** Builds the directory `target` in a staging sibling and puts it in place only when `build` succeeds. */
+export async function buildDirectoryAtomically(target: string, build: (staging: string) => Promise<void> | void): Promise<void> {
+  const staging = stagingDirectory(target)
+  try {
+    await build(staging)
+  } catch (error) {
+    rmSync(staging, {recursive: true, force: true})
+    throw error
+  }
+  publishStaged(staging, target)
+}
+
+export class UnzipError extends Error {
+  constructor(readonly archive: string, problem: string) {
+    super(`${archive}: ${problem}`)
+    this.name = 'UnzipError'
+  }
+}
+
+/** Uncompressed bytes allowed across the archives of one extraction; shared so a set of archives has one budget. */
+export class ByteBudget {
+  used = 0
+  constructor(readonly limit: number) {}
+}
+
+export interface ExtractOptions {
+  /** Only direct children of this folder are extracted, flattened into the destination. */
+  folder: string
+  /** File name suffix of the entries wanted (e.g. '.wav'); others in the folder are skipped. */
+  suffix: string
+  budget: ByteBudget
+}
+
+const S_IFMT = 0o170000
+const S_IFLNK = 0o120000
+
+/** Why an entry name is unsafe to extract anywhere (absolute, drive letter, `..`, backslash), or null. */
+function unsafeName(name: string): string | null {
+  if (name.startsWith('/') || /^[a-zA-Z]:/.test(name)) return `absolute path '${name}'`
+  if (name.includes('\\')) return `backslash in '${name}'`
+  if (name.split('/').includes('..')) return `'..' in '${name}' (zip slip)`
+  return null
+}
+
+/** Counts bytes as they inflate (headers may lie about sizes) and computes their CRC-32, which yauzl does not check. */
+class Meter extends Transform {
+  crc = 0
+  constructor(private readonly onBytes: (count: number) => Error | null) {
+    super()
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const error = this.onBytes(chunk.length)
+    if (error) return callback(error)
+    this.crc = crc32(chunk, this.crc)
+    callback(null, chunk)
+  }
+}
+
+/**
+ * Extracts `options.folder/*<suffix>` of a zip into `destination` (which must exist). Refuses the whole archive,
+ * with an UnzipError naming it, on any unsafe entry name, symbolic link, encrypted entry, CRC or size mismatch, corrupt
+ * structure, on inflating past the byte budget, or when the folder holds no wanted file. Returns the names extracted.
+ */
+export async function extractZipFolder(archive: string, destination: string, options: ExtractOptions): Promise<string[]> {
+  const fail = (problem: string) => new UnzipError(archive, problem)
+  let zip: yauzl.ZipFile
+  try {
+    // decodeStrings off: names are checked here, with messages of our own, rather than by yauzl.
+    zip = await yauzl.openPromise(archive, {lazyEntries: true, decodeStrings: false, validateEntrySizes: true})
+  } catch (error) {
+    throw fail(`not a readable zip archive (${(error as Error).message})`)
+  }
+  const prefix = `${options.folder}/`
+  const extracted: string[] = []
+  try {
+    for await (const entry of entries(zip)) {
+      // With decodeStrings off yauzl hands over the raw name bytes.
+      const name = String(entry.fileName as unknown as Buffer)
+      const unsafe = unsafeName(name)
+      if (unsafe) throw fail(`refusing entry with ${unsafe}`)
+      if (((entry.externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK) throw fail(`refusing symbolic link '${name}'`)
+      const isDirectory = name.endsWith('/')
+      const base = name.slice(prefix.length)
+      if (isDirectory || !name.startsWith(prefix) || base.includes('/') || !base.endsWith(options.suffix)) continue
+      if (entry.isEncrypted()) throw fail(`'${name}' is encrypted`)
+      if (extracted.includes(base)) throw fail(`'${name}' appears twice`)
+      const target = path.join(destination, base)
+      const meter = new Meter((count) => {
+        options.budget.used += count
+        return options.budget.used > options.budget.limit
+          ? fail(`expands beyond the limit of ${options.budget.limit} bytes (zip bomb?) while inflating '${name}'`)
+          : null
+      })
+      try {
+        await pipeline(await zip.openReadStreamPromise(entry), meter, createWriteStream(target, {flags: 'wx'}))
+      } catch (error) {
+        throw error instanceof UnzipError ? error : fail(`corrupt entry '${name}' (${(error as Error).message})`)
+      }
+      if (meter.crc !== entry.crc32) throw fail(`corrupt entry '${name}' (CRC-32 mismatch)`)
+      extracted.push(base)
+    }
+  } catch (error) {
+    throw error instanceof UnzipError ? error : fail(`corrupt archive (${(error as Error).message})`)
+  } finally {
+    zip.close()
+  }
+  if (extracted.length === 0) throw fail(`holds no ${prefix}*${options.suffix} files; expected the folder '${prefix}'`)
+  return extracted
+}
+
+/** The entries of a lazily-read zip, one at a time, surfacing its errors. */
+async function* entries(zip: yauzl.ZipFile): AsyncGenerator<yauzl.Entry> {
+  let failure: Error | null = null
+  let done = false
+  let wake: (() => void) | null = null
+  let next: yauzl.Entry | null = null
+  const notify = () => {
+    wake?.()
+    wake = null
+  }
+  zip.on('entry', (entry: yauzl.Entry) => {
+    next = entry
+    notify()
+  })
+  zip.on('end', () => {
+    done = true
+    notify()
+  })
+  zip.on('error', (error: Error) => {
+    failure = error
+    notify()
+  })
+  for (;;) {
+    const waiting = new Promise<void>((resolve) => (wake = resolve))
+    zip.readEntry()
+    await waiting
+    if (failure) throw failure
+    if (next) {
+      const entry: yauzl.Entry = next
+      next = null
+      yield entry
+    } else if (done) return
+  }
+}
+
+export interface DatasetArchives {
+  dataset: string
+  ov: number
+  split: number
+  /** Folder holding the downloaded (or synthesized) zips, e.g. data/ansim. */
+  from: string
+  /** Working folder receiving wav/ and desc/. */
+  out: string
+  maxBytes: number
+}
+
+/** Names of a (dataset, ov, split)'s archives and the folders inside them, as the TUT Sound Events 2018 downloads. */
+export function archiveNames(ov: number, split: number): {wav: string; desc: string} {
+  return {wav: `wav_ov${ov}_split${split}_30db`, desc: `desc_ov${ov}_split${split}`}
+}
+
+/**
+ * Extracts wav_ov{ov}_split{split}_30db.zip into <out>/wav and desc_ov{ov}_split{split}.zip into <out>/desc. Both are
+ * extracted into a staging folder first and moved into place only when both succeed.
+ */
+export async function extractDataset(options: DatasetArchives): Promise<{wav: string[]; desc: string[]}> {
+  const names = archiveNames(options.ov, options.split)
+  const archives = {wav: path.join(options.from, `${names.wav}.zip`), desc: path.join(options.from, `${names.desc}.zip`)}
+  for (const archive of Object.values(archives)) {
+    if (!existsSync(archive)) {
+      throw new Error(`${archive} not found: put the downloaded ${options.dataset} zips (${names.wav}.zip, ${names.desc}.zip) in ${options.from}/`)
+    }
+  }
+  mkdirSync(options.out, {recursive: true})
+  const staging = stagingDirectory(path.join(options.out, 'unzip'))
+  try {
+    const budget = new ByteBudget(options.maxBytes)
+    mkdirSync(path.join(staging, 'wav'))
+    mkdirSync(path.join(staging, 'desc'))
+    const wav = await extractZipFolder(archives.wav, path.join(staging, 'wav'), {folder: names.wav, suffix: '.wav', budget})
+    const desc = await extractZipFolder(archives.desc, path.join(staging, 'desc'), {folder: names.desc, suffix: '.csv', budget})
+    publishStaged(path.join(staging, 'wav'), path.join(options.out, 'wav'))
+    publishStaged(path.join(staging, 'desc'), path.join(options.out, 'desc'))
+    return {wav, desc}
+  } finally {
+    rmSync(staging, {recursive: true, force: true})
+  }
+}
