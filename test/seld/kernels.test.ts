@@ -44,6 +44,8 @@ describe('wasm convolution gradients match the CPU backend', () => {
   const cases: [string, number[], number[], number, 'same' | 'valid'][] = [
     ['3×3 same', [2, 5, 7, 3], [3, 3, 3, 4], 1, 'same'],
     ['3×3 valid stride 2', [2, 9, 8, 2], [3, 3, 2, 5], 2, 'valid'],
+    ['2×3 valid', [2, 6, 7, 3], [2, 3, 3, 4], 1, 'valid'],
+    ['2×2 same (uneven padding)', [1, 5, 6, 2], [2, 2, 2, 3], 1, 'same'],
     ['1×1 with many rows (several GEMM chunks)', [3, 30, 40, 2], [1, 1, 2, 3], 1, 'same'],
     ['3×3 same with many rows', [2, 20, 64, 3], [3, 3, 3, 6], 1, 'same'],
   ]

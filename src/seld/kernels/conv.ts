@@ -1,6 +1,6 @@
 // Convolution gradients for the wasm backend, which has no Conv2DBackpropFilter and a slow Conv2DBackpropInput.
 import * as tf from '@tensorflow/tfjs'
-import {f32, registerWasmKernel, release, run, view, type BackendWasm, type TensorInfo} from './heap.js'
+import {f32, registerWasmKernel, release, run, view, type BackendWasm, type KernelArgs, type TensorInfo} from './heap.js'
 
 // Rows of the filter-gradient GEMM's inner dimension per chunk: XNNPACK keeps ~27 GFLOP/s at this size and drops
 // to ~6 GFLOP/s when the inner dimension is N·H·W = 131,072 in one piece.
@@ -17,10 +17,10 @@ function convInfo(xShape: number[], filterShape: number[], attrs: tf.NamedAttrMa
 }
 
 /**
- * dW[a,b,ci,co] = Σ_{n,i,j} x[n, i·s+a−top, j·s+b−left, ci] · dy[n,i,j,co], computed as one batched GEMM
- * colsᵀ[chunk][(a,b,ci)][row] × dy[chunk][row][co] summed over chunks: no transposed operand, so XNNPACK runs it.
+ * dW[a,b,ci,co] = Σ_{n,i,j} x[n, i·s+a−top, j·s+b−left, ci] · dy[n,i,j,co], as GEMMs over chunks of output pixels:
+ * colsᵀ[(a,b,ci)][pixel] × dy[pixel][co], with no transposed operand so XNNPACK runs them, summed over chunks.
  */
-export function conv2dBackpropFilter({inputs, backend, attrs}: {inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap}): TensorInfo {
+export function conv2dBackpropFilter({inputs, backend, attrs}: KernelArgs): TensorInfo {
   const wasm = backend as BackendWasm
   const {x, dy} = inputs as {x: TensorInfo; dy: TensorInfo}
   const filterShape = (attrs as unknown as tf.Conv2DBackpropFilterAttrs).filterShape
@@ -29,58 +29,77 @@ export function conv2dBackpropFilter({inputs, backend, attrs}: {inputs: tf.Named
   const {filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw} = info
   const top = info.padInfo.top
   const left = info.padInfo.left
-  const rows = n * ho * wo
+  const pixels = n * ho * wo
   const m = fh * fw * ci
-  const chunks = Math.ceil(rows / CHUNK_ROWS)
-  const chunkRows = Math.ceil(rows / chunks)
-  const padded = chunks * chunkRows
-
-  const cols = wasm.makeOutput([chunks, m, chunkRows], 'float32')
-  const dyPadded = padded === rows ? view(dy, [chunks, chunkRows, co]) : wasm.makeOutput([chunks, chunkRows, co], 'float32')
-  const colsData = f32(wasm, cols)
-  const xData = f32(wasm, x)
-  if (padded !== rows) {
-    const target = f32(wasm, dyPadded)
-    target.set(f32(wasm, dy))
-    target.fill(0, rows * co)
-  }
-  for (let a = 0; a < fh; a++) {
-    for (let b = 0; b < fw; b++) {
-      for (let c = 0; c < ci; c++) {
-        const mIndex = (a * fw + b) * ci + c
-        for (let row = 0; row < padded; row++) {
-          const chunk = (row / chunkRows) | 0
-          const target = (chunk * m + mIndex) * chunkRows + (row - chunk * chunkRows)
-          if (row >= rows) {
-            colsData[target] = 0
-            continue
-          }
-          const j = row % wo
-          const i = ((row / wo) | 0) % ho
-          const batch = (row / (wo * ho)) | 0
-          const yi = i * sh + a - top
+  const out = wasm.makeOutput(filterShape, 'float32')
+  f32(wasm, out).fill(0)
+  for (let first = 0; first < pixels; first += CHUNK_ROWS) {
+    const rows = Math.min(CHUNK_ROWS, pixels - first)
+    const cols = wasm.makeOutput([m, rows], 'float32')
+    const dyChunk = wasm.makeOutput([rows, co], 'float32')
+    const colsData = f32(wasm, cols)
+    const xData = f32(wasm, x)
+    f32(wasm, dyChunk).set(f32(wasm, dy).subarray(first * co, (first + rows) * co))
+    for (let row = 0; row < rows; row++) {
+      const pixel = first + row
+      const j = pixel % wo
+      const i = ((pixel / wo) | 0) % ho
+      const batch = (pixel / (wo * ho)) | 0
+      for (let a = 0; a < fh; a++) {
+        const yi = i * sh + a - top
+        for (let b = 0; b < fw; b++) {
           const xj = j * sw + b - left
-          colsData[target] = yi >= 0 && yi < h && xj >= 0 && xj < w ? xData[((batch * h + yi) * w + xj) * ci + c] : 0
+          let target = (a * fw + b) * ci * rows + row
+          if (yi < 0 || yi >= h || xj < 0 || xj >= w) {
+            for (let c = 0; c < ci; c++, target += rows) colsData[target] = 0
+          } else {
+            const source = ((batch * h + yi) * w + xj) * ci
+            for (let c = 0; c < ci; c++, target += rows) colsData[target] = xData[source + c]
+          }
         }
       }
     }
+    const partial = run('BatchMatMul', wasm, {a: view(cols, [1, m, rows]), b: view(dyChunk, [1, rows, co])}, {transposeA: false, transposeB: false})
+    const outData = f32(wasm, out)
+    const partialData = f32(wasm, partial)
+    for (let k = 0; k < outData.length; k++) outData[k] += partialData[k]
+    release(wasm, cols, dyChunk, partial)
   }
-  const partial = run('BatchMatMul', wasm, {a: cols, b: dyPadded}, {transposeA: false, transposeB: false})
-  release(wasm, cols)
-  if (dyPadded.dataId !== dy.dataId) release(wasm, dyPadded)
-  const out = wasm.makeOutput(filterShape, 'float32')
-  const outData = f32(wasm, out)
-  const partialData = f32(wasm, partial)
-  const size = m * co
-  outData.set(partialData.subarray(0, size))
-  for (let chunk = 1; chunk < chunks; chunk++) {
-    const offset = chunk * size
-    for (let k = 0; k < size; k++) outData[k] += partialData[offset + k]
-  }
-  release(wasm, partial)
   return out
+}
+
+/**
+ * With stride 1 the input gradient is the forward convolution of dy with the spatially flipped, in/out-swapped
+ * filter and complementary padding, which XNNPACK runs fast; other strides keep the stock kernel.
+ */
+function conv2dBackpropInputVia(stock: tf.KernelFunc) {
+  return (args: KernelArgs): TensorInfo => {
+    const wasm = args.backend as BackendWasm
+    const {dy, filter} = args.inputs as {dy: TensorInfo; filter: TensorInfo}
+    const attrs = args.attrs as unknown as tf.Conv2DBackpropInputAttrs
+    const info = convInfo(attrs.inputShape, filter.shape, args.attrs!)
+    if (info.strideHeight !== 1 || info.strideWidth !== 1) return stock(args as never) as TensorInfo
+    const {filterHeight: fh, filterWidth: fw, inChannels: ci, outChannels: co} = info
+    const flipped = wasm.makeOutput([fh, fw, co, ci], 'float32')
+    const target = f32(wasm, flipped)
+    const source = f32(wasm, filter)
+    for (let a = 0; a < fh; a++) {
+      for (let b = 0; b < fw; b++) {
+        const from = (a * fw + b) * ci * co
+        const to = ((fh - 1 - a) * fw + (fw - 1 - b)) * co * ci
+        for (let c = 0; c < ci; c++) for (let o = 0; o < co; o++) target[to + o * ci + c] = source[from + c * co + o]
+      }
+    }
+    const {top, bottom, left, right} = info.padInfo
+    const pad = [[0, 0], [fh - 1 - top, fh - 1 - bottom], [fw - 1 - left, fw - 1 - right], [0, 0]]
+    const dx = run('Conv2D', wasm, {x: dy, filter: flipped}, {strides: 1, pad, dataFormat: 'NHWC', dilations: 1, dimRoundingMode: undefined})
+    release(wasm, flipped)
+    return dx
+  }
 }
 
 export function registerConvKernels(): void {
   registerWasmKernel('Conv2DBackpropFilter', conv2dBackpropFilter as unknown as tf.KernelFunc)
+  const stockInput = tf.getKernel('Conv2DBackpropInput', 'wasm')
+  if (stockInput) registerWasmKernel('Conv2DBackpropInput', conv2dBackpropInputVia(stockInput.kernelFunc) as unknown as tf.KernelFunc, stockInput.setupFunc)
 }

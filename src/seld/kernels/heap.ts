@@ -4,6 +4,11 @@ import type {BackendWasm} from '@tensorflow/tfjs-backend-wasm'
 
 export type TensorInfo = tf.TensorInfo
 export type {BackendWasm}
+export interface KernelArgs {
+  inputs: tf.NamedTensorInfoMap
+  backend: unknown
+  attrs?: tf.NamedAttrMap
+}
 
 /** A float32 view of a tensor's data on the wasm heap; take it after the last allocation (the heap can grow). */
 export function f32(backend: BackendWasm, info: TensorInfo): Float32Array {
@@ -26,8 +31,8 @@ export function release(backend: BackendWasm, ...infos: TensorInfo[]): void {
   for (const info of infos) backend.disposeData(info.dataId)
 }
 
-/** Replaces whatever is registered for (kernelName, wasm). */
-export function registerWasmKernel(kernelName: string, kernelFunc: tf.KernelFunc): void {
+/** Replaces whatever is registered for (kernelName, wasm); `setupFunc` carries over a stock kernel's set-up. */
+export function registerWasmKernel(kernelName: string, kernelFunc: tf.KernelFunc, setupFunc?: tf.KernelSetupFunc): void {
   if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm')
-  tf.registerKernel({kernelName, backendName: 'wasm', kernelFunc})
+  tf.registerKernel({kernelName, backendName: 'wasm', kernelFunc, setupFunc})
 }
