@@ -3,6 +3,7 @@ import {mkdir, open, readFile, rename, rm, writeFile, type FileHandle} from 'nod
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {Executor, Job, JobResult} from '../executor.js'
+import {LineTail} from '../local-executor.js'
 import {CoordinatorLock, Ledger, type SubmittedJob} from './ledger.js'
 import {accountedState, cancel, queryStates, resourceFlags, submit, type JobState} from './scheduler.js'
 
@@ -36,13 +37,13 @@ const EXIT_FILE_GRACE_MS = 15_000
 const STDERR_TAIL_LINES = 20
 /** End states in which the job's command ran until it exited by itself (UNKNOWN: the scheduler forgot the job). */
 const RAN_TO_END_STATES = new Set(['COMPLETED', 'FAILED', 'UNKNOWN'])
-const STDERR_TAIL_BYTES = 16_384
 
 /** Copies what a growing file gained since the last call into the job's log, so the log fills while the job runs. */
 class LogTail {
   private offset = 0
 
-  constructor(readonly file: string) {}
+  /** `lines` keeps the file's last lines too (for stderr, shown when the job fails). */
+  constructor(readonly file: string, readonly lines?: LineTail) {}
 
   async drainInto(out: FileHandle): Promise<void> {
     let handle: FileHandle
@@ -57,6 +58,7 @@ class LogTail {
         const {bytesRead} = await handle.read(buffer, 0, buffer.length, this.offset)
         if (bytesRead === 0) break
         await out.write(buffer, 0, bytesRead)
+        this.lines?.push(buffer.toString('utf8', 0, bytesRead))
         this.offset += bytesRead
       }
     } finally {
@@ -77,25 +79,6 @@ interface FollowedJob {
 
 function fingerprintOf(job: Job): string {
   return createHash('sha256').update(JSON.stringify([job.argv, job.cwd, job.resources ?? {}])).digest('hex')
-}
-
-async function lastLines(file: string, count: number): Promise<string> {
-  let text: string
-  try {
-    const handle = await open(file, 'r')
-    try {
-      const {size} = await handle.stat()
-      const length = Math.min(size, STDERR_TAIL_BYTES)
-      const buffer = Buffer.alloc(length)
-      await handle.read(buffer, 0, length, size - length)
-      text = buffer.toString('utf8')
-    } finally {
-      await handle.close()
-    }
-  } catch {
-    return ''
-  }
-  return text.trimEnd().split('\n').slice(-count).join('\n')
 }
 
 /**
@@ -182,7 +165,7 @@ export class SlurmExecutor implements Executor {
         entry: entry!,
         log,
         stdout: new LogTail(path.join(this.jobsDir, `${slurmId}.out`)),
-        stderr: new LogTail(path.join(this.jobsDir, `${slurmId}.err`)),
+        stderr: new LogTail(path.join(this.jobsDir, `${slurmId}.err`), new LineTail(STDERR_TAIL_LINES)),
         settle: resolve,
       })
     })
@@ -247,7 +230,7 @@ export class SlurmExecutor implements Executor {
     await job.stdout.drainInto(job.log)
     await job.stderr.drainInto(job.log)
     await job.log.close()
-    const stderrTail = await lastLines(path.join(this.jobsDir, `${slurmId}.err`), STDERR_TAIL_LINES)
+    const stderrTail = job.stderr.lines?.text() ?? ''
     this.followed.delete(slurmId)
     await this.ledger.remove(job.entry.instance)
     await this.removeJobFiles(slurmId)
