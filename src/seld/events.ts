@@ -1,0 +1,181 @@
+import {xyzToAzimuthElevation} from './labels.js'
+
+/**
+ * What a SELD model says about one recording, frame by frame, in the layout of the published code: `sed` is
+ * frames × K activities in [0, 1]; `doa` is frames × 3K (x of every class, then y, then z) or frames × 2K for an
+ * azimuth-only model (x, then y).
+ */
+export interface FramePredictions {
+  frames: number
+  classes: number
+  sed: Float32Array
+  doa: Float32Array
+  /** Seconds between consecutive frames (the feature hop). */
+  frameSeconds: number
+}
+
+/** One detected sound event. Frames are inclusive indices into the predictions. */
+export interface SoundEvent {
+  classIndex: number
+  className: string
+  firstFrame: number
+  lastFrame: number
+  /** Seconds. */
+  onset: number
+  offset: number
+  /** Degrees, from the mean DOA vector over the event's frames. */
+  azimuth: number
+  elevation: number
+  /** Mean activity over the event's frames. */
+  confidence: number
+}
+
+/**
+ * How frames become events. A class is active in a frame when its activity is above `threshold` (strictly, as the
+ * published code thresholds). Consecutive active frames form an event; two events of the same class separated by at
+ * most `maxGapSeconds` of inactive frames are one event (a sound whose activity dips briefly is not split); after
+ * that, events shorter than `minDurationSeconds` are dropped (isolated blips of a few frames are noise: the sounds of
+ * these datasets last tenths of a second at least).
+ */
+export interface EventOptions {
+  threshold: number
+  maxGapSeconds: number
+  minDurationSeconds: number
+}
+
+export const DEFAULT_EVENT_OPTIONS: EventOptions = {threshold: 0.5, maxGapSeconds: 0.1, minDurationSeconds: 0.05}
+
+/** Number of DOA components per class (3 for x, y, z; 2 for azimuth-only models), checked against the arrays. */
+export function doaComponents(predictions: FramePredictions): 2 | 3 {
+  const {frames, classes, sed, doa} = predictions
+  if (sed.length !== frames * classes) throw new Error(`SED holds ${sed.length} values, expected ${frames} frames × ${classes} classes`)
+  const components = doa.length / (frames * classes)
+  if (components !== 2 && components !== 3) {
+    throw new Error(`DOA holds ${doa.length} values, expected ${frames} frames × ${classes} classes × 2 or 3 components`)
+  }
+  return components
+}
+
+/** Azimuth and elevation in degrees of the mean DOA vector of class `k` over frames `from` … `to` inclusive. */
+export function meanDirection(predictions: FramePredictions, k: number, from: number, to: number): {azimuth: number; elevation: number} {
+  const components = doaComponents(predictions)
+  const {classes, doa} = predictions
+  const width = components * classes
+  let x = 0
+  let y = 0
+  let z = 0
+  for (let frame = from; frame <= to; frame++) {
+    x += doa[frame * width + k]
+    y += doa[frame * width + classes + k]
+    if (components === 3) z += doa[frame * width + 2 * classes + k]
+  }
+  // The mean's length does not matter for its direction: the sums point the same way.
+  return xyzToAzimuthElevation(x, y, z)
+}
+
+/** Turns per-frame predictions into events, sorted by onset then class. Times follow the label convention (see below). */
+export function framesToEvents(predictions: FramePredictions, classNames: string[], options: EventOptions = DEFAULT_EVENT_OPTIONS): SoundEvent[] {
+  doaComponents(predictions)
+  const {frames, classes, sed, frameSeconds} = predictions
+  if (classNames.length !== classes) throw new Error(`${classNames.length} class names for a model of ${classes} classes`)
+  const maxGapFrames = Math.floor(options.maxGapSeconds / frameSeconds + 1e-9)
+  const events: SoundEvent[] = []
+  for (let k = 0; k < classes; k++) {
+    const runs: Array<[number, number]> = []
+    for (let frame = 0; frame < frames; frame++) {
+      if (!(sed[frame * classes + k] > options.threshold)) continue
+      const last = runs.at(-1)
+      if (last && frame - last[1] - 1 <= maxGapFrames) last[1] = frame
+      else runs.push([frame, frame])
+    }
+    for (const [first, last] of runs) {
+      // Onset and offset invert the labels' frame coverage (an event from s to e covers frames floor(s/hop) … ceil(e/hop)),
+      // so a perfectly predicted event gives back its annotated times to within one hop.
+      const onset = first * frameSeconds
+      const offset = last * frameSeconds
+      if (offset - onset < options.minDurationSeconds - 1e-9) continue
+      let activity = 0
+      for (let frame = first; frame <= last; frame++) activity += sed[frame * classes + k]
+      events.push({
+        classIndex: k,
+        className: classNames[k],
+        firstFrame: first,
+        lastFrame: last,
+        onset,
+        offset,
+        ...meanDirection(predictions, k, first, last),
+        confidence: activity / (last - first + 1),
+      })
+    }
+  }
+  return events.sort((a, b) => a.onset - b.onset || a.classIndex - b.classIndex)
+}
+
+export type EventFormat = 'csv' | 'json' | 'dcase'
+export const EVENT_FORMATS: readonly EventFormat[] = ['csv', 'json', 'dcase']
+
+const round = (value: number, digits: number) => Number(value.toFixed(digits))
+
+/** The fields a user sees, rounded to what is meaningful: milliseconds, tenths of a degree, three decimals. */
+function publicFields(event: SoundEvent) {
+  return {
+    class: event.className,
+    onset: round(event.onset, 3),
+    offset: round(event.offset, 3),
+    azimuth: round(event.azimuth, 1),
+    elevation: round(event.elevation, 1),
+    confidence: round(event.confidence, 3),
+  }
+}
+
+export const CSV_HEADER = 'class,onset,offset,azimuth,elevation,confidence'
+
+export function eventsToCsv(events: SoundEvent[]): string {
+  const rows = events.map((event) => Object.values(publicFields(event)).join(','))
+  return [CSV_HEADER, ...rows].join('\n') + '\n'
+}
+
+export function eventsToJson(events: SoundEvent[]): string {
+  return JSON.stringify(events.map(publicFields), null, 2) + '\n'
+}
+
+/** DCASE 2019 task 3 frames: 20 ms hops. */
+export const DCASE_FRAME_SECONDS = 0.02
+
+/**
+ * DCASE 2019 task 3 output: one row `frame,class,azimuth,elevation` per active class in each 20 ms frame, with integer
+ * class index and integer degrees, no header (the challenge's evaluation code reads every row as numbers). A class is
+ * active in a DCASE frame when one of its events covers the frame's start time; the direction is the mean DOA vector of
+ * the model frames of that event falling inside the DCASE frame (the nearest one when the model hop is longer).
+ */
+export function eventsToDcase(events: SoundEvent[], predictions: FramePredictions): string {
+  const {frameSeconds} = predictions
+  const rows: Array<[number, number, number, number]> = []
+  for (const event of events) {
+    const firstDcase = Math.ceil(event.onset / DCASE_FRAME_SECONDS - 1e-9)
+    const lastDcase = Math.floor(event.offset / DCASE_FRAME_SECONDS + 1e-9)
+    for (let j = firstDcase; j <= lastDcase; j++) {
+      let from = Math.max(event.firstFrame, Math.ceil((j * DCASE_FRAME_SECONDS) / frameSeconds - 1e-9))
+      let to = Math.min(event.lastFrame, Math.ceil(((j + 1) * DCASE_FRAME_SECONDS) / frameSeconds - 1e-9) - 1)
+      if (from > to) {
+        const nearest = Math.min(event.lastFrame, Math.max(event.firstFrame, Math.round((j * DCASE_FRAME_SECONDS) / frameSeconds)))
+        from = to = nearest
+      }
+      const {azimuth, elevation} = meanDirection(predictions, event.classIndex, from, to)
+      rows.push([j, event.classIndex, Math.round(azimuth), Math.round(elevation)])
+    }
+  }
+  rows.sort((a, b) => a[0] - b[0] || a[1] - b[1])
+  return rows.map((row) => row.join(',') + '\n').join('')
+}
+
+/** The text of a predictions file in `format`; the file extension each format takes is `formatExtension`. */
+export function formatEvents(format: EventFormat, events: SoundEvent[], predictions: FramePredictions): string {
+  if (format === 'csv') return eventsToCsv(events)
+  if (format === 'json') return eventsToJson(events)
+  return eventsToDcase(events, predictions)
+}
+
+export function formatExtension(format: EventFormat): string {
+  return format === 'json' ? 'json' : 'csv'
+}

@@ -1,0 +1,169 @@
+import {describe, expect, it} from 'vitest'
+import {
+  CSV_HEADER, eventsToCsv, eventsToDcase, eventsToJson, framesToEvents, meanDirection, type EventOptions, type FramePredictions,
+} from '../../src/seld/events.js'
+
+const NAMES = ['knock', 'speech']
+// 10 ms frames make expected times easy to read: frame i starts at i / 100 s.
+const FRAME = 0.01
+const OPTIONS: EventOptions = {threshold: 0.5, maxGapSeconds: 0.05, minDurationSeconds: 0.05}
+
+/** Frames × 2 classes, 3-D DOA; `set(frame, class, activity, [x, y, z])` fills one cell. */
+function predictions(frames: number, components: 2 | 3 = 3) {
+  const p: FramePredictions = {
+    frames, classes: 2, frameSeconds: FRAME,
+    sed: new Float32Array(frames * 2), doa: new Float32Array(frames * 2 * components),
+  }
+  const set = (from: number, to: number, k: number, activity: number, xyz: number[]) => {
+    for (let f = from; f <= to; f++) {
+      p.sed[f * 2 + k] = activity
+      xyz.slice(0, components).forEach((v, c) => (p.doa[f * 2 * components + c * 2 + k] = v))
+    }
+  }
+  return {p, set}
+}
+
+describe('framesToEvents', () => {
+  it('merges consecutive active frames into one event with exact onset, offset and mean activity', () => {
+    const {p, set} = predictions(100)
+    set(10, 29, 0, 0.8, [1, 0, 0])
+    set(20, 29, 0, 0.6, [1, 0, 0])
+    const [event, ...rest] = framesToEvents(p, NAMES, OPTIONS)
+    expect(rest).toEqual([])
+    expect(event).toMatchObject({className: 'knock', classIndex: 0, firstFrame: 10, lastFrame: 29})
+    expect(event.onset).toBeCloseTo(0.1, 12)
+    expect(event.offset).toBeCloseTo(0.29, 12)
+    expect(event.confidence).toBeCloseTo((10 * 0.8 + 10 * 0.6) / 20, 6)
+    expect(event.azimuth).toBeCloseTo(0, 9)
+    expect(event.elevation).toBeCloseTo(0, 9)
+  })
+
+  it('takes azimuth and elevation from the mean DOA vector, not the mean of angles', () => {
+    const {p, set} = predictions(40)
+    // Half the frames point to +y, half to −x: the mean vector points to 135°. (Mean angles would give 135° here
+    // too, so the second class checks wrap-around: 170° and −170° average to 180°, not 0°.)
+    set(0, 9, 0, 0.9, [0, 1, 0])
+    set(10, 19, 0, 0.9, [-1, 0, 0])
+    const c = (deg: number) => Math.cos((deg * Math.PI) / 180)
+    const s = (deg: number) => Math.sin((deg * Math.PI) / 180)
+    set(0, 9, 1, 0.9, [c(170), s(170), 0])
+    set(10, 19, 1, 0.9, [c(-170), s(-170), 0])
+    const [knock, speech] = framesToEvents(p, NAMES, OPTIONS)
+    expect(knock.azimuth).toBeCloseTo(135, 4)
+    expect(Math.abs(speech.azimuth)).toBeCloseTo(180, 4)
+    expect(speech.elevation).toBeCloseTo(0, 4)
+  })
+
+  it('gives elevation from z against the horizontal length of the mean vector', () => {
+    const {p, set} = predictions(20)
+    set(0, 9, 1, 0.7, [0, 0.5, 0.5])
+    const [event] = framesToEvents(p, NAMES, OPTIONS)
+    expect(event.azimuth).toBeCloseTo(90, 4)
+    expect(event.elevation).toBeCloseTo(45, 4)
+    expect(meanDirection(p, 1, 0, 9)).toEqual({azimuth: event.azimuth, elevation: event.elevation})
+  })
+
+  it('reads azimuth-only predictions (x, y per class) with elevation 0', () => {
+    const {p, set} = predictions(20, 2)
+    set(0, 9, 0, 0.7, [-1, -1])
+    const [event] = framesToEvents(p, NAMES, OPTIONS)
+    expect(event.azimuth).toBeCloseTo(-135, 4)
+    expect(event.elevation).toBe(0)
+  })
+
+  it('thresholds strictly: an activity equal to the threshold is inactive', () => {
+    const {p, set} = predictions(30)
+    set(0, 19, 0, 0.5, [1, 0, 0])
+    expect(framesToEvents(p, NAMES, OPTIONS)).toEqual([])
+    expect(framesToEvents(p, NAMES, {...OPTIONS, threshold: 0.4})).toHaveLength(1)
+  })
+
+  it('bridges gaps up to maxGapSeconds and splits longer ones; the bridged frames count in the mean activity', () => {
+    const {p, set} = predictions(200)
+    set(10, 29, 0, 0.9, [1, 0, 0])
+    set(30, 34, 0, 0.2, [1, 0, 0]) // 5 frames = 0.05 s below threshold: bridged
+    set(35, 54, 0, 0.9, [1, 0, 0])
+    set(100, 119, 0, 0.9, [1, 0, 0])
+    set(120, 125, 0, 0.1, [1, 0, 0]) // 6 frames = 0.06 s: split
+    set(126, 145, 0, 0.9, [1, 0, 0])
+    const events = framesToEvents(p, NAMES, OPTIONS)
+    expect(events.map((e) => [e.firstFrame, e.lastFrame])).toEqual([[10, 54], [100, 119], [126, 145]])
+    expect(events[0].confidence).toBeCloseTo((40 * 0.9 + 5 * 0.2) / 45, 6)
+  })
+
+  it('drops blips shorter than minDurationSeconds and keeps events of exactly that length', () => {
+    const {p, set} = predictions(100)
+    set(10, 14, 0, 0.9, [1, 0, 0]) // frames 10..14: 0.04 s
+    set(50, 55, 1, 0.9, [1, 0, 0]) // frames 50..55: 0.05 s
+    const events = framesToEvents(p, NAMES, OPTIONS)
+    expect(events.map((e) => [e.className, e.firstFrame, e.lastFrame])).toEqual([['speech', 50, 55]])
+  })
+
+  it('sorts events by onset across classes', () => {
+    const {p, set} = predictions(100)
+    set(40, 60, 0, 0.9, [1, 0, 0])
+    set(5, 30, 1, 0.9, [1, 0, 0])
+    set(70, 90, 1, 0.9, [1, 0, 0])
+    expect(framesToEvents(p, NAMES, OPTIONS).map((e) => [e.className, e.firstFrame])).toEqual([['speech', 5], ['knock', 40], ['speech', 70]])
+  })
+
+  it('closes an event that lasts to the last frame', () => {
+    const {p, set} = predictions(50)
+    set(40, 49, 1, 0.9, [1, 0, 0])
+    expect(framesToEvents(p, NAMES, OPTIONS).map((e) => [e.firstFrame, e.lastFrame])).toEqual([[40, 49]])
+  })
+
+  it('refuses arrays that do not match the declared shape, and class names that do not match the model', () => {
+    const {p} = predictions(10)
+    expect(() => framesToEvents({...p, doa: new Float32Array(10 * 2 * 4)}, NAMES)).toThrow(/DOA holds 80 values/)
+    expect(() => framesToEvents({...p, sed: new Float32Array(7)}, NAMES)).toThrow(/SED holds 7 values/)
+    expect(() => framesToEvents(p, ['knock'])).toThrow(/1 class names for a model of 2 classes/)
+  })
+})
+
+describe('event formats', () => {
+  function twoEvents() {
+    const {p, set} = predictions(100)
+    set(10, 29, 0, 0.8, [0, 1, 0])
+    set(50, 69, 1, 0.61234, [0, 0.5, 0.5])
+    return {p, events: framesToEvents(p, NAMES, OPTIONS)}
+  }
+
+  it('csv: the documented header, one row per event, seconds, degrees and confidence rounded', () => {
+    const {events} = twoEvents()
+    expect(eventsToCsv(events)).toBe(`${CSV_HEADER}\nknock,0.1,0.29,90,0,0.8\nspeech,0.5,0.69,90,45,0.612\n`)
+    expect(CSV_HEADER).toBe('class,onset,offset,azimuth,elevation,confidence')
+    expect(eventsToCsv([])).toBe(`${CSV_HEADER}\n`)
+  })
+
+  it('json: an array of events with the csv fields', () => {
+    const {events} = twoEvents()
+    expect(JSON.parse(eventsToJson(events))).toEqual([
+      {class: 'knock', onset: 0.1, offset: 0.29, azimuth: 90, elevation: 0, confidence: 0.8},
+      {class: 'speech', onset: 0.5, offset: 0.69, azimuth: 90, elevation: 45, confidence: 0.612},
+    ])
+  })
+
+  it('dcase: one row per 20 ms frame whose start an event covers, class index and integer degrees, no header', () => {
+    const {p, set} = predictions(100)
+    set(10, 29, 0, 0.8, [0, 1, 0]) // 0.10 … 0.29 s: DCASE frames 5 … 14
+    set(20, 21, 0, 0.8, [1, 0, 0]) // DCASE frame 10 covers model frames 20, 21 → 0°
+    set(22, 22, 0, 0.8, [1, 0, 0]) // DCASE frame 11 averages frame 22 (1,0,0) and 23 (0,1,0) → 45°
+    set(44, 50, 1, 0.9, [0, 0, 1]) // 0.44 … 0.50 s: DCASE frames 22 … 25, straight up
+    const rows = eventsToDcase(framesToEvents(p, NAMES, OPTIONS), p).trim().split('\n')
+    expect(rows).toEqual([
+      '5,0,90,0', '6,0,90,0', '7,0,90,0', '8,0,90,0', '9,0,90,0', '10,0,0,0', '11,0,45,0', '12,0,90,0', '13,0,90,0',
+      '14,0,90,0', '22,1,0,90', '23,1,0,90', '24,1,0,90', '25,1,0,90',
+    ])
+  })
+
+  it('dcase: a model hop longer than 20 ms takes the nearest model frame of the event', () => {
+    const {p, set} = predictions(20)
+    p.frameSeconds = 0.05
+    set(2, 5, 0, 0.9, [0, -1, 0]) // 0.10 … 0.25 s: DCASE frames 5 … 12
+    set(4, 5, 0, 0.9, [-1, 0, 0])
+    const rows = eventsToDcase(framesToEvents(p, NAMES, OPTIONS), p).trim().split('\n')
+    // DCASE frame 6 (0.12 s) holds no model frame start: nearest is frame 2 (0.10 s); frame 9 (0.18 s) → frame 4 (0.20 s).
+    expect(rows).toEqual(['5,0,-90,0', '6,0,-90,0', '7,0,-90,0', '8,0,-90,0', '9,0,180,0', '10,0,180,0', '11,0,180,0', '12,0,180,0'])
+  })
+})
