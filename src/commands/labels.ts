@@ -1,0 +1,31 @@
+import {Args, Command, Flags} from '@oclif/core'
+import {DATASETS, datasetSpec} from '../seld/datasets.js'
+import {targetsPath, writeLabelFiles} from '../seld/labels.js'
+
+export default class Labels extends Command {
+  static override description = `Published SELDnet regression labels of one description csv.
+
+Writes frames × 3K (K activities, K azimuths, K elevations in degrees; 180 / 60 where inactive) to --out, and the
+network targets frames × 4K (activities, then unit x, y, z of every class; zeros where inactive) next to it as
+<name>.targets.npy. Frames cover the dataset's fixed recording length at hop nfft/2.`
+  static override examples = ['<%= config.bin %> labels desc/train_1.csv --dataset ansim --nfft 512 --out labels.npy']
+  static override args = {
+    csv: Args.string({required: true, description: 'description file (sound_event_recording,start_time,end_time,ele,azi,dist)'}),
+  }
+  static override flags = {
+    dataset: Flags.string({required: true, options: Object.keys(DATASETS), description: 'dataset giving classes, sample rate and length'}),
+    nfft: Flags.integer({default: 512, min: 4, description: 'FFT length; frames advance by nfft/2'}),
+    out: Flags.string({required: true, description: 'label matrix .npy to write'}),
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Labels)
+    const targets = targetsPath(flags.out)
+    try {
+      writeLabelFiles(args.csv, flags.out, targets, datasetSpec(flags.dataset), flags.nfft)
+    } catch (error) {
+      this.error((error as Error).message, {exit: 1})
+    }
+    this.log(`wrote ${flags.out} and ${targets}`)
+  }
+}

@@ -1,0 +1,198 @@
+import {readdirSync, readFileSync} from 'node:fs'
+import path from 'node:path'
+import {frameCount, type DatasetSpec} from './datasets.js'
+import {writeNpy, type NdArray} from './npy.js'
+
+/** One row of a description file: a sound event with its direction of arrival. */
+export interface DescEvent {
+  /** 1-based line of the csv, for messages. */
+  line: number
+  className: string
+  /** Output column of the class in the dataset's dictionary. */
+  classColumn: number
+  /** Seconds. */
+  start: number
+  end: number
+  /** Degrees. */
+  azimuth: number
+  elevation: number
+  /** Metres, when the file has the column. */
+  distance?: number
+}
+
+/** Azimuth and elevation (degrees) the published labels give an inactive class. */
+export const INACTIVE_AZIMUTH = 180
+export const INACTIVE_ELEVATION = 60
+
+const REQUIRED_COLUMNS = ['sound_event_recording', 'start_time', 'end_time', 'ele', 'azi'] as const
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
+
+/**
+ * Parses a TUT Sound Events 2018 description file (header `sound_event_recording,start_time,end_time,ele,azi,dist`).
+ * The class of a row is its recording's name before the first dot without its last 3 characters (`knock012.wav` is
+ * `knock`), as the published code reads it. Any malformed row is an error naming `name` and the line.
+ */
+export function parseDescCsv(text: string, name: string, classIndex: Record<string, number>): DescEvent[] {
+  const lines = text.split(/\r?\n/)
+  const fail = (line: number, problem: string) => new Error(`${name}:${line}: ${problem}`)
+  const header = lines[0].split(',').map((column) => column.trim())
+  const column: Record<string, number> = {}
+  header.forEach((title, index) => (column[title] = index))
+  for (const required of REQUIRED_COLUMNS) {
+    if (column[required] === undefined) throw fail(1, `missing column '${required}' (header: ${lines[0]})`)
+  }
+  const events: DescEvent[] = []
+  for (let index = 1; index < lines.length; index++) {
+    const line = index + 1
+    if (lines[index].trim() === '') continue
+    const fields = lines[index].split(',').map((field) => field.trim())
+    if (fields.length !== header.length) throw fail(line, `${fields.length} fields, the header has ${header.length}`)
+    const number = (title: string, low: number, high: number) => {
+      const text = fields[column[title]]
+      if (!NUMBER.test(text)) throw fail(line, `${title} '${text}' is not a number`)
+      const value = Number(text)
+      if (value < low || value > high) throw fail(line, `${title} ${value} is outside ${low} … ${high}`)
+      return value
+    }
+    const recording = fields[column.sound_event_recording]
+    const className = recording.split('.')[0].slice(0, -3)
+    const classColumn = Object.hasOwn(classIndex, className) ? classIndex[className] : undefined
+    if (classColumn === undefined) throw fail(line, `unknown class '${className}' of '${recording}' (known: ${Object.keys(classIndex).join(', ')})`)
+    const start = number('start_time', 0, Infinity)
+    const end = number('end_time', 0, Infinity)
+    if (end < start) throw fail(line, `end_time ${end} is before start_time ${start}`)
+    const event: DescEvent = {
+      line, className, classColumn, start, end,
+      elevation: number('ele', -90, 90),
+      azimuth: number('azi', -180, 180),
+    }
+    if (column.dist !== undefined) event.distance = number('dist', 0, Infinity)
+    events.push(event)
+  }
+  return events
+}
+
+/** The frame grid labels are computed on: a dataset's fixed recording length at hop nfft/2. */
+export interface LabelGrid {
+  frames: number
+  classes: number
+  framesPerSecond: number
+}
+
+export function labelGrid(dataset: DatasetSpec, nfft: number): LabelGrid {
+  return {
+    frames: frameCount(dataset.seconds * dataset.sampleRate, nfft),
+    classes: Object.keys(dataset.classIndex).length,
+    framesPerSecond: dataset.sampleRate / (nfft / 2),
+  }
+}
+
+/**
+ * The published regression label matrix: frames × 3K (K activities, K azimuths, K elevations in degrees; 180 / 60
+ * where inactive). As in the published code, an event is active on frames floor(start·rate) … ceil(end·rate) but
+ * its direction covers one frame less, and a later row overwrites an earlier one.
+ */
+export function labelMatrix(events: DescEvent[], grid: LabelGrid): NdArray {
+  const {frames, classes: K, framesPerSecond} = grid
+  const width = 3 * K
+  const data = new Float32Array(frames * width)
+  for (let f = 0; f < frames; f++) {
+    data.fill(INACTIVE_AZIMUTH, f * width + K, f * width + 2 * K)
+    data.fill(INACTIVE_ELEVATION, f * width + 2 * K, (f + 1) * width)
+  }
+  for (const event of events) {
+    const first = Math.floor(event.start * framesPerSecond)
+    const last = Math.min(Math.ceil(event.end * framesPerSecond), frames)
+    for (let f = first; f <= last && f < frames; f++) data[f * width + event.classColumn] = 1
+    for (let f = first; f < last; f++) {
+      data[f * width + K + event.classColumn] = event.azimuth
+      data[f * width + 2 * K + event.classColumn] = event.elevation
+    }
+  }
+  return {shape: [frames, width], data}
+}
+
+/**
+ * Network targets from a label matrix: frames × 4K (K activities, then x of every class, then y, then z on the unit
+ * sphere; zeros where inactive), as the published data generator derives them. On an event's last active frame the
+ * label holds the inactive direction (180°, 60°), and the published targets keep it there.
+ */
+export function labelToTargets(label: NdArray): NdArray {
+  const [frames, width] = label.shape
+  const K = width / 3
+  const targets = new Float32Array(frames * 4 * K)
+  const degrees = Math.PI / 180
+  for (let f = 0; f < frames; f++) {
+    const row = f * width
+    const out = f * 4 * K
+    for (let k = 0; k < K; k++) {
+      const active = label.data[row + k]
+      targets[out + k] = active
+      if (active === 0) continue
+      const azimuth = label.data[row + K + k] * degrees
+      const elevation = label.data[row + 2 * K + k] * degrees
+      targets[out + K + k] = Math.cos(azimuth) * Math.cos(elevation)
+      targets[out + 2 * K + k] = Math.sin(azimuth) * Math.cos(elevation)
+      targets[out + 3 * K + k] = Math.sin(elevation)
+    }
+  }
+  return {shape: [frames, 4 * K], data: targets}
+}
+
+/** Direction in degrees (azimuth −180 … 180, elevation −90 … 90) of a vector of any length. */
+export function xyzToAzimuthElevation(x: number, y: number, z: number): {azimuth: number; elevation: number} {
+  return {azimuth: (Math.atan2(y, x) * 180) / Math.PI, elevation: (Math.atan2(z, Math.hypot(x, y)) * 180) / Math.PI}
+}
+
+/**
+ * Back from targets (or network outputs) frames × 4K to the label layout frames × 3K: a class is active where its
+ * activity exceeds `threshold`, with the direction of its x, y, z; inactive classes get 180 / 60.
+ */
+export function targetsToLabel(targets: NdArray, threshold = 0.5): NdArray {
+  const [frames, width] = targets.shape
+  const K = width / 4
+  const label = new Float32Array(frames * 3 * K)
+  for (let f = 0; f < frames; f++) {
+    const row = f * width
+    const out = f * 3 * K
+    for (let k = 0; k < K; k++) {
+      const active = targets.data[row + k] > threshold
+      const {azimuth, elevation} = active
+        ? xyzToAzimuthElevation(targets.data[row + K + k], targets.data[row + 2 * K + k], targets.data[row + 3 * K + k])
+        : {azimuth: INACTIVE_AZIMUTH, elevation: INACTIVE_ELEVATION}
+      label[out + k] = active ? 1 : 0
+      label[out + K + k] = azimuth
+      label[out + 2 * K + k] = elevation
+    }
+  }
+  return {shape: [frames, 3 * K], data: label}
+}
+
+/** Label matrix and targets of one description file, written as `labelFile` and `targetsFile`. */
+export function writeLabelFiles(csvFile: string, labelFile: string, targetsFile: string, dataset: DatasetSpec, nfft: number): void {
+  let text: string
+  try {
+    text = readFileSync(csvFile, 'utf8')
+  } catch (error) {
+    throw new Error(`${csvFile}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
+  }
+  const label = labelMatrix(parseDescCsv(text, csvFile, dataset.classIndex), labelGrid(dataset, nfft))
+  writeNpy(labelFile, label)
+  writeNpy(targetsFile, labelToTargets(label))
+}
+
+/** Where the targets of a label file go: `<name>.npy` → `<name>.targets.npy`. */
+export function targetsPath(labelFile: string): string {
+  return labelFile.replace(/(\.npy)?$/, '.targets.npy')
+}
+
+/** Writes <out>/<name>.npy and <out>/<name>.targets.npy for every <descDir>/<name>.csv; returns the names. */
+export function writeLabelDirectory(descDir: string, outDir: string, dataset: DatasetSpec, nfft: number): string[] {
+  const names = readdirSync(descDir).filter((file) => file.endsWith('.csv')).sort().map((file) => file.slice(0, -4))
+  if (names.length === 0) throw new Error(`${descDir}: no .csv description files`)
+  for (const name of names) {
+    const labelFile = path.join(outDir, `${name}.npy`)
+    writeLabelFiles(path.join(descDir, `${name}.csv`), labelFile, targetsPath(labelFile), dataset, nfft)
+  }
+  return names
+}
