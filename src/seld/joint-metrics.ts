@@ -15,8 +15,9 @@ export interface JointInput extends SeldFrames {
   framesPerSecond: number
   /**
    * Tracks per frame, for several simultaneous events of one class: the arrays then hold frames × tracks rows
-   * (row frame·tracks + track), and a reference track is identified by its row within the frame. Default 1, which is
-   * the SELDnet 2018 output format.
+   * (row frame·tracks + track), and a reference track is identified by its row within the frame (the baseline's
+   * TODO; the 2023 code numbers the active tracks of each frame instead, which mixes up tracks when one pauses).
+   * Default 1, the SELDnet 2018 output format, where the two agree.
    */
   tracks?: number
 }

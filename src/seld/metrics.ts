@@ -92,10 +92,15 @@ export function checkFrames(input: SeldFrames, rows = input.frames): void {
   expect('sedRef', input.sedRef, classes)
   expect('doaPred', input.doaPred, doaWidth)
   expect('doaRef', input.doaRef, doaWidth)
-  for (const [name, values] of [['sedPred', input.sedPred], ['sedRef', input.sedRef]] as const) {
-    const bad = values.findIndex((v) => v !== 0 && v !== 1)
-    if (bad >= 0) {
-      throw new Error(`${name} must hold only 0 and 1 (threshold the activity first): value ${values[bad]} at row ${Math.floor(bad / classes)}, class ${bad % classes}`)
+  checkActivity(input.sedPred, classes, 'sedPred')
+  checkActivity(input.sedRef, classes, 'sedRef')
+}
+
+/** Throws, naming `name`, unless every activity value is 0 or 1. */
+export function checkActivity(values: Values, classes: number, name: string): void {
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] !== 0 && values[i] !== 1) {
+      throw new Error(`${name} must hold only 0 and 1 (threshold the activity first): value ${values[i]} at row ${Math.floor(i / classes)}, class ${i % classes}`)
     }
   }
 }

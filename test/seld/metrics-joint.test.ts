@@ -1,3 +1,6 @@
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {createAssignmentSolver, jointMetrics, type JointInput} from '../../src/seld/joint-metrics.js'
 
@@ -144,6 +147,36 @@ describe('jointMetrics on hand-computed cases', () => {
     expect(() => jointMetrics({...input, tracks: 1})).toThrow(/sedPred holds 20 values, expected 10 × 1/)
     expect(() => jointMetrics({...input, tracks: 0})).toThrow(/tracks must be a positive integer/)
   })
+})
+
+const conformanceDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'conformance')
+
+/**
+ * The DCASE 2023 baseline (SELD_evaluation_metrics.SELDMetrics, macro averaging, 20°, its segment_labels with
+ * 1-second blocks of nb_frames_1s frames) run on the arrays of the 2018 conformance vectors, read as single-track output.
+ */
+const BASELINE: Record<string, {er20: number; f20: number; leCd: number; lrCd: number; seldScore: number}> = {
+  metrics_a_ov1_clean: {er20: 0.0, f20: 0.5454545454545454, leCd: 83.1787091014278, lrCd: 0.5454545454545454, seldScore: 0.3427987121358215},
+  metrics_a_ov2_azi: {er20: 3.230769230769231, f20: 0.3216959807868899, leCd: 68.94073759600195, lrCd: 0.6363636363636364, seldScore: 1.1639284278435678},
+  metrics_a_ov2_noisy: {er20: 3.5833333333333335, f20: 0.3242288015015288, leCd: 43.11500725703087, lrCd: 0.8181818181818182, seldScore: 1.1701126329361509},
+  metrics_a_ov3_noisy: {er20: 3.5824175824175826, f20: 0.008874458874458875, leCd: 25.06677017906969, lrCd: 1.0, seldScore: 1.1782007394678222},
+  metrics_a_ragged: {er20: 3.5555555555555554, f20: 0.0, leCd: 55.37190353669797, lrCd: 0.875, seldScore: 1.2470443104676359},
+}
+
+describe('jointMetrics against the DCASE baseline', () => {
+  for (const [name, expected] of Object.entries(BASELINE)) {
+    it(`reproduces the baseline on the ${name} arrays`, () => {
+      const c = JSON.parse(readFileSync(path.join(conformanceDir, `${name}.json`), 'utf8'))
+      const flat = (rows: number[][]) => Float64Array.from(rows.flat())
+      const result = jointMetrics({
+        sedRef: flat(c.gt_sed), sedPred: flat(c.pred_sed), doaRef: flat(c.gt_doa), doaPred: flat(c.pred_doa),
+        frames: c.gt_sed.length, classes: c.nb_classes, framesPerSecond: c.nb_frames_1s, aziOnly: c.azi_only,
+      })
+      for (const key of Object.keys(expected) as (keyof typeof expected)[]) {
+        expect(Math.abs(result[key] - expected[key]), `${key}: ${result[key]} vs ${expected[key]}`).toBeLessThanOrEqual(1e-9 * Math.max(1, expected[key]))
+      }
+    })
+  }
 })
 
 /** A small deterministic generator, so the comparison below is reproducible. */
