@@ -1,5 +1,6 @@
 import type {Executor} from './executor.js'
 import {LocalExecutor} from './local-executor.js'
+import {createSlurmExecutor} from './slurm/executor.js'
 
 /** What an executor may need to know about the project it runs for. */
 export interface ExecutorContext {
@@ -12,6 +13,7 @@ export interface ExecutorContext {
 /** Executors selectable with `seldpipe run --executor NAME`; a new executor registers its factory here. */
 export const executors: Record<string, (context: ExecutorContext) => Executor> = {
   local: () => new LocalExecutor(),
+  slurm: createSlurmExecutor,
 }
 
 export function createExecutor(name: string, context: ExecutorContext): Executor {

@@ -1,11 +1,12 @@
 import {execa} from 'execa'
-import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import type {Job} from '../../src/pipeline/executor.js'
 import {SlurmExecutor} from '../../src/pipeline/slurm/executor.js'
 import {readSubmittedJobs} from '../../src/pipeline/slurm/ledger.js'
+import {cancel} from '../../src/pipeline/slurm/scheduler.js'
 import {ensureCluster, repoRoot, showJob} from './cluster.js'
 
 const skipReason = await ensureCluster()
@@ -25,18 +26,20 @@ const waitFor = (file: string): string =>
 describe.skipIf(skipReason !== undefined)('SlurmExecutor on the loopback cluster', () => {
   let dir: string
   let stateDir: string
-  const open = (): Promise<SlurmExecutor> => SlurmExecutor.open({stateDir, pollMs: POLL_MS})
+  const open = (): SlurmExecutor => new SlurmExecutor({stateDir, pollMs: POLL_MS})
 
   beforeEach(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'seldpipe-slurm-'))
     stateDir = path.join(dir, 'cache', 'slurm')
   })
   afterEach(async () => {
+    // A test that failed half-way must not leave its jobs occupying the cluster.
+    await cancel(readSubmittedJobs(stateDir).map((job) => job.slurmId))
     await rm(dir, {recursive: true, force: true})
   })
 
   it('runs a job with its resources, streams stdout and stderr into the log and reports the exit code', async () => {
-    const executor = await open()
+    const executor = open()
     const handles: string[] = []
     const job = nodeJob(dir, 'stage@x=1', `console.log('to stdout'); console.error('to stderr'); require('fs').writeFileSync('out.txt', 'done')`,
       {cpus: 1, mem: '200M', time: '00:05:00'})
@@ -54,11 +57,11 @@ describe.skipIf(skipReason !== undefined)('SlurmExecutor on the loopback cluster
     expect(slurm.TimeLimit).toBe('00:05:00')
     expect(slurm.MinMemoryNode).toBe('200M')
     expect(slurm.WorkDir).toBe(dir)
-    expect(await readSubmittedJobs(stateDir)).toEqual([])
+    expect(readSubmittedJobs(stateDir)).toEqual([])
   })
 
   it('reports a failing job with its exit code and the end of its stderr', async () => {
-    const executor = await open()
+    const executor = open()
     const job = nodeJob(dir, 'broken@x=1', `console.error('line 1'); console.error('the reason it failed'); process.exit(3)`)
     const result = await executor.run(job, new AbortController().signal)
     await executor.close()
@@ -70,14 +73,14 @@ describe.skipIf(skipReason !== undefined)('SlurmExecutor on the loopback cluster
   })
 
   it('records queued and running jobs for status, and cancels a job when aborted', async () => {
-    const executor = await open()
+    const executor = open()
     const abort = new AbortController()
     const job = nodeJob(dir, 'slow@x=1', `${waitFor('never')} function done() {}`)
     let handle = ''
     const running = executor.run(job, abort.signal, (started) => { handle = started })
-    await expect.poll(async () => (await readSubmittedJobs(stateDir)).map((entry) => [entry.instance, entry.phase]),
+    await expect.poll(() => readSubmittedJobs(stateDir).map((entry) => [entry.instance, entry.phase]),
       {timeout: 30_000, interval: 100}).toEqual([['slow@x=1', 'running']])
-    expect((await readSubmittedJobs(stateDir))[0].slurmId).toBe(handle)
+    expect(readSubmittedJobs(stateDir)[0].slurmId).toBe(handle)
     abort.abort()
     const result = await running
     await executor.close()
@@ -85,23 +88,36 @@ describe.skipIf(skipReason !== undefined)('SlurmExecutor on the loopback cluster
     expect(result.exitCode).toBeNull()
     expect(result.signal).toBe('CANCELLED')
     expect((await showJob(handle)).JobState).toBe('CANCELLED')
-    expect(await readSubmittedJobs(stateDir)).toEqual([])
+    expect(readSubmittedJobs(stateDir)).toEqual([])
   })
 
   it('refuses bad resources before submitting anything', async () => {
-    const executor = await open()
+    const executor = open()
     const job = nodeJob(dir, 'train@x=1', 'void 0', {mem: 'lots'})
     await expect(executor.run(job, new AbortController().signal)).rejects.toThrow("train@x=1: resources.mem 'lots' must be a size such as 512M or 16G")
     await executor.close()
-    expect(await readSubmittedJobs(stateDir)).toEqual([])
+    expect(readSubmittedJobs(stateDir)).toEqual([])
   })
 
   it('refuses a second coordinator on the same project while the first holds it', async () => {
-    const first = await open()
-    await expect(open()).rejects.toThrow(new RegExp(`another seldpipe coordinator \\(pid ${process.pid} on .+\\) is running this project's Slurm jobs`))
+    const first = open()
+    expect(open).toThrow(new RegExp(`another seldpipe coordinator \\(pid ${process.pid} on .+\\) is running this project's Slurm jobs`))
     await first.close()
-    const next = await open()
+    const next = open()
     await next.close()
+  })
+
+  it('refuses a coordinator on another host while its heartbeat is fresh, and takes over once it has gone quiet', async () => {
+    await mkdir(stateDir, {recursive: true})
+    const lockFile = path.join(stateDir, 'coordinator.json')
+    const elsewhere = (heartbeatAt: Date): string =>
+      JSON.stringify({pid: 1, host: 'login-node-2', startedAt: '2026-01-01T00:00:00.000Z', heartbeatAt: heartbeatAt.toISOString()})
+    await writeFile(lockFile, elsewhere(new Date()))
+    expect(open).toThrow('another seldpipe coordinator (pid 1 on login-node-2, started 2026-01-01T00:00:00.000Z)')
+    await writeFile(lockFile, elsewhere(new Date(Date.now() - 10 * 60_000)))
+    const executor = open()
+    expect(JSON.parse(await readFile(lockFile, 'utf8'))).toMatchObject({pid: process.pid})
+    await executor.close()
   })
 
   it('after the coordinator is killed, a new one follows its still-running job instead of submitting it again', async () => {
@@ -111,7 +127,7 @@ describe.skipIf(skipReason !== undefined)('SlurmExecutor on the loopback cluster
     const executorModule = path.join(repoRoot, 'dist', 'src', 'pipeline', 'slurm', 'executor.js')
     await writeFile(coordinator, `
       import {SlurmExecutor} from ${JSON.stringify(executorModule)}
-      const executor = await SlurmExecutor.open({stateDir: ${JSON.stringify(stateDir)}, pollMs: ${POLL_MS}})
+      const executor = new SlurmExecutor({stateDir: ${JSON.stringify(stateDir)}, pollMs: ${POLL_MS}})
       await executor.run(${JSON.stringify(job)}, new AbortController().signal, (handle) => console.log(handle))
     `)
     const first = execa(process.execPath, [coordinator], {reject: false})
@@ -120,7 +136,7 @@ describe.skipIf(skipReason !== undefined)('SlurmExecutor on the loopback cluster
     first.kill('SIGKILL')
     await first
 
-    const second = await open()
+    const second = open()
     let secondHandle = ''
     const result = await second.run(job, new AbortController().signal, (handle) => {
       secondHandle = handle

@@ -3,6 +3,7 @@ import {mkdir, open, readFile, rename, rm, writeFile, type FileHandle} from 'nod
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {Executor, Job, JobResult} from '../executor.js'
+import type {ExecutorContext} from '../executors.js'
 import {LineTail} from '../local-executor.js'
 import {CoordinatorLock, Ledger, type SubmittedJob} from './ledger.js'
 import {accountedState, cancel, queryStates, resourceFlags, submit, type JobState} from './scheduler.js'
@@ -85,32 +86,30 @@ function fingerprintOf(job: Job): string {
  * Runs stage instances as Slurm batch jobs. The coordinator (the `seldpipe run` process holding this executor) is
  * the only writer of the cache index; jobs only write their outs on the shared file system. Submitted jobs are
  * recorded in `<stateDir>/jobs.json`; a restarted coordinator follows the ones still queued or running instead of
- * submitting them again. Open with `SlurmExecutor.open` and always `close()`.
+ * submitting them again. `close()` when done, to release the coordinator lock (a lock left by a dead coordinator is
+ * taken over: at once on the same host, after two minutes without heartbeat from another host).
  */
 export class SlurmExecutor implements Executor {
   readonly name = 'slurm'
   private readonly followed = new Map<string, FollowedJob>()
   private polling?: Promise<void>
+  private prepared?: Promise<void>
   private readonly pollMs: number
   private readonly jobsDir: string
   private readonly script: string
+  private readonly lock: CoordinatorLock
+  private readonly ledger: Ledger
 
-  private constructor(private readonly options: SlurmExecutorOptions, private readonly lock: CoordinatorLock, private readonly ledger: Ledger) {
+  /** Takes the project's coordinator lock, refusing (CoordinatorBusyError) if another coordinator holds it. */
+  constructor(private readonly options: SlurmExecutorOptions) {
     this.pollMs = options.pollMs ?? DEFAULT_POLL_MS
     this.jobsDir = path.resolve(options.stateDir, 'jobs')
     this.script = path.resolve(options.stateDir, 'job.sh')
-  }
-
-  /** Takes the project's coordinator lock (refusing if another coordinator holds it) and loads the job record. */
-  static async open(options: SlurmExecutorOptions): Promise<SlurmExecutor> {
-    const lock = await CoordinatorLock.acquire(options.stateDir)
+    this.lock = CoordinatorLock.acquire(options.stateDir)
     try {
-      const ledger = await Ledger.open(options.stateDir)
-      const executor = new SlurmExecutor(options, lock, ledger)
-      await executor.prepare()
-      return executor
+      this.ledger = Ledger.load(options.stateDir)
     } catch (error) {
-      await lock.release()
+      void this.lock.release()
       throw error
     }
   }
@@ -125,7 +124,8 @@ export class SlurmExecutor implements Executor {
     if (recorded.length === 0) return
     const states = await queryStates(recorded.map((job) => job.slurmId))
     for (const job of recorded) {
-      if (states.get(job.slurmId)?.phase !== 'queued' && states.get(job.slurmId)?.phase !== 'running') {
+      const phase = states.get(job.slurmId)?.phase
+      if (phase !== 'queued' && phase !== 'running') {
         await this.ledger.remove(job.instance)
         await this.removeJobFiles(job.slurmId)
       }
@@ -134,6 +134,7 @@ export class SlurmExecutor implements Executor {
 
   async run(job: Job, signal: AbortSignal, onStart?: (handle: string) => void): Promise<JobResult> {
     if (signal.aborted) return {exitCode: null, signal: 'CANCELLED', stderrTail: ''}
+    await (this.prepared ??= this.prepare())
     const fingerprint = fingerprintOf(job)
     let entry = this.ledger.get(job.id)
     if (entry && entry.fingerprint !== fingerprint) {
@@ -259,4 +260,9 @@ export class SlurmExecutor implements Executor {
     await this.polling
     await this.lock.release()
   }
+}
+
+/** The `--executor slurm` factory: state under the project's cache/slurm (which must be on the shared file system). */
+export function createSlurmExecutor(context: ExecutorContext): SlurmExecutor {
+  return new SlurmExecutor({stateDir: path.join(context.cacheDir, 'slurm'), warn: context.warn})
 }

@@ -1,6 +1,8 @@
-import {mkdir, readFile, rename, unlink, writeFile} from 'node:fs/promises'
+import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {rename, unlink, writeFile} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import path from 'node:path'
+import {describeHolder, lockHolder, type LockHolder} from '../lock.js'
 import type {JobPhase} from './scheduler.js'
 
 /** A Slurm job the coordinator submitted and has not yet handed back to the engine. */
@@ -25,9 +27,9 @@ async function writeJsonAtomically(file: string, value: unknown): Promise<void> 
   await rename(tmp, file)
 }
 
-async function readJson(file: string): Promise<unknown> {
+function readJson(file: string): unknown {
   try {
-    return JSON.parse(await readFile(file, 'utf8'))
+    return JSON.parse(readFileSync(file, 'utf8'))
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw new Error(`${file}: cannot read the Slurm job record: ${(error as Error).message}`)
@@ -35,8 +37,8 @@ async function readJson(file: string): Promise<unknown> {
 }
 
 /** The jobs recorded in a Slurm state folder (cache/slurm), as the last coordinator left them. */
-export async function readSubmittedJobs(stateDir: string): Promise<SubmittedJob[]> {
-  const data = await readJson(path.join(stateDir, JOBS_FILE)) as {jobs?: SubmittedJob[]} | undefined
+export function readSubmittedJobs(stateDir: string): SubmittedJob[] {
+  const data = readJson(path.join(stateDir, JOBS_FILE)) as {jobs?: SubmittedJob[]} | undefined
   return data?.jobs ?? []
 }
 
@@ -50,9 +52,8 @@ export class Ledger {
 
   private constructor(private readonly file: string, private readonly jobs: Map<string, SubmittedJob>) {}
 
-  static async open(stateDir: string): Promise<Ledger> {
-    await mkdir(stateDir, {recursive: true})
-    const jobs = await readSubmittedJobs(stateDir)
+  static load(stateDir: string): Ledger {
+    const jobs = readSubmittedJobs(stateDir)
     return new Ledger(path.join(stateDir, JOBS_FILE), new Map(jobs.map((job) => [job.instance, job])))
   }
 
@@ -82,62 +83,49 @@ export class Ledger {
   }
 }
 
-interface CoordinatorRecord {
-  pid: number
-  host: string
-  startedAt: string
+interface CoordinatorRecord extends LockHolder {
   heartbeatAt: string
 }
 
-/** A coordinator on another host is presumed dead once its heartbeat is this old. */
+/** A coordinator on another host (whose pid cannot be checked from here) is presumed dead once its heartbeat is this old. */
 const HEARTBEAT_STALE_MS = 120_000
 const HEARTBEAT_EVERY_MS = 20_000
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
+export class CoordinatorBusyError extends Error {
+  override name = 'CoordinatorBusyError'
 }
-
-export class CoordinatorBusyError extends Error {}
 
 /**
  * Exclusive right to coordinate a project's Slurm jobs, held in a file on the shared file system so that a second
- * coordinator is refused even when it runs on another host (where a local lock or pid check cannot see the first).
+ * coordinator is refused, even one on another host, where the run lock's pid check cannot see the first.
+ * Taken synchronously so that an executor factory can refuse before anything runs.
  */
 export class CoordinatorLock {
-  private heartbeat?: NodeJS.Timeout
+  private readonly heartbeat: NodeJS.Timeout
 
-  private constructor(private readonly file: string, private readonly record: CoordinatorRecord) {}
+  private constructor(private readonly file: string, private readonly record: CoordinatorRecord) {
+    this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_EVERY_MS).unref()
+  }
 
-  static async acquire(stateDir: string): Promise<CoordinatorLock> {
-    await mkdir(stateDir, {recursive: true})
+  static acquire(stateDir: string): CoordinatorLock {
+    mkdirSync(stateDir, {recursive: true})
     const file = path.join(stateDir, COORDINATOR_FILE)
     const now = new Date().toISOString()
     const record: CoordinatorRecord = {pid: process.pid, host: hostname(), startedAt: now, heartbeatAt: now}
     try {
-      await writeFile(file, JSON.stringify(record) + '\n', {flag: 'wx'})
+      writeFileSync(file, JSON.stringify(record) + '\n', {flag: 'wx'})
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-      const holder = await readJson(file) as CoordinatorRecord | undefined
-      if (holder && !CoordinatorLock.isStale(holder)) {
+      const holder = lockHolder(file) as CoordinatorRecord | undefined
+      if (holder && (holder.host === hostname() || Date.now() - Date.parse(holder.heartbeatAt) <= HEARTBEAT_STALE_MS)) {
         throw new CoordinatorBusyError(
-          `another seldpipe coordinator (pid ${holder.pid} on ${holder.host}, started ${holder.startedAt}) is running ` +
-          `this project's Slurm jobs; wait for it to finish or stop it (if it died, remove ${file})`)
+          `another seldpipe coordinator (${describeHolder(holder)}) is running this project's Slurm jobs; ` +
+          `wait for it to finish or stop it (if it died on another host, remove ${file})`)
       }
-      await writeJsonAtomically(file, record)
+      writeFileSync(`${file}.${process.pid}.tmp`, JSON.stringify(record) + '\n')
+      renameSync(`${file}.${process.pid}.tmp`, file)
     }
-    const lock = new CoordinatorLock(file, record)
-    lock.heartbeat = setInterval(() => void lock.beat(), HEARTBEAT_EVERY_MS).unref()
-    return lock
-  }
-
-  private static isStale(holder: CoordinatorRecord): boolean {
-    if (holder.host === hostname()) return !isAlive(holder.pid)
-    return Date.now() - Date.parse(holder.heartbeatAt) > HEARTBEAT_STALE_MS
+    return new CoordinatorLock(file, record)
   }
 
   private async beat(): Promise<void> {
@@ -147,7 +135,7 @@ export class CoordinatorLock {
 
   async release(): Promise<void> {
     clearInterval(this.heartbeat)
-    const holder = await readJson(this.file).catch(() => undefined) as CoordinatorRecord | undefined
+    const holder = lockHolder(this.file)
     if (holder?.pid === this.record.pid && holder.host === this.record.host) await unlink(this.file).catch(() => undefined)
   }
 }
