@@ -1,0 +1,108 @@
+import {mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, describe, expect, it} from 'vitest'
+import {drawRecording, drawTrainingCurves, Figure, niceTicks, percentileRange, viridis, type CurvePoint} from '../../src/seld/plots.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'seld-plots-'))
+afterAll(() => rmSync(dir, {recursive: true, force: true}))
+
+/** Width and height from a PNG's IHDR chunk, after checking the signature. */
+function pngSize(bytes: Buffer): {width: number; height: number} {
+  expect([...bytes.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
+  expect(bytes.subarray(12, 16).toString('latin1')).toBe('IHDR')
+  return {width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20)}
+}
+
+/** Number of distinct colours in the PNG's pixels, decoded by drawing it back onto a canvas. */
+async function distinctColours(bytes: Buffer): Promise<number> {
+  const {loadImage, createCanvas} = await import('@napi-rs/canvas')
+  const image = await loadImage(bytes)
+  const canvas = createCanvas(image.width, image.height)
+  const ctx = canvas.getContext('2d')
+  ctx.drawImage(image, 0, 0)
+  const data = ctx.getImageData(0, 0, image.width, image.height).data
+  const colours = new Set<number>()
+  for (let i = 0; i < data.length; i += 4 * 7) colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2])
+  return colours.size
+}
+
+describe('plot helpers', () => {
+  it('chooses round ticks covering the range', () => {
+    expect(niceTicks(0, 10, 5)).toEqual([0, 2, 4, 6, 8, 10])
+    expect(niceTicks(-180, 180, 4)).toEqual([-100, 0, 100])
+    expect(niceTicks(0.1, 0.95, 4)).toEqual([0.25, 0.5, 0.75])
+  })
+
+  it('maps the colour range ends to viridis ends and ignores outliers in percentile ranges', () => {
+    expect(viridis(0)).toEqual([68, 1, 84])
+    expect(viridis(1)).toEqual([253, 231, 37])
+    expect(viridis(2)).toEqual(viridis(1))
+    const values = Float32Array.from({length: 100}, (_, i) => (i === 99 ? 1e6 : i))
+    expect(percentileRange(values)).toEqual([2, 98])
+  })
+
+  it('writes a PNG of the figure size atomically', () => {
+    const figure = new Figure(320, 200)
+    const axes = figure.axes({x: 0, y: 0, width: 320, height: 200}, {title: 't', xLabel: 'x', yLabel: 'y', x: [0, 1], y: [0, 1]})
+    axes.line([0, 1], [0, 1], {label: 'diagonal'})
+    axes.legend()
+    const file = join(dir, 'small.png')
+    figure.save(file)
+    expect(pngSize(readFileSync(file))).toEqual({width: 320, height: 200})
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([])
+  })
+})
+
+describe('drawTrainingCurves', () => {
+  it('draws a 1200 × 800 PNG with content, tolerating NaN scores (null in the log)', async () => {
+    const records: CurvePoint[] = Array.from({length: 6}, (_, i) => ({
+      epoch: i + 1, loss: 3 / (i + 1), sedLoss: 1 / (i + 1), doaLoss: 2 / (i + 1), er: 0.9 - 0.1 * i, f1: 0.2 + 0.1 * i,
+      frameRecall: 0.5 + 0.05 * i, doaErrorDegrees: 80 - 8 * i, seldScore: i === 2 ? null : 0.7 - 0.05 * i,
+    }))
+    const png = drawTrainingCurves(records).png()
+    expect(pngSize(png)).toEqual({width: 1200, height: 800})
+    expect(await distinctColours(png)).toBeGreaterThan(6)
+  })
+})
+
+describe('drawRecording', () => {
+  const classNames = ['knock', 'speech', 'phone']
+  const frames = 400
+  const K = classNames.length
+  const tracks = (noise: number) => {
+    const sed = new Float32Array(frames * K)
+    const doa = new Float32Array(frames * 3 * K)
+    for (let f = 0; f < frames; f++) {
+      for (let k = 0; k < K; k++) {
+        const on = Math.floor(f / 50) % K === k
+        sed[f * K + k] = on ? 1 - noise : noise
+        const azimuth = ((-120 + 100 * k + f * 0.1) * Math.PI) / 180
+        const elevation = ((-30 + 30 * k) * Math.PI) / 180
+        doa[f * 3 * K + k] = Math.cos(elevation) * Math.cos(azimuth)
+        doa[f * 3 * K + K + k] = Math.cos(elevation) * Math.sin(azimuth)
+        doa[f * 3 * K + 2 * K + k] = Math.sin(elevation)
+      }
+    }
+    return {sed, doa}
+  }
+  const spectrogram = {frames, bins: 64, values: Float32Array.from({length: frames * 64}, (_, i) => Math.sin(i / 97) + ((i % 64) / 64))}
+
+  it('draws spectrogram, SED and DOA panels for reference and prediction', async () => {
+    const figure = drawRecording({
+      title: 'test_0', framesPerSecond: 50, classNames, spectrogram, prediction: tracks(0.2), reference: tracks(0), threshold: 0.5, aziOnly: false,
+    })
+    const png = figure.png()
+    expect(pngSize(png)).toEqual({width: 1400, height: 40 + 230 + 150 + 2 * 230})
+    expect(await distinctColours(png)).toBeGreaterThan(20)
+  })
+
+  it('draws only the prediction, and no elevation row for azimuth-only models', () => {
+    const {sed, doa} = tracks(0.1)
+    const aziDoa = doa.filter((_, i) => i % (3 * K) < 2 * K)
+    const png = drawRecording({
+      title: 'prediction', framesPerSecond: 50, classNames, spectrogram, prediction: {sed, doa: aziDoa}, threshold: 0.5, aziOnly: true,
+    }).png()
+    expect(pngSize(png)).toEqual({width: 1400, height: 40 + 230 + 150 + 230})
+  })
+})
