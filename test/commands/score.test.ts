@@ -18,10 +18,10 @@ function save(name: string, rows: number[][], shape = [rows.length, rows[0].leng
   return file(name)
 }
 
+// Wide columns: oclif would otherwise wrap error messages to the terminal width.
 function score(...args: string[]) {
-  const run = spawnSync(process.execPath, [cli, 'score', ...args], {cwd: dir, encoding: 'utf8'})
-  // oclif wraps error messages to the terminal width with ' ›' margins: join them back into one line.
-  return {code: run.status, stdout: run.stdout, stderr: run.stderr.replace(/\s*\n\s*›\s*/g, ' ')}
+  const run = spawnSync(process.execPath, [cli, 'score', ...args], {cwd: dir, encoding: 'utf8', env: {...process.env, OCLIF_COLUMNS: '1000'}})
+  return {code: run.status, stdout: run.stdout, stderr: run.stderr}
 }
 
 interface MetricsCase {
