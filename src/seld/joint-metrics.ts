@@ -20,6 +20,11 @@ export interface JointInput extends SeldFrames {
    * Default 1, the SELDnet 2018 output format, where the two agree.
    */
   tracks?: number
+  /**
+   * Frames of each recording when several are concatenated: segments then restart at every recording, as the baseline
+   * scores file by file. Default: one recording.
+   */
+  recordingFrames?: number[]
 }
 
 export interface ClasswiseJointMetrics {
@@ -46,7 +51,7 @@ const EPS = 2.220446049250313e-16
 
 /**
  * Computes ER20°, F20°, LE_CD and LR_CD. Conventions kept from the baseline: segments of framesPerSecond frames
- * (ceil(frames / framesPerSecond) of them, the last one partial); a class present in both reference and prediction of
+ * (ceil(frames / framesPerSecond) per recording, the last one partial); a class present in both reference and prediction of
  * a segment but never in the same frame counts its predicted tracks as missed; every ratio has numpy's eps in its
  * denominator, so a class absent from both reference and prediction scores F 0, LE 180°, LR 0.
  */
@@ -57,6 +62,17 @@ export function jointMetrics(input: JointInput): JointMetrics {
   const {framesPerSecond, frames, classes} = input
   if (!Number.isInteger(framesPerSecond) || framesPerSecond < 1) {
     throw new Error(`framesPerSecond must be a positive integer, got ${framesPerSecond}`)
+  }
+  const recordingFrames = input.recordingFrames ?? [frames]
+  if (recordingFrames.some((n) => !Number.isInteger(n) || n < 0) || recordingFrames.reduce((a, b) => a + b, 0) !== frames) {
+    throw new Error(`recordingFrames must be non-negative integers adding up to the ${frames} frames`)
+  }
+  const segments: [number, number][] = []
+  let recordingStart = 0
+  for (const length of recordingFrames) {
+    const recordingEnd = recordingStart + length
+    for (let start = recordingStart; start < recordingEnd; start += framesPerSecond) segments.push([start, Math.min(start + framesPerSecond, recordingEnd)])
+    recordingStart = recordingEnd
   }
   const perClass = () => new Float64Array(classes)
   const truePositives = perClass(), falsePositives = perClass(), spatialFalsePositives = perClass(), falseNegatives = perClass()
@@ -70,8 +86,7 @@ export function jointMetrics(input: JointInput): JointMetrics {
   const refActive = new Int32Array(tracks), predActive = new Int32Array(tracks)
   const trackError = new Float64Array(tracks), trackFrames = new Int32Array(tracks)
 
-  for (let start = 0; start < frames; start += framesPerSecond) {
-    const end = Math.min(start + framesPerSecond, frames)
+  for (const [start, end] of segments) {
     let segmentFalsePositives = 0, segmentFalseNegatives = 0
     for (let k = 0; k < classes; k++) {
       let refCount = 0, predCount = 0

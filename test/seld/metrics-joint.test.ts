@@ -127,6 +127,18 @@ describe('jointMetrics on hand-computed cases', () => {
     expectScores(misaligned.input, {er20: 1, f20: 0, leCd: 180, lrCd: 0})
   })
 
+  it('restarts segments at every recording when several are concatenated', () => {
+    // Two 15-frame recordings: the reference ends the first, the prediction starts the second.
+    const {input, place} = scene(3)
+    place('ref', 10, 15, 0, 0)
+    place('pred', 15, 20, 0, 0)
+    // One recording: a single segment [10, 20) holds both, never in the same frame: one miss.
+    expectScores(input, {er20: 1, f20: 0, leCd: 180, lrCd: 0})
+    // Two recordings: a miss in segment [10, 15) and a false alarm in [15, 25), two errors over one reference event.
+    expectScores({...input, recordingFrames: [15, 15]}, {er20: 2, f20: 0, leCd: 180, lrCd: 0})
+    expect(() => jointMetrics({...input, recordingFrames: [15, 10]})).toThrow(/recordingFrames must be non-negative integers adding up to the 30 frames/)
+  })
+
   it('accepts azimuth-only x, y directions', () => {
     const frames = 10
     const input: JointInput = {
