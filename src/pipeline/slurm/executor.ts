@@ -5,7 +5,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type {Executor, Job, JobResult} from '../executor.js'
 import type {ExecutorContext} from '../executors.js'
 import {LineTail} from '../local-executor.js'
-import {CoordinatorLock, Ledger, type SubmittedJob} from './ledger.js'
+import {CoordinatorLock, Ledger, readSubmittedJobs, type SubmittedJob} from './ledger.js'
 import {accountedState, cancel, queryStates, resourceFlags, submit, type JobState} from './scheduler.js'
 
 export interface SlurmExecutorOptions {
@@ -262,7 +262,36 @@ export class SlurmExecutor implements Executor {
   }
 }
 
-/** The `--executor slurm` factory: state under the project's cache/slurm (which must be on the shared file system). */
+/**
+ * The `--executor slurm` factory: state under the project's cache/slurm (which must be on the shared file system);
+ * SELDPIPE_SLURM_POLL_MS sets how often squeue is asked (default 5 s).
+ */
 export function createSlurmExecutor(context: ExecutorContext): SlurmExecutor {
-  return new SlurmExecutor({stateDir: path.join(context.cacheDir, 'slurm'), warn: context.warn})
+  const poll = process.env.SELDPIPE_SLURM_POLL_MS
+  const pollMs = poll === undefined || poll === '' ? undefined : Number(poll)
+  if (pollMs !== undefined && !(Number.isFinite(pollMs) && pollMs >= 50)) {
+    throw new Error(`SELDPIPE_SLURM_POLL_MS must be a number of milliseconds ≥ 50, got '${poll}'`)
+  }
+  return new SlurmExecutor({stateDir: slurmStateDir(context.cacheDir), pollMs, warn: context.warn})
+}
+
+const slurmStateDir = (cacheDir: string): string => path.join(cacheDir, 'slurm')
+
+/**
+ * The project's Slurm jobs still queued or running, for `seldpipe status`: as squeue sees them now, or as the
+ * coordinator last recorded them when the controller cannot be reached.
+ */
+export async function activeSlurmJobs(cacheDir: string): Promise<SubmittedJob[]> {
+  const recorded = readSubmittedJobs(slurmStateDir(cacheDir))
+  if (recorded.length === 0) return []
+  let states: Map<string, JobState>
+  try {
+    states = await queryStates(recorded.map((job) => job.slurmId))
+  } catch {
+    return recorded
+  }
+  return recorded.flatMap((job) => {
+    const state = states.get(job.slurmId)
+    return state && state.phase !== 'finished' ? [{...job, phase: state.phase, state: state.state}] : []
+  })
 }

@@ -56,6 +56,18 @@ export function resourceFlags(resources: Resources | undefined, instanceId: stri
   return flags
 }
 
+/** Runs a Slurm client command; a missing command is an error that says where the coordinator must run. */
+async function slurmCommand(command: string, args: string[]): Promise<{exitCode: number; stdout: string; stderr: string}> {
+  const result = await execa(command, args, {reject: false, stdin: 'ignore'})
+  if (result.exitCode === undefined) {
+    const missing = (result as {code?: string}).code === 'ENOENT'
+    throw new Error(missing
+      ? `${command} not found: --executor slurm must run where the Slurm client commands work (a cluster login node)`
+      : `${command} failed to start: ${result.shortMessage}`)
+  }
+  return {exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr}
+}
+
 export interface Submission {
   name: string
   cwd: string
@@ -69,7 +81,7 @@ export interface Submission {
 
 /** Submits a batch job and returns its Slurm job id. */
 export async function submit(submission: Submission): Promise<string> {
-  const result = await execa('sbatch', [
+  const result = await slurmCommand('sbatch', [
     '--parsable',
     `--job-name=${submission.name}`,
     `--chdir=${submission.cwd}`,
@@ -80,7 +92,7 @@ export async function submit(submission: Submission): Promise<string> {
     ...submission.resources,
     submission.script,
     ...submission.args,
-  ], {reject: false, stdin: 'ignore'})
+  ])
   if (result.exitCode !== 0) {
     throw new Error(`sbatch refused ${submission.name}: ${(result.stderr || result.stdout || `exit code ${result.exitCode}`).trim()}`)
   }
@@ -97,7 +109,7 @@ export async function submit(submission: Submission): Promise<string> {
 export async function queryStates(ids: string[]): Promise<Map<string, JobState>> {
   const states = new Map<string, JobState>()
   if (ids.length === 0) return states
-  const result = await execa('squeue', ['--noheader', '--states=all', `--jobs=${ids.join(',')}`, '--format=%i|%T|%r'], {reject: false, stdin: 'ignore'})
+  const result = await slurmCommand('squeue', ['--noheader', '--states=all', `--jobs=${ids.join(',')}`, '--format=%i|%T|%r'])
   if (result.exitCode !== 0) {
     // squeue fails when none of the ids is known any more: that is an answer, not an outage.
     if (/invalid job id/i.test(result.stderr)) return states
@@ -113,8 +125,8 @@ export async function queryStates(ids: string[]): Promise<Map<string, JobState>>
 
 /** The final state from accounting, for jobs squeue has forgotten; undefined where accounting is not configured. */
 export async function accountedState(id: string): Promise<string | undefined> {
-  const result = await execa('sacct', ['--noheader', '--parsable2', '--allocations', `--jobs=${id}`, '--format=State'], {reject: false, stdin: 'ignore'})
-  if (result.exitCode !== 0) return undefined
+  const result = await slurmCommand('sacct', ['--noheader', '--parsable2', '--allocations', `--jobs=${id}`, '--format=State']).catch(() => undefined)
+  if (result?.exitCode !== 0) return undefined
   // "CANCELLED by 0" carries who cancelled it; the first word is the state.
   const state = result.stdout.trim().split('\n')[0]?.split(' ')[0]
   return state || undefined
@@ -123,7 +135,7 @@ export async function accountedState(id: string): Promise<string | undefined> {
 /** Cancels jobs; ids the controller no longer knows are ignored. */
 export async function cancel(ids: string[]): Promise<void> {
   if (ids.length === 0) return
-  const result = await execa('scancel', ids, {reject: false, stdin: 'ignore'})
+  const result = await slurmCommand('scancel', ids)
   if (result.exitCode !== 0 && !/invalid job id|already completing or completed/i.test(result.stderr)) {
     throw new Error(`scancel ${ids.join(' ')} failed: ${result.stderr.trim()}`)
   }
