@@ -51,9 +51,9 @@ const EPS = 2.220446049250313e-16
 
 /**
  * Computes ER20°, F20°, LE_CD and LR_CD. Conventions kept from the baseline: segments of framesPerSecond frames
- * (ceil(frames / framesPerSecond) per recording, the last one partial); a class present in both reference and prediction of
- * a segment but never in the same frame counts its predicted tracks as missed; every ratio has numpy's eps in its
- * denominator, so a class absent from both reference and prediction scores F 0, LE 180°, LR 0.
+ * (ceil(frames / framesPerSecond) per recording, the last one partial); a class present in both reference and
+ * prediction of a segment but never in the same frame counts its predicted tracks as missed; every ratio has numpy's
+ * eps in its denominator, so a class absent from both reference and prediction scores F 0, LE 180°, LR 0.
  */
 export function jointMetrics(input: JointInput): JointMetrics {
   const tracks = input.tracks ?? 1
@@ -67,16 +67,9 @@ export function jointMetrics(input: JointInput): JointMetrics {
   if (recordingFrames.some((n) => !Number.isInteger(n) || n < 0) || recordingFrames.reduce((a, b) => a + b, 0) !== frames) {
     throw new Error(`recordingFrames must be non-negative integers adding up to the ${frames} frames`)
   }
-  const segments: [number, number][] = []
-  let recordingStart = 0
-  for (const length of recordingFrames) {
-    const recordingEnd = recordingStart + length
-    for (let start = recordingStart; start < recordingEnd; start += framesPerSecond) segments.push([start, Math.min(start + framesPerSecond, recordingEnd)])
-    recordingStart = recordingEnd
-  }
   const perClass = () => new Float64Array(classes)
   const truePositives = perClass(), falsePositives = perClass(), spatialFalsePositives = perClass(), falseNegatives = perClass()
-  const refTracks = perClass(), totalError = perClass(), localizedTracks = perClass(), missedTracks = perClass()
+  const refTracks = perClass(), totalError = perClass(), localizedTracks = perClass()
   let errors = 0
 
   const distance = angularDistance(input, tracks)
@@ -86,7 +79,7 @@ export function jointMetrics(input: JointInput): JointMetrics {
   const refActive = new Int32Array(tracks), predActive = new Int32Array(tracks)
   const trackError = new Float64Array(tracks), trackFrames = new Int32Array(tracks)
 
-  for (const [start, end] of segments) {
+  for (const [start, end] of segmentBounds(recordingFrames, framesPerSecond)) {
     let segmentFalsePositives = 0, segmentFalseNegatives = 0
     for (let k = 0; k < classes; k++) {
       let refCount = 0, predCount = 0
@@ -132,7 +125,6 @@ export function jointMetrics(input: JointInput): JointMetrics {
         extra = predCount
       }
       falseNegatives[k] += missed
-      missedTracks[k] += missed
       falsePositives[k] += extra
       segmentFalseNegatives += missed
       segmentFalsePositives += extra
@@ -146,11 +138,25 @@ export function jointMetrics(input: JointInput): JointMetrics {
     const tp = truePositives[k]
     classwise.f20.push(tp / (EPS + tp + spatialFalsePositives[k] + 0.5 * (falsePositives[k] + falseNegatives[k])))
     classwise.leCd.push(localizedTracks[k] ? totalError[k] / (localizedTracks[k] + EPS) : 180)
-    classwise.lrCd.push(localizedTracks[k] / (EPS + localizedTracks[k] + missedTracks[k]))
+    classwise.lrCd.push(localizedTracks[k] / (EPS + localizedTracks[k] + falseNegatives[k]))
   }
   const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length
   const f20 = mean(classwise.f20), leCd = mean(classwise.leCd), lrCd = mean(classwise.lrCd)
   return {er20, f20, leCd, lrCd, seldScore: (er20 + (1 - f20) + leCd / 180 + (1 - lrCd)) / 4, classwise}
+}
+
+/** [start, end) frames of every segment: framesPerSecond frames from the start of each recording, the last partial. */
+function segmentBounds(recordingFrames: number[], framesPerSecond: number): [number, number][] {
+  const segments: [number, number][] = []
+  let recordingStart = 0
+  for (const length of recordingFrames) {
+    const recordingEnd = recordingStart + length
+    for (let start = recordingStart; start < recordingEnd; start += framesPerSecond) {
+      segments.push([start, Math.min(start + framesPerSecond, recordingEnd)])
+    }
+    recordingStart = recordingEnd
+  }
+  return segments
 }
 
 /** Writes the tracks active for class k in a frame into `out`; returns how many. */
