@@ -1,5 +1,6 @@
 // The SELDnet CRNN (Adavanne et al. 2018) in tfjs-layers, every size taken from the configuration.
 import * as tf from '@tensorflow/tfjs'
+import {batchNormTraining} from './kernels/batchnorm.js'
 
 export interface ModelConfig {
   /** Frames per input sequence. */
@@ -27,6 +28,44 @@ export interface ModelConfig {
   /** Adam learning rate. */
   lr: number
 }
+
+type LayerClass = new (args: object) => tf.layers.Layer
+const StockBatchNormalization = tf.serialization.SerializationMap.getMap().classNameMap['BatchNormalization'][0] as unknown as LayerClass
+
+interface BatchNormState {
+  axis: number
+  epsilon: number
+  momentum: number
+  gamma?: tf.LayerVariable
+  beta?: tf.LayerVariable
+  movingMean: tf.LayerVariable
+  movingVariance: tf.LayerVariable
+}
+
+/**
+ * BatchNormalization (same weights, config and results) whose training step on the wasm backend runs the fused
+ * kernels of ./kernels/batchnorm; elsewhere, and for inference, it is the stock layer.
+ */
+export class SeldBatchNormalization extends StockBatchNormalization {
+  static readonly className = 'SeldBatchNormalization'
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: {training?: boolean}): tf.Tensor | tf.Tensor[] {
+    const state = this as unknown as BatchNormState
+    const input = Array.isArray(inputs) ? inputs[0] : inputs
+    const lastAxis = state.axis === -1 || state.axis === input.rank - 1
+    if (!kwargs.training || tf.getBackend() !== 'wasm' || !lastAxis || !state.gamma || !state.beta) return super.call(inputs, kwargs)
+    return tf.tidy(() => {
+      const {y, mean, variance} = batchNormTraining(input, state.gamma!.read() as tf.Tensor1D, state.beta!.read() as tf.Tensor1D, state.epsilon)
+      for (const [variable, value] of [[state.movingMean, mean], [state.movingVariance, variance]] as const) {
+        const current = variable.read()
+        variable.write(tf.sub(current, tf.mul(tf.sub(current, value), 1 - state.momentum)))
+      }
+      tf.dispose([mean, variance])
+      return y
+    })
+  }
+}
+tf.serialization.registerClass(SeldBatchNormalization as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>)
 
 export const SED_OUTPUT = 'sed_out'
 export const DOA_OUTPUT = 'doa_out'
@@ -77,7 +116,7 @@ export function buildSeldnet(config: ModelConfig): tf.LayersModel {
   let x: tf.SymbolicTensor = input
   for (const pool of config.poolSizes) {
     x = tf.layers.conv2d({filters: config.convFilters, kernelSize: 3, padding: 'same'}).apply(x) as tf.SymbolicTensor
-    x = tf.layers.batchNormalization({axis: -1}).apply(x) as tf.SymbolicTensor
+    x = new SeldBatchNormalization({axis: -1}).apply(x) as tf.SymbolicTensor
     x = tf.layers.activation({activation: 'relu'}).apply(x) as tf.SymbolicTensor
     x = tf.layers.maxPooling2d({poolSize: [1, pool], strides: [1, pool]}).apply(x) as tf.SymbolicTensor
     if (config.dropout > 0) x = tf.layers.dropout({rate: config.dropout}).apply(x) as tf.SymbolicTensor

@@ -1,6 +1,8 @@
 import {describe, expect, it} from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import {initBackend} from '../../src/seld/backend.js'
+import {batchNormTraining} from '../../src/seld/kernels/batchnorm.js'
+import {SeldBatchNormalization} from '../../src/seld/model.js'
 
 /** Runs `f` on the given backend with fresh tensors from `values`, returning the plain arrays it produced. */
 async function on(backend: 'cpu' | 'wasm', f: () => tf.Tensor[]): Promise<Float32Array[]> {
@@ -57,4 +59,75 @@ describe('wasm convolution gradients match the CPU backend', () => {
       expectClose(actual[1], expected[1])
     })
   }
+})
+
+describe('wasm max-pool gradient matches the CPU backend', () => {
+  const cases: [string, number[], [number, number], [number, number]][] = [
+    ['(1, 4) windows', [2, 3, 16, 5], [1, 4], [1, 4]],
+    ['(2, 2) windows', [1, 4, 6, 3], [2, 2], [2, 2]],
+    ['overlapping windows (stock kernel)', [1, 5, 7, 2], [2, 3], [1, 2]],
+  ]
+  for (const [name, shape, size, strides] of cases) {
+    it(name, async () => {
+      const f = () => {
+        // ReLU first, as in SELDnet, so windows with tied zeros occur.
+        const x = tf.relu(tf.tensor(random(shape, 4), shape)) as tf.Tensor4D
+        const pooled = tf.maxPool(x, size, strides, 'valid')
+        const weights = tf.tensor(random(pooled.shape, 5), pooled.shape)
+        return [tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, size, strides, 'valid'), weights)))(x)]
+      }
+      const expected = await on('cpu', f)
+      const actual = await on('wasm', f)
+      expectClose(actual[0], expected[0], 1e-6)
+    })
+  }
+})
+
+describe('wasm training batch normalization matches stock tfjs on the CPU backend', () => {
+  const shape = [3, 4, 6, 5]
+  const epsilon = 1e-3
+  const tensors = () => ({
+    x: tf.add(tf.mul(tf.tensor(random(shape, 6), shape), 3), 0.5),
+    gamma: tf.tensor1d(random([5], 7)),
+    beta: tf.tensor1d(random([5], 8)),
+    weights: tf.tensor(random(shape, 9), shape),
+  })
+
+  it('values, batch statistics and gradients with respect to x, gamma and beta', async () => {
+    const expected = await on('cpu', () => {
+      const {x, gamma, beta, weights} = tensors()
+      const {mean, variance} = tf.moments(x, [0, 1, 2])
+      const loss = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const m = tf.moments(a, [0, 1, 2])
+        return tf.sum(tf.mul(tf.batchNorm(a, m.mean, m.variance, b, g, epsilon), weights))
+      }
+      return [tf.batchNorm(x, mean, variance, beta, gamma, epsilon), mean, variance, ...tf.grads(loss)([x, gamma, beta])]
+    })
+    const actual = await on('wasm', () => {
+      const {x, gamma, beta, weights} = tensors()
+      const {y, mean, variance} = batchNormTraining(x, gamma, beta, epsilon)
+      const loss = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const result = batchNormTraining(a, g as tf.Tensor1D, b as tf.Tensor1D, epsilon)
+        tf.dispose([result.mean, result.variance])
+        return tf.sum(tf.mul(result.y, weights))
+      }
+      return [y, mean, variance, ...tf.grads(loss)([x, gamma, beta])]
+    })
+    expected.forEach((values, i) => expectClose(actual[i], values))
+  })
+
+  it('SeldBatchNormalization trains like the stock layer, moving averages included', async () => {
+    const run = (layer: tf.layers.Layer) => () => {
+      const {x, gamma, beta, weights} = tensors()
+      layer.build(shape)
+      layer.setWeights([gamma, beta, tf.zerosLike(gamma), tf.onesLike(gamma)])
+      const {grads} = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x, {training: true}) as tf.Tensor, weights)) as tf.Scalar)
+      const byName = Object.keys(grads).sort().map((name) => grads[name])
+      return [...byName, ...layer.getWeights()]
+    }
+    const expected = await on('cpu', run(tf.layers.batchNormalization({momentum: 0.9})))
+    const actual = await on('wasm', run(new SeldBatchNormalization({momentum: 0.9})))
+    expect(actual).toHaveLength(6)
+    expected.forEach((values, i) => expectClose(actual[i], values))
+  })
 })

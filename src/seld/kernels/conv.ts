@@ -1,6 +1,6 @@
 // Convolution gradients for the wasm backend, which has no Conv2DBackpropFilter and a slow Conv2DBackpropInput.
 import * as tf from '@tensorflow/tfjs'
-import {f32, registerWasmKernel, release, run, view, type BackendWasm, type KernelArgs, type TensorInfo} from './heap.js'
+import {f32, registerWasmKernel, release, run, type BackendWasm, type KernelArgs, type TensorInfo} from './heap.js'
 
 // Rows of the filter-gradient GEMM's inner dimension per chunk: XNNPACK keeps ~27 GFLOP/s at this size and drops
 // to ~6 GFLOP/s when the inner dimension is N·H·W = 131,072 in one piece.
@@ -18,7 +18,8 @@ function convInfo(xShape: number[], filterShape: number[], attrs: tf.NamedAttrMa
 
 /**
  * dW[a,b,ci,co] = Σ_{n,i,j} x[n, i·s+a−top, j·s+b−left, ci] · dy[n,i,j,co], as GEMMs over chunks of output pixels:
- * colsᵀ[(a,b,ci)][pixel] × dy[pixel][co], with no transposed operand so XNNPACK runs them, summed over chunks.
+ * dyᵀ[co][pixel] × cols[pixel][(a,b,ci)] with no transposed operand (so XNNPACK runs them), summed over chunks.
+ * The im2col rows are contiguous copies of x; transposing the dy chunk is the cheaper of the two transposes.
  */
 export function conv2dBackpropFilter({inputs, backend, attrs}: KernelArgs): TensorInfo {
   const wasm = backend as BackendWasm
@@ -31,15 +32,18 @@ export function conv2dBackpropFilter({inputs, backend, attrs}: KernelArgs): Tens
   const left = info.padInfo.left
   const pixels = n * ho * wo
   const m = fh * fw * ci
-  const out = wasm.makeOutput(filterShape, 'float32')
-  f32(wasm, out).fill(0)
+  const sum = new Float32Array(co * m)
   for (let first = 0; first < pixels; first += CHUNK_ROWS) {
     const rows = Math.min(CHUNK_ROWS, pixels - first)
-    const cols = wasm.makeOutput([m, rows], 'float32')
-    const dyChunk = wasm.makeOutput([rows, co], 'float32')
+    const cols = wasm.makeOutput([1, rows, m], 'float32')
+    const dyT = wasm.makeOutput([1, co, rows], 'float32')
     const colsData = f32(wasm, cols)
     const xData = f32(wasm, x)
-    f32(wasm, dyChunk).set(f32(wasm, dy).subarray(first * co, (first + rows) * co))
+    const dyTData = f32(wasm, dyT)
+    const dyData = f32(wasm, dy)
+    for (let row = 0, source = first * co; row < rows; row++) {
+      for (let o = 0; o < co; o++) dyTData[o * rows + row] = dyData[source++]
+    }
     for (let row = 0; row < rows; row++) {
       const pixel = first + row
       const j = pixel % wo
@@ -49,22 +53,24 @@ export function conv2dBackpropFilter({inputs, backend, attrs}: KernelArgs): Tens
         const yi = i * sh + a - top
         for (let b = 0; b < fw; b++) {
           const xj = j * sw + b - left
-          let target = (a * fw + b) * ci * rows + row
+          const target = row * m + (a * fw + b) * ci
           if (yi < 0 || yi >= h || xj < 0 || xj >= w) {
-            for (let c = 0; c < ci; c++, target += rows) colsData[target] = 0
+            for (let c = 0; c < ci; c++) colsData[target + c] = 0
           } else {
             const source = ((batch * h + yi) * w + xj) * ci
-            for (let c = 0; c < ci; c++, target += rows) colsData[target] = xData[source + c]
+            for (let c = 0; c < ci; c++) colsData[target + c] = xData[source + c]
           }
         }
       }
     }
-    const partial = run('BatchMatMul', wasm, {a: view(cols, [1, m, rows]), b: view(dyChunk, [1, rows, co])}, {transposeA: false, transposeB: false})
-    const outData = f32(wasm, out)
+    const partial = run('BatchMatMul', wasm, {a: dyT, b: cols}, {transposeA: false, transposeB: false})
     const partialData = f32(wasm, partial)
-    for (let k = 0; k < outData.length; k++) outData[k] += partialData[k]
-    release(wasm, cols, dyChunk, partial)
+    for (let k = 0; k < sum.length; k++) sum[k] += partialData[k]
+    release(wasm, cols, dyT, partial)
   }
+  const out = wasm.makeOutput(filterShape, 'float32')
+  const outData = f32(wasm, out)
+  for (let o = 0; o < co; o++) for (let k = 0; k < m; k++) outData[k * co + o] = sum[o * m + k]
   return out
 }
 

@@ -1,10 +1,17 @@
+import {registerBatchNormKernels} from './batchnorm.js'
 import {registerConvKernels} from './conv.js'
+import {registerPoolKernels} from './pool.js'
 
 let registered = false
 
-/** Registers the training kernels the wasm backend lacks or runs slowly; call before or after tf.setBackend('wasm'). */
+/**
+ * Registers the training kernels the wasm backend lacks or runs slowly. Call after importing
+ * @tensorflow/tfjs-backend-wasm (some wrap its stock kernels) and before or after tf.setBackend('wasm').
+ */
 export function registerWasmTrainingKernels(): void {
   if (registered) return
   registered = true
   registerConvKernels()
+  registerPoolKernels()
+  registerBatchNormKernels()
 }
