@@ -117,6 +117,7 @@ export function seld2018Metrics(input: Seld2018Input): Seld2018Metrics {
   const doa = doaScores(input)
   const {frames} = input
   const frameRecall = doa.goodFrameCount / frames
+  // Unnormalised (tanh) outputs can be more than 2 apart: count such a chord as 180°, where asin is undefined.
   const doaAngle = 2 * Math.asin(Math.min(1, doa.doaErrorGt / 2))
   const seldScore = (er + (1 - f1) + doaAngle / Math.PI + (1 - frameRecall)) / 4
   return {er, f1, ...doa, frameRecall, doaErrorGtDegrees: (doaAngle * 180) / Math.PI, seldScore}
