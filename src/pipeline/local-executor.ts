@@ -39,34 +39,63 @@ export class LocalExecutor implements Executor {
     await once(log, 'open')
     const tail = new LineTail(STDERR_TAIL_LINES)
     const [file, ...args] = job.argv
-    const subprocess = execa(file, args, {
-      cwd: job.cwd,
-      stdin: 'ignore',
-      buffer: false,
-      reject: false,
-      cancelSignal: signal,
-      forceKillAfterDelay: KILL_GRACE_MS,
-    })
-    if (subprocess.pid !== undefined) onStart?.(`pid ${subprocess.pid}`)
+    // Its own process group, so aborting also stops whatever the command started, and a later run can stop
+    // the group if this coordinator is killed outright.
+    const subprocess = execa(file, args, {cwd: job.cwd, stdin: 'ignore', buffer: false, reject: false, detached: true})
+    const pid = subprocess.pid
+    let cancelled = false
+    let forceKill: NodeJS.Timeout | undefined
+    const abort = () => {
+      cancelled = true
+      if (pid === undefined) return
+      killGroup(pid, 'SIGTERM')
+      forceKill = setTimeout(() => killGroup(pid, 'SIGKILL'), KILL_GRACE_MS)
+    }
+    if (signal.aborted) abort()
+    else signal.addEventListener('abort', abort, {once: true})
+    if (pid !== undefined) onStart?.(`pid ${pid}`)
     subprocess.stdout?.on('data', (chunk: Buffer) => log.write(chunk))
     subprocess.stderr?.on('data', (chunk: Buffer) => {
       log.write(chunk)
       tail.push(chunk.toString('utf8'))
     })
     const result = await subprocess
+    signal.removeEventListener('abort', abort)
+    clearTimeout(forceKill)
     if (result.failed && result.exitCode === undefined && result.signal === undefined) {
       // The process never started (e.g. the command is not found): the reason is execa's message.
-      const reason: string = result.isCanceled ? 'cancelled' : (result.originalMessage ?? result.shortMessage ?? 'failed to start')
+      const reason: string = result.originalMessage ?? result.shortMessage ?? 'failed to start'
       log.write(`${reason}\n`)
       tail.push(reason)
     }
+    if (cancelled) log.write('seldpipe: cancelled\n')
     log.end()
     await once(log, 'close')
     return {
-      exitCode: result.isCanceled ? null : (result.exitCode ?? null),
+      exitCode: cancelled ? null : (result.exitCode ?? null),
       signal: result.signal,
       stderrTail: tail.text(),
-      handle: subprocess.pid === undefined ? undefined : `pid ${subprocess.pid}`,
+      handle: pid === undefined ? undefined : `pid ${pid}`,
     }
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal)
+  } catch {
+    // The group has already exited.
+  }
+}
+
+/** Stops the process group a LocalExecutor job started (by its handle), e.g. one left behind by a killed run. */
+export function stopLeftoverJob(handle: string): boolean {
+  const pid = Number(/^pid (\d+)$/.exec(handle)?.[1])
+  if (!Number.isInteger(pid) || pid <= 1) return false
+  try {
+    process.kill(-pid, 'SIGKILL')
+    return true
+  } catch {
+    return false
   }
 }

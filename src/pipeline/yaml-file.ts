@@ -25,7 +25,10 @@ export async function readYamlFile(path: string, shownFrom = process.cwd()): Pro
   const problem = document.errors[0]
   if (problem !== undefined) {
     const {line, col} = lineCounter.linePos(problem.pos[0])
-    throw new PipelineError(`${shown}:${line}:${col}: invalid YAML: ${problem.message.split('\n')[0]}`)
+    const lineText = text.split('\n')[line - 1] ?? ''
+    // { } are YAML flow indicators: `[work/${dataset}]` does not parse, a block list or quotes do.
+    const hint = /[[{]/.test(lineText) && lineText.includes('${') ? ' (inside [ ] or { }, quote values holding ${...}, or use a block list)' : ''
+    throw new PipelineError(`${shown}:${line}:${col}: invalid YAML: ${problem.message.split('\n')[0]}${hint}`)
   }
   const position = (keyPath: readonly (string | number)[]): string => {
     for (let length = keyPath.length; length >= 0; length--) {

@@ -1,0 +1,83 @@
+import {Command, Flags} from '@oclif/core'
+import {assessAll, Assessor} from '../pipeline/assess.js'
+import {loadGraph, openCache, pipelineFlags, reportingPipelineErrors} from '../pipeline/cli.js'
+import {runGraph} from '../pipeline/engine.js'
+import {createExecutor, executors} from '../pipeline/executors.js'
+import {Hasher} from '../pipeline/hash.js'
+import {acquireLock, describeHolder} from '../pipeline/lock.js'
+import {stopLeftoverJob} from '../pipeline/local-executor.js'
+import {LiveReporter, PlainReporter} from '../pipeline/progress.js'
+
+export default class Run extends Command {
+  static override description = 'Run the pipeline: skip what is cached, restore deleted outs from cache/, run the rest.'
+  static override examples = [
+    '<%= config.bin %> run',
+    '<%= config.bin %> run --matrix dataset=ansim,resim ov=1,2,3 --jobs 2',
+    '<%= config.bin %> run --set train.epochs=5 --dry-run',
+  ]
+  static override flags = {
+    ...pipelineFlags,
+    jobs: Flags.integer({char: 'j', description: 'instances run in parallel when independent', default: 1, min: 1}),
+    'dry-run': Flags.boolean({description: 'list what would run or be restored, and why; run nothing'}),
+    force: Flags.boolean({description: 'rerun every instance even when its cached result is intact'}),
+    executor: Flags.string({description: 'what runs the stage commands', options: Object.keys(executors), default: 'local'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Run)
+    const graph = await reportingPipelineErrors(this.error.bind(this), () => loadGraph(flags))
+    const cache = openCache(graph)
+    const controller = new AbortController()
+    const stop = (signal: NodeJS.Signals) => {
+      if (!controller.signal.aborted) this.logToStderr(`\n${signal}: stopping running commands; nothing is recorded for them`)
+      controller.abort()
+    }
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
+    for (const signal of signals) process.on(signal, stop)
+    let release: (() => Promise<void>) | undefined
+    try {
+      if (flags['dry-run']) {
+        const assessments = await assessAll(graph.instances, new Assessor(graph.pipeline.root, cache, new Hasher(cache.memo)))
+        let count = 0
+        for (const {instance, state, reasons, record} of assessments.values()) {
+          if (flags.force) this.log(`would run ${instance.id}: --force`)
+          else if (state === 'up to date') continue
+          else this.log(`would ${record ? 'restore' : 'run'} ${instance.id}: ${reasons.join('; ')}`)
+          count++
+        }
+        this.log(`${count} of ${graph.instances.length} instances would run or be restored`)
+        return
+      }
+      release = await acquireLock(
+        cache.lockFile,
+        (holder) => this.logToStderr(`waiting for the seldpipe run holding ${cache.lockFile} (${describeHolder(holder)})...`),
+        controller.signal,
+      ).catch((error: unknown) => {
+        if (controller.signal.aborted) this.exit(130)
+        throw error
+      })
+      await this.stopLeftovers(cache)
+      const reporter = process.stdout.isTTY ? new LiveReporter() : new PlainReporter((text) => this.log(text))
+      const executor = createExecutor(flags.executor, {cacheDir: cache.dir, warn: (message) => reporter.line(`warning: ${message}`)})
+      const summary = await runGraph(graph, cache, {executor, jobs: flags.jobs, force: flags.force, reporter, signal: controller.signal}).finally(() => reporter.close())
+      const parts = [`${summary.ran.length} ran`, `${summary.restored.length} restored`, `${summary.upToDate.length} up to date`]
+      if (summary.failed.length > 0) parts.push(`${summary.failed.length} failed`)
+      if (summary.notRun.length > 0) parts.push(`${summary.notRun.length} not run`)
+      this.log(parts.join(', '))
+      if (controller.signal.aborted) this.exit(130)
+      if (summary.failed.length > 0) this.exit(1)
+    } finally {
+      for (const signal of signals) process.off(signal, stop)
+      await release?.()
+      await cache.close()
+    }
+  }
+
+  /** Commands a killed run left running would race this run for the same outs: stop them first. */
+  private async stopLeftovers(cache: ReturnType<typeof openCache>): Promise<void> {
+    for (const [id, record] of cache.running()) {
+      if (record.executor === 'local' && record.handle && stopLeftoverJob(record.handle)) this.logToStderr(`stopped ${id} (${record.handle}), left running by a killed run`)
+    }
+    await cache.clearRunning()
+  }
+}

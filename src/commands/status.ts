@@ -1,0 +1,53 @@
+import {Command, Flags} from '@oclif/core'
+import {assessAll, Assessor} from '../pipeline/assess.js'
+import {loadGraph, openCache, pipelineFlags, reportingPipelineErrors} from '../pipeline/cli.js'
+import {Hasher} from '../pipeline/hash.js'
+import {lockHolder} from '../pipeline/lock.js'
+import {formatSeconds} from '../pipeline/progress.js'
+
+export default class Status extends Command {
+  static override description = 'Show every stage instance as up to date or stale, with the reason.'
+  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --matrix dataset=ansim,resim --json']
+  static override flags = {
+    ...pipelineFlags,
+    json: Flags.boolean({description: 'print JSON: one object per instance with id, stage, vars, state, reasons, key'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Status)
+    const graph = await reportingPipelineErrors(this.error.bind(this), () => loadGraph(flags))
+    const cache = openCache(graph)
+    try {
+      const assessments = await assessAll(graph.instances, new Assessor(graph.pipeline.root, cache, new Hasher(cache.memo)))
+      // What a live run is executing right now (a killed run's leftovers are not running).
+      const running = lockHolder(cache.lockFile) ? cache.running() : new Map()
+      const rows = graph.instances.map((instance) => {
+        const {state, reasons, key} = assessments.get(instance.id)!
+        const now = running.get(instance.id)
+        return {
+          id: instance.id,
+          stage: instance.stage.name,
+          vars: instance.vars,
+          state: now ? 'running' : state,
+          reasons,
+          key: key ?? null,
+          ...(now ? {running: {since: now.startedAt, handle: now.handle ?? null, executor: now.executor}} : {}),
+        }
+      })
+      if (flags.json) {
+        this.log(JSON.stringify(rows, null, 2))
+        return
+      }
+      const width = Math.max(...rows.map((row) => row.id.length))
+      for (const row of rows) {
+        const running = row.running ? `${formatSeconds(Date.now() - Date.parse(row.running.since))}${row.running.handle ? `, ${row.running.handle}` : ''}` : ''
+        const why = row.running ? running : row.reasons.join('; ')
+        this.log(`${row.state.padEnd(10)}  ${row.id.padEnd(width)}  ${why}`.trimEnd())
+      }
+      const count = (state: string) => rows.filter((row) => row.state === state).length
+      this.log(`${rows.length} instances: ${count('up to date')} up to date, ${count('stale')} stale${count('running') > 0 ? `, ${count('running')} running` : ''}`)
+    } finally {
+      await cache.close()
+    }
+  }
+}

@@ -1,0 +1,165 @@
+import {constants, mkdirSync, statSync} from 'node:fs'
+import {chmod, copyFile, mkdir, rename, rm, stat} from 'node:fs/promises'
+import {dirname, join} from 'node:path'
+import {open, type Database, type RootDatabase} from 'lmdb'
+import {memoEntryFor, type ContentHash, type HashMemo, type MemoEntry} from './hash.js'
+
+/** One out of a successful run: its path (relative to the pipeline root) and content. */
+export interface OutRecord {
+  path: string
+  content: ContentHash
+}
+
+/** What a key produced: written once its outs are safely in cache/objects. */
+export interface KeyRecord {
+  id: string
+  outs: OutRecord[]
+  finishedAt: string
+}
+
+/** The inputs of an instance's last successful run, kept to explain why it is stale now. */
+export interface InstanceRecord {
+  key: string
+  argv: string[]
+  deps: Record<string, string>
+  params: Record<string, unknown>
+  upstream: Record<string, string>
+}
+
+/** An instance a run is executing right now, shown by `status`. */
+export interface RunningRecord {
+  executor: string
+  handle?: string
+  runPid: number
+  startedAt: string
+}
+
+/**
+ * The project cache beside pipeline.yaml: index.lmdb (key records, instance records, content-hash memo), objects/
+ * (content-addressed copies of outs), logs/ (one log per instance) and the run lock.
+ */
+export class Cache {
+  readonly logsDir: string
+  readonly lockFile: string
+  private readonly objectsDir: string
+  private readonly root: RootDatabase
+  private readonly keys: Database<KeyRecord, string>
+  private readonly instances: Database<InstanceRecord, string>
+  private readonly memoDb: Database<MemoEntry, string>
+  private readonly runningDb: Database<RunningRecord, string>
+
+  constructor(readonly dir: string) {
+    this.logsDir = join(dir, 'logs')
+    this.objectsDir = join(dir, 'objects')
+    this.lockFile = join(dir, 'lock')
+    mkdirSync(this.objectsDir, {recursive: true})
+    this.root = open({path: join(dir, 'index.lmdb'), maxDbs: 8})
+    this.keys = this.root.openDB({name: 'keys'})
+    this.instances = this.root.openDB({name: 'instances'})
+    this.memoDb = this.root.openDB({name: 'memo'})
+    this.runningDb = this.root.openDB({name: 'running'})
+  }
+
+  readonly memo: HashMemo = {
+    get: (path) => this.memoDb.get(path),
+    set: (path, entry) => void this.memoDb.put(path, entry),
+  }
+
+  keyRecord(key: string): KeyRecord | undefined {
+    return this.keys.get(key)
+  }
+
+  instanceRecord(id: string): InstanceRecord | undefined {
+    return this.instances.get(id)
+  }
+
+  running(): Map<string, RunningRecord> {
+    return new Map([...this.runningDb.getRange()].map(({key, value}) => [key, value]))
+  }
+
+  async setRunning(id: string, record: RunningRecord | undefined): Promise<void> {
+    await (record === undefined ? this.runningDb.remove(id) : this.runningDb.put(id, record))
+  }
+
+  /** Drops the running marks of a run that ended without clearing them (killed). */
+  async clearRunning(): Promise<void> {
+    await this.runningDb.clearAsync()
+  }
+
+  objectPath(hash: string): string {
+    return join(this.objectsDir, hash.slice(0, 2), hash.slice(2))
+  }
+
+  private async storeObject(source: string, hash: string): Promise<void> {
+    const target = this.objectPath(hash)
+    if (await exists(target)) return
+    await mkdir(dirname(target), {recursive: true})
+    const temporary = `${target}.tmp-${process.pid}`
+    await copyFile(source, temporary, constants.COPYFILE_FICLONE)
+    await chmod(temporary, 0o444)
+    await rename(temporary, target)
+  }
+
+  /** Copies an out's files into objects/ (content-addressed, so identical files are stored once). */
+  async storeOut(absolutePath: string, content: ContentHash): Promise<void> {
+    if (content.type === 'file') return this.storeObject(absolutePath, content.hash)
+    for (const entry of content.entries) await this.storeObject(join(absolutePath, entry.path), entry.hash)
+  }
+
+  hasObjects(content: ContentHash): boolean {
+    const hashes = content.type === 'file' ? [content.hash] : content.entries.map((entry) => entry.hash)
+    return hashes.every((hash) => statOrNull(this.objectPath(hash)) !== null)
+  }
+
+  private async restoreFile(target: string, hash: string, executable: boolean): Promise<void> {
+    await mkdir(dirname(target), {recursive: true})
+    await copyFile(this.objectPath(hash), target, constants.COPYFILE_FICLONE)
+    await chmod(target, executable ? 0o755 : 0o644)
+  }
+
+  /** Rebuilds an out from objects/ beside its place, then swaps it in, so an interrupted restore leaves no half out. */
+  async restoreOut(absolutePath: string, content: ContentHash): Promise<void> {
+    const temporary = `${absolutePath}.seldpipe-restore`
+    await rm(temporary, {recursive: true, force: true})
+    if (content.type === 'file') await this.restoreFile(temporary, content.hash, content.executable)
+    else {
+      await mkdir(temporary, {recursive: true})
+      for (const entry of content.entries) await this.restoreFile(join(temporary, entry.path), entry.hash, entry.executable)
+    }
+    await rm(absolutePath, {recursive: true, force: true})
+    await mkdir(dirname(absolutePath), {recursive: true})
+    await rename(temporary, absolutePath)
+    // The restored files are known content: remember them so the next status need not read them.
+    const files = content.type === 'file' ? [{path: absolutePath, hash: content.hash}] : content.entries.map((entry) => ({path: join(absolutePath, entry.path), hash: entry.hash}))
+    for (const file of files) this.memo.set(file.path, memoEntryFor(await stat(file.path, {bigint: true}), file.hash))
+  }
+
+  /** Records a successful run: the key's outs and the instance's inputs, in one transaction. */
+  async commit(id: string, key: string, instance: InstanceRecord, outs: OutRecord[]): Promise<void> {
+    await this.root.transaction(() => {
+      void this.keys.put(key, {id, outs, finishedAt: new Date().toISOString()})
+      void this.instances.put(id, instance)
+      void this.runningDb.remove(id)
+    })
+  }
+
+  async close(): Promise<void> {
+    await this.root.flushed
+    await this.root.close()
+  }
+}
+
+function statOrNull(path: string) {
+  try {
+    return statSync(path)
+  } catch {
+    return null
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  )
+}

@@ -1,0 +1,42 @@
+import {join} from 'node:path'
+import {Flags} from '@oclif/core'
+import {Cache} from './cache.js'
+import {PipelineError} from './errors.js'
+import {buildGraph, type Graph} from './graph.js'
+import {loadPipeline} from './spec.js'
+
+/** Flags every pipeline command takes: which pipeline, which sweep, which parameter overrides. */
+export const pipelineFlags = {
+  pipeline: Flags.string({description: 'the pipeline file; relative paths resolve against its folder, where cache/ lives', default: 'pipeline.yaml', helpValue: 'PATH'}),
+  matrix: Flags.string({
+    description: 'replace the default values of a matrix key (cartesian product), e.g. --matrix dataset=ansim,resim ov=1,2,3',
+    multiple: true,
+    helpValue: 'KEY=V1,V2',
+  }),
+  set: Flags.string({description: 'override a parameter for this invocation (part of the hash), e.g. --set train.epochs=5', multiple: true, helpValue: 'KEY=VALUE'}),
+}
+
+export interface PipelineFlagValues {
+  pipeline: string
+  matrix?: string[]
+  set?: string[]
+}
+
+export async function loadGraph(flags: PipelineFlagValues): Promise<Graph> {
+  const pipeline = await loadPipeline(flags.pipeline, {matrix: flags.matrix, set: flags.set})
+  return buildGraph(pipeline)
+}
+
+export function openCache(graph: Graph): Cache {
+  return new Cache(join(graph.pipeline.root, 'cache'))
+}
+
+/** Runs a command body, turning pipeline/params/flag problems into one message and exit code 2. */
+export async function reportingPipelineErrors<T>(fail: (message: string, options: {exit: number}) => never, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body()
+  } catch (error) {
+    if (error instanceof PipelineError) fail(error.message, {exit: 2})
+    throw error
+  }
+}
