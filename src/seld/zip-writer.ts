@@ -1,0 +1,50 @@
+import {createWriteStream, rmSync} from 'node:fs'
+import {Readable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
+import yazl from 'yazl'
+
+/** One file of an archive, produced only when the writer reaches it, so memory holds one entry at a time. */
+export interface ZipEntry {
+  name: string
+  bytes: () => Uint8Array
+}
+
+/**
+ * Every entry carries this timestamp (built from local-time fields, because zip stores local DOS time), and no
+ * extended UTC timestamp, so the archive's bytes depend only on its entries, not on when or where it was written.
+ */
+const FIXED_TIME = new Date(2018, 0, 1, 0, 0, 0)
+
+/**
+ * Writes `folder/` and the entries inside it to `file`, stored uncompressed (16-bit audio barely deflates). On any
+ * error (including one thrown by an entry's `bytes`) the partial file is removed and the error rethrown.
+ */
+export async function writeZip(file: string, folder: string, entries: ZipEntry[]): Promise<void> {
+  const zip = new yazl.ZipFile()
+  const output = zip.outputStream as Readable
+  const failed = new Promise<never>((_, reject) => zip.on('error', reject))
+  zip.addEmptyDirectory(`${folder}/`, {mtime: FIXED_TIME, forceDosTimestamp: true})
+  for (const entry of entries) {
+    zip.addReadStreamLazy(`${folder}/${entry.name}`, {mtime: FIXED_TIME, forceDosTimestamp: true, compress: false}, (done) => {
+      let bytes: Uint8Array
+      try {
+        bytes = entry.bytes()
+      } catch (error) {
+        done(error, Readable.from([]))
+        return
+      }
+      done(null, Readable.from([Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]))
+    })
+  }
+  zip.end()
+  const writing = pipeline(output, createWriteStream(file))
+  try {
+    await Promise.race([writing, failed])
+  } catch (error) {
+    output.destroy()
+    // Let the file stream close first, so it cannot recreate the file after it is removed.
+    await writing.catch(() => undefined)
+    rmSync(file, {force: true})
+    throw error
+  }
+}
