@@ -1,0 +1,72 @@
+// Shared by test/seld/predict.test.ts and test/commands/predict.test.ts: tiny saved models whose output is known.
+import {mkdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import * as tf from '@tensorflow/tfjs'
+import {classNames, datasetSpec} from '../../src/seld/datasets.js'
+import {buildSeldnet, DOA_OUTPUT, SED_OUTPUT} from '../../src/seld/model.js'
+import {saveModel} from '../../src/seld/model-io.js'
+import {writePredictInfo} from '../../src/seld/predict.js'
+import {writeScaler} from '../../src/seld/scaler.js'
+import {floatToPcm16, encodeWav, type Pcm16} from '../../src/seld/wav.js'
+
+export const DATASET = datasetSpec('synth-foa')
+export const CLASS_NAMES = classNames(DATASET)
+/** A small FFT keeps the network tiny: 32 bins, hop 32 samples. */
+export const NFFT = 64
+export const SEQ_LEN = 16
+export const FRAME_SECONDS = NFFT / 2 / DATASET.sampleRate
+
+/** What the fixed network says in every frame: one class active with a constant activity and direction. */
+export interface FixedOutput {
+  classIndex: number
+  activity: number
+  azimuth: number
+  elevation: number
+}
+
+/**
+ * Saves, as the train stage would (`<trainOut>/best`, `<trainOut>/seld.json`, `<trainOut>/scaler.json`), a SELDnet
+ * whose output layers ignore their input: zero kernels, and biases giving `output` in every frame. Everything before
+ * them (features, scaler, convolutions, GRUs, sequence stitching) still runs.
+ */
+export async function saveFixedModel(trainOut: string, output: FixedOutput): Promise<void> {
+  const model = buildSeldnet({
+    seqLen: SEQ_LEN, bins: NFFT / 2, channels: 2 * DATASET.channels, classes: CLASS_NAMES.length, convFilters: 2,
+    poolSizes: [2, 2, 2], rnnUnits: 2, fnnUnits: 3, dropout: 0, lossWeights: [1, 50], aziOnly: false, lr: 0.001,
+  })
+  const K = CLASS_NAMES.length
+  const sedBias = new Float32Array(K).fill(-12)
+  sedBias[output.classIndex] = Math.log(output.activity / (1 - output.activity))
+  const degrees = Math.PI / 180
+  const [a, e] = [output.azimuth * degrees, output.elevation * degrees]
+  const doaBias = new Float32Array(3 * K)
+  const xyz = [Math.cos(e) * Math.cos(a), Math.cos(e) * Math.sin(a), Math.sin(e)]
+  xyz.forEach((value, c) => (doaBias[c * K + output.classIndex] = Math.atanh(value)))
+  for (const [name, bias] of [[SED_OUTPUT, sedBias], [DOA_OUTPUT, doaBias]] as const) {
+    const layer = model.getLayer(name)
+    const [kernel] = layer.getWeights()
+    layer.setWeights([tf.zerosLike(kernel), tf.tensor1d(bias)])
+  }
+  await saveModel(model, join(trainOut, 'best'))
+  const bins = NFFT / 2
+  const channels = 2 * DATASET.channels
+  const scalerFile = join(trainOut, 'fitted-scaler.json')
+  mkdirSync(trainOut, {recursive: true})
+  writeScaler(scalerFile, {featureShape: [bins, channels], count: 1, mean: new Array(bins * channels).fill(0), scale: new Array(bins * channels).fill(1)})
+  writePredictInfo(trainOut, DATASET, NFFT, scalerFile)
+}
+
+/** Frames the features of `samples` samples per channel have (the published count). */
+export const framesOf = (samples: number) => Math.ceil((samples - NFFT) / (NFFT / 2))
+
+/** Seeded noise of `samples` samples per channel. */
+export function noise(samples: number, channels = DATASET.channels, sampleRate = DATASET.sampleRate): Pcm16 {
+  let state = 12345
+  const next = () => ((state = (state * 1103515245 + 12345) >>> 0) / 2 ** 32) * 0.2 - 0.1
+  const data = Array.from({length: channels}, () => Float32Array.from({length: samples}, next))
+  return floatToPcm16(data, sampleRate)
+}
+
+export function writeNoiseWav(file: string, samples: number, channels?: number, sampleRate?: number): void {
+  writeFileSync(file, encodeWav(noise(samples, channels, sampleRate)))
+}

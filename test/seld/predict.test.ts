@@ -1,0 +1,131 @@
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join, resolve} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import * as tf from '@tensorflow/tfjs'
+import {DEFAULT_EVENT_OPTIONS} from '../../src/seld/events.js'
+import {
+  latestModelDir, loadPredictor, outputStem, predictFrames, predictToFiles, projectRoot, readPredictInfo, resolveModelDir, type Predictor,
+} from '../../src/seld/predict.js'
+import {CLASS_NAMES, FRAME_SECONDS, framesOf, noise, NFFT, saveFixedModel} from './predict-fixture.js'
+
+let root: string
+let predictor: Predictor
+const FIXED = {classIndex: 3, activity: 0.9, azimuth: 60, elevation: 20}
+
+beforeAll(async () => {
+  await tf.setBackend('cpu')
+  root = mkdtempSync(join(tmpdir(), 'seld-predict-'))
+  await saveFixedModel(join(root, 'model'), FIXED)
+  predictor = await loadPredictor(join(root, 'model'))
+})
+afterAll(() => rmSync(root, {recursive: true, force: true}))
+
+describe('model folders', () => {
+  it('accepts the train output folder or its best/ folder', () => {
+    expect(resolveModelDir(join(root, 'model'))).toBe(join(root, 'model', 'best'))
+    expect(resolveModelDir(join(root, 'model', 'best'))).toBe(join(root, 'model', 'best'))
+    expect(() => resolveModelDir(root)).toThrow(`${root}: not a trained model folder`)
+  })
+
+  it('reads the feature settings and scaler stored beside the model', () => {
+    const {info, scaler} = readPredictInfo(join(root, 'model', 'best'))
+    expect(info).toEqual({dataset: 'synth-foa', nfft: NFFT, sampleRate: 44100, channels: 4, classes: CLASS_NAMES})
+    expect(scaler.featureShape).toEqual([NFFT / 2, 8])
+    expect(predictor.info).toEqual(info)
+  })
+
+  it('refuses a model without seld.json, or with a broken one, naming the folder or file', () => {
+    const bare = join(root, 'bare', 'best')
+    mkdirSync(bare, {recursive: true})
+    expect(() => readPredictInfo(bare)).toThrow(`${bare}: no seld.json in it or its parent folder`)
+    writeFileSync(join(root, 'bare', 'seld.json'), '{"dataset": "synth-foa", "nfft": 64}')
+    expect(() => readPredictInfo(bare)).toThrow(`${join(root, 'bare', 'seld.json')}: expected {dataset, nfft, sampleRate, channels, classes: [names]}`)
+  })
+
+  it('finds the newest work/*/*/model/best of the project, from the project or a folder inside it', async () => {
+    const project = join(root, 'project')
+    mkdirSync(join(project, 'notes', 'deep'), {recursive: true})
+    writeFileSync(join(project, 'pipeline.yaml'), 'version: 1\n')
+    expect(projectRoot(join(project, 'notes', 'deep'))).toBe(project)
+    expect(() => latestModelDir(project)).toThrow(`no trained model under ${join(project, 'work')}`)
+    const older = join(project, 'work', 'synth-foa', 'ov1_split1', 'model')
+    const newer = join(project, 'work', 'ansim', 'ov1_split2', 'model')
+    await saveFixedModel(older, FIXED)
+    await saveFixedModel(newer, FIXED)
+    // An unfinished folder without model.json is not a model.
+    mkdirSync(join(project, 'work', 'resim', 'ov1_split1', 'model', 'best'), {recursive: true})
+    const day = Date.now() / 1000 - 86400
+    utimesSync(join(newer, 'best'), day, day)
+    expect(latestModelDir(project)).toBe(join(older, 'best'))
+    utimesSync(join(older, 'best'), day - 60, day - 60)
+    expect(latestModelDir(project)).toBe(join(newer, 'best'))
+  })
+
+  it('refuses a network whose shape disagrees with seld.json', async () => {
+    const other = join(root, 'mismatch')
+    await saveFixedModel(other, FIXED)
+    const info = JSON.parse(readFileSync(join(other, 'seld.json'), 'utf8'))
+    writeFileSync(join(other, 'seld.json'), JSON.stringify({...info, nfft: 128}))
+    await expect(loadPredictor(other)).rejects.toThrow(/takes 32 bins × 8 channels and gives 11 classes, but seld.json describes nfft 128 \(64 bins\)/)
+  })
+})
+
+describe('predictFrames', () => {
+  it('predicts every frame of a recording whose length is not a multiple of the sequence length', async () => {
+    const samples = 22100
+    const frames = framesOf(samples)
+    expect(frames % 16).not.toBe(0)
+    const {features, predictions} = await predictFrames(predictor, noise(samples), 'noise.wav')
+    expect(features.shape).toEqual([frames, NFFT / 2, 8])
+    expect(predictions.frames).toBe(frames)
+    expect(predictions.frameSeconds).toBeCloseTo(FRAME_SECONDS, 12)
+    const K = CLASS_NAMES.length
+    for (const f of [0, frames - 1]) {
+      expect(predictions.sed[f * K + 3]).toBeCloseTo(0.9, 5)
+      expect(predictions.sed[f * K + 2]).toBeLessThan(1e-4)
+      expect(predictions.doa[f * 3 * K + 2 * K + 3]).toBeCloseTo(Math.sin((20 * Math.PI) / 180), 5)
+    }
+  })
+
+  it('works on a recording shorter than one FFT frame (one frame, padded at the end)', async () => {
+    const {predictions} = await predictFrames(predictor, noise(NFFT - 10), 'short.wav')
+    expect(predictions.frames).toBe(1)
+  })
+
+  it('refuses audio of another channel count or sample rate, naming the recording', async () => {
+    await expect(predictFrames(predictor, noise(2000, 2), 'two.wav')).rejects.toThrow('two.wav: 2 channels, but the model (trained on synth-foa) expects 4')
+    await expect(predictFrames(predictor, noise(2000, 4, 48000), 'fast.wav')).rejects.toThrow('fast.wav: sample rate 48000 Hz, but the model (trained on synth-foa) expects 44100 Hz')
+  })
+})
+
+describe('predictToFiles', () => {
+  it('writes the events and the picture under the stem', async () => {
+    const samples = 22100
+    const stem = join(root, 'out', 'rec')
+    const result = await predictToFiles(predictor, noise(samples), 'rec.wav', stem, {format: 'csv', events: DEFAULT_EVENT_OPTIONS, plot: true})
+    expect(result.outputFile).toBe(`${stem}.csv`)
+    expect(result.pictureFile).toBe(`${stem}.png`)
+    const offset = ((framesOf(samples) - 1) * FRAME_SECONDS).toFixed(3)
+    expect(readFileSync(`${stem}.csv`, 'utf8')).toBe(`class,onset,offset,azimuth,elevation,confidence\nphone,0,${Number(offset)},60,20,0.9\n`)
+    expect(readFileSync(`${stem}.png`).subarray(1, 4).toString()).toBe('PNG')
+    expect(CLASS_NAMES[3]).toBe('phone')
+  })
+
+  it('skips the picture when asked', async () => {
+    const stem = join(root, 'out', 'quiet')
+    const result = await predictToFiles(predictor, noise(3000), 'quiet.wav', stem, {format: 'json', events: DEFAULT_EVENT_OPTIONS, plot: false})
+    expect(result.pictureFile).toBeUndefined()
+    expect(existsSync(`${stem}.png`)).toBe(false)
+    expect(JSON.parse(readFileSync(`${stem}.json`, 'utf8'))).toHaveLength(1)
+  })
+})
+
+describe('outputStem', () => {
+  it('puts outputs beside the input, in --out, or for stdin in the current folder', () => {
+    expect(outputStem('data/a/rec.wav')).toBe(resolve('data/a/rec'))
+    expect(outputStem('data/a/rec.wav', 'predictions')).toBe(resolve('predictions/rec'))
+    expect(outputStem('-')).toBe(resolve('stdin'))
+    expect(outputStem('-', '/tmp/x')).toBe('/tmp/x/stdin')
+  })
+})
