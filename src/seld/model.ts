@@ -1,5 +1,6 @@
 // The SELDnet CRNN (Adavanne et al. 2018) in tfjs-layers, every size taken from the configuration.
 import * as tf from '@tensorflow/tfjs'
+import {seldGru} from './gru.js'
 import {batchNormTraining} from './kernels/batchnorm.js'
 
 export interface ModelConfig {
@@ -124,7 +125,7 @@ export function buildSeldnet(config: ModelConfig): tf.LayersModel {
   const pooledBins = config.bins / config.poolSizes.reduce((a, b) => a * b, 1)
   x = tf.layers.reshape({targetShape: [config.seqLen, pooledBins * config.convFilters]}).apply(x) as tf.SymbolicTensor
   for (const units of layerSizes(config.rnnUnits, 2)) {
-    const gru = tf.layers.gru({units, activation: 'tanh', returnSequences: true}) as unknown as tf.RNN
+    const gru = seldGru({units, activation: 'tanh', returnSequences: true}) as unknown as tf.RNN
     x = tf.layers.bidirectional({layer: gru, mergeMode: 'mul'}).apply(x) as tf.SymbolicTensor
   }
   const head = (size: number, activation: 'sigmoid' | 'tanh', name: string) => {

@@ -1,5 +1,6 @@
 import {registerBatchNormKernels} from './batchnorm.js'
 import {registerConvKernels} from './conv.js'
+import {registerGruKernels} from './gru.js'
 import {registerPoolKernels} from './pool.js'
 
 let registered = false
@@ -14,4 +15,5 @@ export function registerWasmTrainingKernels(): void {
   registerConvKernels()
   registerPoolKernels()
   registerBatchNormKernels()
+  registerGruKernels()
 }
