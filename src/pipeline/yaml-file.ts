@@ -12,7 +12,8 @@ export interface YamlFile {
 }
 
 export async function readYamlFile(path: string, shownFrom = process.cwd()): Promise<YamlFile> {
-  const shown = relative(shownFrom, path) || path
+  const fromHere = relative(shownFrom, path)
+  const shown = fromHere === '' || fromHere.startsWith('..') ? path : fromHere
   let text: string
   try {
     text = await readFile(path, 'utf8')

@@ -1,0 +1,84 @@
+import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {canonicalJson} from '../../src/pipeline/assess.js'
+import {Cache} from '../../src/pipeline/cache.js'
+import {Hasher} from '../../src/pipeline/hash.js'
+import {acquireLock, lockHolder} from '../../src/pipeline/lock.js'
+import {useTempDirs} from './helpers.js'
+
+const tempDir = useTempDirs()
+
+describe('Cache', () => {
+  it('stores outs content-addressed and restores them byte for byte, modes included', async () => {
+    const dir = tempDir({'out/a.txt': 'alpha', 'out/sub/b.sh': '#!/bin/sh\n', 'one.txt': 'single'})
+    const cache = new Cache(join(dir, 'cache'))
+    try {
+      const hasher = new Hasher(cache.memo)
+      const folder = (await hasher.hashPath(join(dir, 'out')))!
+      const file = (await hasher.hashPath(join(dir, 'one.txt')))!
+      await cache.storeOut(join(dir, 'out'), folder)
+      await cache.storeOut(join(dir, 'one.txt'), file)
+      expect(cache.hasObjects(folder) && cache.hasObjects(file)).toBe(true)
+      rmSync(join(dir, 'out'), {recursive: true})
+      writeFileSync(join(dir, 'one.txt'), 'edited')
+      await cache.restoreOut(join(dir, 'out'), folder)
+      await cache.restoreOut(join(dir, 'one.txt'), file)
+      expect(readFileSync(join(dir, 'out/sub/b.sh'), 'utf8')).toBe('#!/bin/sh\n')
+      expect(readFileSync(join(dir, 'one.txt'), 'utf8')).toBe('single')
+      expect((await hasher.hashPath(join(dir, 'out')))!.hash).toBe(folder.hash)
+      expect(existsSync(join(dir, 'out.seldpipe-restore'))).toBe(false)
+    } finally {
+      await cache.close()
+    }
+  })
+
+  it('commits the key record and the instance record together, readable by a second process handle', async () => {
+    const dir = tempDir()
+    const writer = new Cache(join(dir, 'cache'))
+    const outs = [{path: 'x.txt', content: {type: 'file' as const, hash: 'h', size: 1, executable: false}}]
+    await writer.commit('s@d=1', 'key1', {key: 'key1', argv: ['a'], deps: {}, params: {p: 1}, upstream: {}}, outs)
+    await writer.close()
+    const reader = new Cache(join(dir, 'cache'))
+    try {
+      expect(reader.keyRecord('key1')).toMatchObject({id: 's@d=1', outs})
+      expect(reader.instanceRecord('s@d=1')).toMatchObject({key: 'key1', params: {p: 1}})
+      expect(reader.keyRecord('other')).toBeUndefined()
+    } finally {
+      await reader.close()
+    }
+  })
+})
+
+describe('run lock', () => {
+  it('is exclusive, released on demand, and taken over from a dead holder', async () => {
+    const dir = tempDir()
+    const file = join(dir, 'lock')
+    const release = await acquireLock(file, () => undefined)
+    expect(lockHolder(file)?.pid).toBe(process.pid)
+    let waited = false
+    const controller = new AbortController()
+    const second = acquireLock(file, () => {
+      waited = true
+      controller.abort()
+    }, controller.signal)
+    await expect(second).rejects.toThrow()
+    expect(waited).toBe(true)
+    await release()
+    expect(existsSync(file)).toBe(false)
+    // A holder on this host whose process is gone: taken over without waiting.
+    writeFileSync(file, JSON.stringify({pid: 2 ** 22 + 12345, host: (await import('node:os')).hostname(), startedAt: 'then'}))
+    expect(lockHolder(file)).toBeUndefined()
+    const again = await acquireLock(file, () => {
+      throw new Error('must not wait for a dead holder')
+    })
+    expect(JSON.parse(readFileSync(file, 'utf8')).pid).toBe(process.pid)
+    await again()
+  })
+})
+
+describe('canonicalJson', () => {
+  it('ignores key order', () => {
+    expect(canonicalJson({b: 1, a: {d: 2, c: [3, {f: 1, e: 2}]}})).toBe(canonicalJson({a: {c: [3, {e: 2, f: 1}], d: 2}, b: 1}))
+  })
+})
