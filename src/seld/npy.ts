@@ -1,4 +1,4 @@
-import {closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, writeFileSync} from 'node:fs'
+import {closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync} from 'node:fs'
 
 /** An n-dimensional array in C order, as numpy stores it in .npy files. */
 export interface NdArray {
@@ -35,9 +35,7 @@ export function encodeNpyHeader(shape: number[]): Uint8Array {
 
 /** Encodes a float32 array as a version 1.0 .npy file. */
 export function encodeNpy(array: NdArray): Uint8Array {
-  const count = array.shape.reduce((a, b) => a * b, 1)
-  if (count !== array.data.length) throw new Error(`shape [${array.shape}] holds ${count} values, data has ${array.data.length}`)
-  const header = encodeNpyHeader(array.shape)
+  const header = headerOf(array)
   const out = new Uint8Array(header.length + array.data.byteLength)
   out.set(header)
   out.set(new Uint8Array(array.data.buffer, array.data.byteOffset, array.data.byteLength), header.length)
@@ -82,11 +80,37 @@ export function decodeNpy(bytes: Uint8Array, name: string): NdArray {
   return {shape, data: DTYPES[descr](body, count)}
 }
 
-/** Writes atomically (temporary file, then rename) so a killed process never leaves a half-written array. */
+/** The header of `array`, checking that its shape and data agree. */
+function headerOf(array: NdArray): Uint8Array {
+  const count = array.shape.reduce((a, b) => a * b, 1)
+  if (count !== array.data.length) throw new Error(`shape [${array.shape}] holds ${count} values, data has ${array.data.length}`)
+  return encodeNpyHeader(array.shape)
+}
+
+/**
+ * Writes atomically (temporary file, then rename) so a killed process never leaves a half-written array. Header and
+ * values are written straight from the array: no second copy of a large array in memory.
+ */
 export function writeNpy(file: string, array: NdArray): void {
+  const header = headerOf(array)
   const temporary = `${file}.tmp-${process.pid}`
-  writeFileSync(temporary, encodeNpy(array))
-  renameSync(temporary, file)
+  try {
+    const fd = openSync(temporary, 'w')
+    try {
+      writeFully(fd, header)
+      writeFully(fd, new Uint8Array(array.data.buffer, array.data.byteOffset, array.data.byteLength))
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(temporary, file)
+  } catch (error) {
+    rmSync(temporary, {force: true})
+    throw error
+  }
+}
+
+function writeFully(fd: number, bytes: Uint8Array): void {
+  for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written)
 }
 
 export function readNpy(file: string): NdArray {

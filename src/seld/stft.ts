@@ -32,10 +32,21 @@ export function phase(re: number, im: number, magnitude: number): number {
   return 2 * half * (1 - 2 * left) + left * pi
 }
 
+/** Stores the magnitude of re + i·im at `at` and its phase `channels` values later. */
+function store(features: Float32Array, at: number, channels: number, re: number, im: number): void {
+  const magnitude = Math.sqrt(re * re + im * im)
+  features[at] = magnitude
+  features[at + channels] = phase(re, im, magnitude)
+}
+
 /**
  * The published SELDnet spectrogram: per channel, frames of nfft samples every nfft/2, samples scaled by 1/32768,
  * symmetric Hann window, orthonormal FFT (1/sqrt(nfft)), bins 0 … nfft/2 − 1. One instance owns its buffers, so
  * computing many frames allocates nothing per frame; it is not safe to share between concurrent users.
+ *
+ * Channels go through the FFT two at a time: one complex FFT of a + i·b gives the spectra of both real signals
+ * (A[k] = (Z[k] + conj Z[N−k]) / 2, B[k] = (Z[k] − conj Z[N−k]) / 2i), a fifth faster than two real-input transforms.
+ * An odd last channel uses the real-input transform.
  */
 export class Stft {
   readonly hop: number
@@ -43,7 +54,10 @@ export class Stft {
   private readonly fft: FFT
   /** Hann window with the 1/32768 sample scale and the 1/sqrt(nfft) orthonormal scale folded in. */
   private readonly scaledWindow: Float64Array
-  private readonly frame: Float64Array
+  /** One windowed frame of a channel pair, interleaved as complex values (a real, b imaginary). */
+  private readonly pair: Float64Array
+  /** One windowed frame of a single channel. */
+  private readonly single: Float64Array
   private readonly spectrum: Float64Array
 
   constructor(readonly nfft: number) {
@@ -53,7 +67,8 @@ export class Stft {
     this.fft = new FFT(nfft)
     const scale = 1 / (32768 * Math.sqrt(nfft))
     this.scaledWindow = hannWindow(nfft).map((w) => w * scale)
-    this.frame = new Float64Array(nfft)
+    this.pair = new Float64Array(2 * nfft)
+    this.single = new Float64Array(nfft)
     this.spectrum = new Float64Array(2 * nfft)
   }
 
@@ -63,7 +78,7 @@ export class Stft {
    * frames than the recording holds cut it. `out`, when given, is filled instead of a new array.
    */
   magnitudePhase(pcm: Pcm16, frames: number, out?: Float32Array): Float32Array {
-    const {nfft, hop, bins, frame, spectrum, scaledWindow} = this
+    const {nfft, hop, bins, pair, single, spectrum, scaledWindow} = this
     const channels = pcm.channels
     const samples = pcm.samples
     const length = Math.floor(samples.length / channels)
@@ -75,19 +90,33 @@ export class Stft {
       const start = f * hop
       const available = Math.max(0, Math.min(nfft, length - start))
       const rowBase = f * bins * stride
-      for (let c = 0; c < channels; c++) {
+      let c = 0
+      for (; c + 1 < channels; c += 2) {
         let index = start * channels + c
-        for (let n = 0; n < available; n++, index += channels) frame[n] = samples[index] * scaledWindow[n]
-        frame.fill(0, available)
-        this.fft.realTransform(spectrum, frame)
-        let magnitudeAt = rowBase + c
-        for (let k = 0; k < bins; k++, magnitudeAt += stride) {
+        for (let n = 0; n < available; n++, index += channels) {
+          pair[2 * n] = samples[index] * scaledWindow[n]
+          pair[2 * n + 1] = samples[index + 1] * scaledWindow[n]
+        }
+        pair.fill(0, 2 * available)
+        this.fft.transform(spectrum, pair)
+        let at = rowBase + c
+        for (let k = 0; k < bins; k++, at += stride) {
+          const mirror = k === 0 ? 0 : 2 * (nfft - k)
           const re = spectrum[2 * k]
           const im = spectrum[2 * k + 1]
-          const magnitude = Math.sqrt(re * re + im * im)
-          features[magnitudeAt] = magnitude
-          features[magnitudeAt + channels] = phase(re, im, magnitude)
+          const mirrorRe = spectrum[mirror]
+          const mirrorIm = spectrum[mirror + 1]
+          store(features, at, channels, 0.5 * (re + mirrorRe), 0.5 * (im - mirrorIm))
+          store(features, at + 1, channels, 0.5 * (im + mirrorIm), 0.5 * (mirrorRe - re))
         }
+      }
+      if (c < channels) {
+        let index = start * channels + c
+        for (let n = 0; n < available; n++, index += channels) single[n] = samples[index] * scaledWindow[n]
+        single.fill(0, available)
+        this.fft.realTransform(spectrum, single)
+        let at = rowBase + c
+        for (let k = 0; k < bins; k++, at += stride) store(features, at, channels, spectrum[2 * k], spectrum[2 * k + 1])
       }
     }
     return features

@@ -38,6 +38,8 @@ export function parseWav(bytes: Uint8Array, name: string, expect: WavExpectation
   } catch (error) {
     throw new WavError(name, `not a readable WAV file (${(error as Error).message})`)
   }
+  // wavefile also reads big-endian RIFX and RF64; their samples would be misread below.
+  if (wav.container !== 'RIFF') throw new WavError(name, `${wav.container} container; a little-endian RIFF WAV is expected`)
   const fmt = wav.fmt as FmtChunk
   const data = wav.data as {chunkSize: number; samples: Uint8Array}
   // wavefile maps WAVE_FORMAT_EXTENSIBLE (0xFFFE) to its sub-format only for some depths; accept both PCM codes.

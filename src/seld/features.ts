@@ -1,0 +1,93 @@
+import {readdirSync} from 'node:fs'
+import path from 'node:path'
+import {Worker} from 'node:worker_threads'
+import {frameCount} from './datasets.js'
+import {writeNpy, type NdArray} from './npy.js'
+import {Stft} from './stft.js'
+import {readWav, type Pcm16, type WavExpectation} from './wav.js'
+
+// One Stft per FFT length and thread: its buffers are reused by every recording.
+const transforms = new Map<number, Stft>()
+
+function stftOf(nfft: number): Stft {
+  let stft = transforms.get(nfft)
+  if (!stft) transforms.set(nfft, (stft = new Stft(nfft)))
+  return stft
+}
+
+/**
+ * The SELDnet feature tensor of a recording: frames × nfft/2 bins × 2C float32 (per bin, the C magnitudes then the C
+ * phases of the published spectrogram). `frames` pads (with silence) or cuts the recording to a fixed length; by
+ * default the recording's own length gives ceil((samples − nfft) / hop) frames. `name` is used in errors.
+ */
+export function computeFeatures(pcm: Pcm16, nfft: number, frames?: number, name = 'recording'): NdArray {
+  const stft = stftOf(nfft)
+  const length = pcm.samples.length / pcm.channels
+  const count = frames ?? frameCount(length, nfft)
+  if (!(count > 0)) throw new Error(`${name}: ${length} samples per channel is shorter than one frame of ${nfft}`)
+  return {shape: [count, stft.bins, 2 * pcm.channels], data: stft.magnitudePhase(pcm, count)}
+}
+
+/** What every recording of a features run shares: the FFT length, the fixed length and the expected format. */
+export interface FeatureSettings extends WavExpectation {
+  nfft: number
+  /** Pads or cuts every recording to this many seconds; its own length when absent. */
+  seconds?: number
+}
+
+/** Reads a WAV (refusing one that does not match `settings`), computes its features and writes them atomically. */
+export function extractFeatureFile(wavFile: string, npyFile: string, settings: FeatureSettings): void {
+  const pcm = readWav(wavFile, settings)
+  const frames = settings.seconds === undefined ? undefined : frameCount(Math.round(settings.seconds * pcm.sampleRate), settings.nfft)
+  writeNpy(npyFile, computeFeatures(pcm, settings.nfft, frames, wavFile))
+}
+
+export interface FeatureJob {
+  wav: string
+  npy: string
+}
+
+/** The reply of a features worker to one job. */
+export type WorkerReply = {ok: true} | {ok: false; message: string}
+
+/**
+ * Computes the features of every job on `threads` worker threads, each holding one recording at a time, so memory
+ * stays bounded by a few recordings whatever the dataset size. Stops at the first failure, rejecting with its message.
+ */
+export async function extractFeatureFiles(jobs: FeatureJob[], settings: FeatureSettings, threads = 2): Promise<void> {
+  const queue = [...jobs]
+  const workers: Worker[] = []
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let running = 0
+      const feed = (worker: Worker) => {
+        const job = queue.shift()
+        if (!job) {
+          if (--running === 0) resolve()
+          return
+        }
+        worker.postMessage(job)
+      }
+      const count = Math.min(threads, queue.length)
+      if (count === 0) resolve()
+      for (let i = 0; i < count; i++) {
+        const worker = new Worker(new URL('./features-worker.js', import.meta.url), {workerData: settings})
+        workers.push(worker)
+        running++
+        worker.on('message', (reply: WorkerReply) => (reply.ok ? feed(worker) : reject(new Error(reply.message))))
+        worker.on('error', reject)
+        worker.on('exit', (code) => code !== 0 && reject(new Error(`features worker stopped with exit code ${code}`)))
+        feed(worker)
+      }
+    })
+  } finally {
+    await Promise.all(workers.map((worker) => worker.terminate()))
+  }
+}
+
+/** Jobs computing <outDir>/<name>.npy for every <wavDir>/<name>.wav, in name order. */
+export function featureJobs(wavDir: string, outDir: string): FeatureJob[] {
+  const names = readdirSync(wavDir).filter((file) => file.toLowerCase().endsWith('.wav')).sort()
+  if (names.length === 0) throw new Error(`${wavDir}: no .wav recordings`)
+  return names.map((file) => ({wav: path.join(wavDir, file), npy: path.join(outDir, `${file.slice(0, -4)}.npy`)}))
+}
