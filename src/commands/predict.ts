@@ -1,0 +1,96 @@
+import {Command, Flags} from '@oclif/core'
+import type {BackendPreference} from '../seld/backend.js'
+import {DEFAULT_EVENT_OPTIONS, EVENT_FORMATS, type EventFormat} from '../seld/events.js'
+import {parseWav, readWav, type Pcm16} from '../seld/wav.js'
+
+async function readStdin(): Promise<Uint8Array> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
+export default class Predict extends Command {
+  static override description = `Sound events with their directions in recordings, from a trained SELDnet model.
+
+Each recording is cut into the model's sequences (the last one padded at the end), turned into per-frame activities
+and directions, and the frames into events: a class is active where its activity is above --threshold; active frames
+of a class separated by at most --max-gap seconds form one event; events shorter than --min-duration seconds are
+dropped. An event's direction comes from the mean DOA vector over its frames, its confidence is its mean activity.
+
+Formats: csv (class,onset,offset,azimuth,elevation,confidence; seconds and degrees), json (an array of those events),
+dcase (DCASE 2019 task 3 output: frame,class,azimuth,elevation per active class and 20 ms frame, class as its index,
+integer degrees, no header). <recording>.csv (or .json) and a picture <recording>.png (spectrogram, activity per
+class, DOA tracks) are written into --out, by default beside each input. "-" reads a WAV from stdin (written as
+stdin.csv into --out or the current folder).
+
+Without --model, the best model of the most recent run of the project (the newest work/*/*/model/best) is used.`
+  static override examples = [
+    '<%= config.bin %> predict recording.wav',
+    '<%= config.bin %> predict a.wav b.wav --model work/synth-foa/ov1_split1/model --out predictions --format json',
+    'cat recording.wav | <%= config.bin %> predict - --format dcase --out .',
+  ]
+  static override strict = false
+  static override args = {}
+  static override flags = {
+    model: Flags.string({description: 'trained model folder (train output or its best/); default: newest work/*/*/model/best'}),
+    out: Flags.string({description: 'folder for the outputs (default: beside each input; the current folder for stdin)'}),
+    threshold: Flags.string({default: String(DEFAULT_EVENT_OPTIONS.threshold), description: 'activity above which a class is active, in (0, 1)'}),
+    format: Flags.string({default: 'csv', options: [...EVENT_FORMATS], description: 'output format'}),
+    'max-gap': Flags.string({default: String(DEFAULT_EVENT_OPTIONS.maxGapSeconds), description: 'seconds of inactivity still bridged inside one event'}),
+    'min-duration': Flags.string({default: String(DEFAULT_EVENT_OPTIONS.minDurationSeconds), description: 'seconds: shorter events are dropped'}),
+    plot: Flags.boolean({default: true, allowNo: true, description: 'write <recording>.png beside the output'}),
+    backend: Flags.string({default: 'auto', description: 'tfjs backend: auto, tensorflow, wasm or cpu'}),
+  }
+
+  async run(): Promise<void> {
+    const {argv, flags} = await this.parse(Predict)
+    const inputs = argv as string[]
+    const fail = (message: string): never => this.error(message, {exit: 2})
+    if (inputs.length === 0) fail('no recording given: seldpipe predict <file.wav...> (or - for stdin)')
+    if (inputs.filter((input) => input === '-').length > 1) fail('stdin (-) can be read only once')
+    // Seconds and the threshold are given as text so that a typo is an error rather than oclif's NaN-prone parsing.
+    const number = (name: 'threshold' | 'max-gap' | 'min-duration', valid: (value: number) => boolean, range: string) => {
+      const value = Number(flags[name])
+      if (flags[name].trim() === '' || !valid(value)) fail(`--${name} must be ${range}, got '${flags[name]}'`)
+      return value
+    }
+    const seconds = (value: number) => value >= 0 && value < Infinity
+    const events = {
+      threshold: number('threshold', (value) => value > 0 && value < 1, 'a number between 0 and 1 (exclusive)'),
+      maxGapSeconds: number('max-gap', seconds, 'a number of seconds ≥ 0'),
+      minDurationSeconds: number('min-duration', seconds, 'a number of seconds ≥ 0'),
+    }
+    const format = flags.format as EventFormat
+    // tfjs and the plotting canvas load only once the arguments are known to be good (and not for --help).
+    const [{initBackend}, {latestModelDir, loadPredictor, outputStem, predictToFiles, projectRoot, STDIN_NAME}] = await Promise.all([
+      import('../seld/backend.js'),
+      import('../seld/predict.js'),
+    ])
+    const stems = inputs.map((input) => outputStem(input, flags.out))
+    const clash = stems.find((stem, i) => stems.indexOf(stem) !== i)
+    if (clash !== undefined) fail(`two inputs would both write ${clash}.*: give them different names or predict them separately`)
+
+    let predictor
+    try {
+      const modelDir = flags.model ?? latestModelDir(projectRoot())
+      await initBackend(flags.backend as BackendPreference, (line) => this.logToStderr(line))
+      predictor = await loadPredictor(modelDir)
+    } catch (error) {
+      this.error((error as Error).message, {exit: 1})
+    }
+    this.logToStderr(`model: ${predictor.dir} (${predictor.info.dataset}, nfft ${predictor.info.nfft}, ${predictor.info.classes.length} classes)`)
+
+    let failures = 0
+    for (const [i, input] of inputs.entries()) {
+      try {
+        const pcm: Pcm16 = input === '-' ? parseWav(await readStdin(), STDIN_NAME) : readWav(input)
+        const result = await predictToFiles(predictor, pcm, input === '-' ? STDIN_NAME : input, stems[i], {format, events, plot: flags.plot})
+        this.log(`${input}: ${result.events.length} events → ${[result.outputFile, result.pictureFile].filter(Boolean).join(', ')}`)
+      } catch (error) {
+        failures++
+        this.logToStderr(`error: ${(error as Error).message}`)
+      }
+    }
+    if (failures > 0) this.error(`${failures} of ${inputs.length} recordings failed`, {exit: 1})
+  }
+}
