@@ -65,12 +65,20 @@ export function median(values: number[]): number {
 export async function timeSteps(setup: BenchSetup, metric: string, step: () => Promise<void>): Promise<void> {
   for (let i = 0; i < setup.warmup; i++) await step()
   const times: number[] = []
+  // CPU time of this process as well: on a shared machine it shows the cost without other processes' load.
+  const cpuTimes: number[] = []
   for (let i = 0; i < setup.steps; i++) {
     const start = performance.now()
+    const cpuStart = process.cpuUsage()
     await step()
     times.push(performance.now() - start)
-    console.log(`step ${i + 1}: ${times[i].toFixed(1)} ms`)
+    const cpu = process.cpuUsage(cpuStart)
+    cpuTimes.push((cpu.user + cpu.system) / 1000)
+    console.log(`step ${i + 1}: ${times[i].toFixed(1)} ms (cpu ${cpuTimes[i].toFixed(1)} ms)`)
   }
-  console.log(`backend=${setup.backend} steps=${times.length} best=${Math.min(...times).toFixed(1)} ms median=${median(times).toFixed(1)} ms`)
+  console.log(
+    `backend=${setup.backend} steps=${times.length} best=${Math.min(...times).toFixed(1)} ms median=${median(times).toFixed(1)} ms ` +
+      `cpu median=${median(cpuTimes).toFixed(1)} ms`,
+  )
   console.log(`${metric}=${median(times).toFixed(1)}`)
 }

@@ -131,3 +131,31 @@ describe('wasm training batch normalization matches stock tfjs on the CPU backen
     expected.forEach((values, i) => expectClose(actual[i], values))
   })
 })
+
+describe('wasm matmul with transposed operands and leading-axis sums match the CPU backend', () => {
+  it('matMul with every transpose combination, batched and not', async () => {
+    const f = () => {
+      const outputs: tf.Tensor[] = []
+      for (const [transposeA, transposeB] of [[false, false], [true, false], [false, true], [true, true]]) {
+        const a = tf.tensor(random([2, 5, 4], 10), transposeA ? [2, 4, 5] : [2, 5, 4])
+        const b = tf.tensor(random([2, 4, 3], 11), transposeB ? [2, 3, 4] : [2, 4, 3])
+        outputs.push(tf.matMul(a, b, transposeA, transposeB))
+        outputs.push(tf.matMul(tf.reshape(a, a.shape.slice(1).map((d, i) => (i === 0 ? d * 2 : d))), tf.slice(b, 0, 1).reshape(b.shape.slice(1)), transposeA, transposeB))
+      }
+      return outputs
+    }
+    const expected = await on('cpu', f)
+    const actual = await on('wasm', f)
+    expected.forEach((values, i) => expectClose(actual[i], values, 1e-5))
+  })
+
+  it('sum over leading axes, with and without keepDims, and over other axes (stock kernel)', async () => {
+    const f = () => {
+      const x = tf.tensor(random([3, 4, 5, 6], 12), [3, 4, 5, 6])
+      return [tf.sum(x, [0, 1, 2]), tf.sum(x, [2, 0, 1], true), tf.sum(x, [-2, -4, -3]), tf.sum(x, [0, 1]), tf.sum(x, 3), tf.sum(tf.reshape(x, [12, 30]), 0)]
+    }
+    const expected = await on('cpu', f)
+    const actual = await on('wasm', f)
+    expected.forEach((values, i) => expectClose(actual[i], values, 1e-5))
+  })
+})

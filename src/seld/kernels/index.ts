@@ -2,6 +2,7 @@ import {registerBatchNormKernels} from './batchnorm.js'
 import {registerConvKernels} from './conv.js'
 import {registerGruKernels} from './gru.js'
 import {registerPoolKernels} from './pool.js'
+import {registerReduceKernels} from './reduce.js'
 
 let registered = false
 
@@ -16,4 +17,5 @@ export function registerWasmTrainingKernels(): void {
   registerPoolKernels()
   registerBatchNormKernels()
   registerGruKernels()
+  registerReduceKernels()
 }
