@@ -9,7 +9,7 @@ import {loadModel} from './model-io.js'
 // Registers the custom layers of SELDnet, which loading a saved model needs.
 import './model.js'
 import type {NdArray} from './npy.js'
-import {drawRecording} from './plots.js'
+import {drawRecording, spectrogramOf} from './plots.js'
 import {applyScaler, readScaler, SCALER_JSON, type Scaler} from './scaler.js'
 import type {Pcm16} from './wav.js'
 
@@ -178,18 +178,10 @@ export async function predictToFiles(predictor: Predictor, pcm: Pcm16, name: str
     title: `${basename(name)}: ${events.length} event${events.length === 1 ? '' : 's'}`,
     framesPerSecond: 1 / predictions.frameSeconds,
     classNames: predictor.info.classes,
-    spectrogram: firstChannel(features),
+    spectrogram: spectrogramOf(features),
     prediction: predictions,
     threshold: options.events.threshold,
     aziOnly: doaComponents(predictions) === 2,
   }).save(pictureFile)
   return {events, outputFile, pictureFile}
-}
-
-/** Channel 0 of features frames × bins × channels, as frames × bins. */
-function firstChannel(features: NdArray): {frames: number; bins: number; values: Float32Array} {
-  const [frames, bins, channels] = features.shape
-  const values = new Float32Array(frames * bins)
-  for (let i = 0; i < values.length; i++) values[i] = features.data[i * channels]
-  return {frames, bins, values}
 }
