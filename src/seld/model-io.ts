@@ -1,6 +1,7 @@
-import {existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
-import {basename, dirname, join} from 'node:path'
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
 import * as tf from '@tensorflow/tfjs'
+import {buildDirectoryAtomically} from './unzip.js'
 
 /** A tensor with its name, as optimizers' getWeights returns them. */
 type NamedTensor = {name: string; tensor: tf.Tensor}
@@ -76,29 +77,10 @@ function bytesPerValue(dtype: string): number {
   throw new Error(`weights of dtype ${dtype} are not supported`)
 }
 
-/**
- * Writes `write(temporaryDir)` then swaps the result in for `dir`, so `dir` is always either the old complete folder
- * or the new complete one (a crash in between leaves `dir.old-<pid>` beside it, never a half-written `dir`).
- */
-export async function replaceFolder(dir: string, write: (temporaryDir: string) => Promise<void> | void): Promise<void> {
-  const temporary = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}`)
-  const old = join(dirname(dir), `.${basename(dir)}.old-${process.pid}`)
-  rmSync(temporary, {recursive: true, force: true})
-  try {
-    await write(temporary)
-  } catch (error) {
-    rmSync(temporary, {recursive: true, force: true})
-    throw error
-  }
-  if (existsSync(dir)) renameSync(dir, old)
-  renameSync(temporary, dir)
-  rmSync(old, {recursive: true, force: true})
-}
-
 /** Saves a model (topology and weights, no optimizer) to `dir`, replacing what was there atomically. */
 export async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
-  await replaceFolder(dir, async (temporary) => {
-    await model.save(folderHandler(temporary))
+  await buildDirectoryAtomically(dir, async (staging) => {
+    await model.save(folderHandler(staging))
   })
 }
 

@@ -5,6 +5,7 @@
  */
 import {renameSync, writeFileSync} from 'node:fs'
 import {createCanvas, type Canvas, type SKRSContext2D} from '@napi-rs/canvas'
+import {xyzToAzimuthElevation} from './labels.js'
 
 export interface Rect {
   x: number
@@ -444,10 +445,17 @@ function directions(tracks: SeldTracks, classes: number, k: number, aziOnly: boo
     const x = tracks.doa[f * width + k]
     const y = tracks.doa[f * width + classes + k]
     const z = aziOnly ? 0 : tracks.doa[f * width + 2 * classes + k]
-    azimuth[f] = (Math.atan2(y, x) * 180) / Math.PI
-    elevation[f] = (Math.atan2(z, Math.hypot(x, y)) * 180) / Math.PI
+    ;({azimuth: azimuth[f], elevation: elevation[f]} = xyzToAzimuthElevation(x, y, z))
   }
   return {azimuth, elevation}
+}
+
+/** The spectrogram drawRecording shows: channel 0 (the first channel's magnitude) of features frames × bins × 2C. */
+export function spectrogramOf(features: {shape: number[]; data: Float32Array}): RecordingPicture['spectrogram'] {
+  const [frames, bins, channels] = features.shape
+  const values = new Float32Array(frames * bins)
+  for (let i = 0; i < values.length; i++) values[i] = features.data[i * channels]
+  return {frames, bins, values}
 }
 
 /**

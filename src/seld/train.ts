@@ -1,0 +1,327 @@
+import {cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import * as tf from '@tensorflow/tfjs'
+import {BatchReader, predictRecording, Random, readTargetFrames, recordingSource, sequencePlan, splitTargets, type Prediction, type Recording} from './data.js'
+import {jointMetrics, type JointMetrics} from './joint-metrics.js'
+import {seld2018Metrics, type Seld2018Metrics} from './metrics.js'
+import {loadTensors, loadWeightsInto, saveModel, saveTensors} from './model-io.js'
+import {buildDirectoryAtomically} from './unzip.js'
+
+export interface TrainSettings {
+  seqLen: number
+  batch: number
+  epochs: number
+  /** Stop after this many epochs without a better SELD score. */
+  patience: number
+  /** 2 epochs of 2 batches, scored on the first test recording only: checks the whole path in seconds. */
+  quickTest: boolean
+  /** Seeds the shuffling of training sequences. */
+  seed: number
+}
+
+export interface ScoringSettings {
+  /** SED activity threshold on the sigmoid outputs. */
+  threshold: number
+  /** Frames per 1-second segment of the 2018 metrics: round(sample rate / hop). */
+  framesPerSecond: number
+  aziOnly: boolean
+  /** Sequences predicted at once. */
+  batch: number
+  /** Also compute the DCASE joint metrics over the whole split. */
+  joint?: boolean
+}
+
+export interface TrainRun {
+  /** A compiled SELDnet (see buildSeldnet): outputs [sed, doa]. */
+  model: tf.LayersModel
+  train: Recording[]
+  test: Recording[]
+  settings: TrainSettings
+  scoring: Omit<ScoringSettings, 'batch'>
+  /** Receives best/ (the best model) and log.jsonl. */
+  outDir: string
+  /** Survives a kill of the process; a restarted run with the same fingerprint continues from it. */
+  checkpointDir: string
+  /** Identifies the configuration and data: a checkpoint written under another fingerprint is discarded. */
+  fingerprint: string
+  /** tfjs backend name, recorded in every log line. */
+  backend: string
+  /** Progress lines for people (one per epoch, and resume notices). */
+  print?: (line: string) => void
+}
+
+/** One line of log.jsonl. Losses are the training means over the epoch (SED and DOA include their loss weights). */
+export interface EpochRecord {
+  epoch: number
+  backend: string
+  loss: number
+  sedLoss: number
+  doaLoss: number
+  er: number
+  f1: number
+  doaErrorDegrees: number
+  frameRecall: number
+  seldScore: number
+  seconds: number
+}
+
+export interface TrainResult {
+  records: EpochRecord[]
+  bestEpoch: number
+  bestScore: number
+  /** Epoch the run continued after, 0 for a fresh run. */
+  resumedFrom: number
+}
+
+/** Frames per 1-second segment of the 2018 metrics, as the published code rounds it: round(sample rate / hop). */
+export function metricFramesPerSecond(sampleRate: number, nfft: number): number {
+  return Math.round(sampleRate / (nfft / 2))
+}
+
+export const LOG_FILE = 'log.jsonl'
+export const BEST_DIR = 'best'
+const STATE_FILE = 'state.json'
+
+/** What a checkpoint folder's state.json holds; it is written last, so it only ever names complete folders. */
+interface CheckpointState {
+  fingerprint: string
+  /** Last completed epoch. */
+  epoch: number
+  bestEpoch: number
+  bestScore: number
+  staleEpochs: number
+  randomState: number
+  records: EpochRecord[]
+  /** Sub-folders of the checkpoint: the model and optimizer after `epoch`, and the best model so far. */
+  lastDir: string
+  bestDir: string
+}
+
+/** Reference activities and directions of a recording, split like the model's outputs. */
+export async function readReference(recording: Recording, aziOnly: boolean): Promise<{sed: Float32Array; doa: Float32Array}> {
+  const rows = new Float32Array(recording.frames * 4 * recording.classes)
+  await readTargetFrames(recording, 0, recording.frames, rows)
+  const sed = new Float32Array(recording.frames * recording.classes)
+  const doa = new Float32Array(recording.frames * (aziOnly ? 2 : 3) * recording.classes)
+  splitTargets(rows, recording.frames, recording.classes, aziOnly, sed, doa)
+  return {sed, doa}
+}
+
+export interface RecordingScore {
+  name: string
+  frames: number
+  metrics: Seld2018Metrics
+}
+
+export interface SplitScores {
+  /** The 2018 metrics over all recordings' frames concatenated (as the published code scores a split). */
+  overall: Seld2018Metrics
+  /** The DCASE joint metrics over the same frames, when asked for. */
+  joint?: JointMetrics
+  recordings: RecordingScore[]
+}
+
+/**
+ * Predicts every recording whole and scores it with the published 2018 metrics; `onRecording` sees each prediction
+ * with its reference (e.g. to draw it) before it is dropped.
+ */
+export async function scoreRecordings(
+  model: tf.LayersModel,
+  recordings: Recording[],
+  scoring: ScoringSettings,
+  onRecording?: (recording: Recording, prediction: Prediction, reference: {sed: Float32Array; doa: Float32Array}) => Promise<void> | void,
+): Promise<SplitScores> {
+  const {threshold, framesPerSecond, aziOnly} = scoring
+  const parts: {sedPred: Float32Array; sedRef: Float32Array; doaPred: Float32Array; doaRef: Float32Array}[] = []
+  const scores: RecordingScore[] = []
+  for (const recording of recordings) {
+    const prediction = await predictRecording(model, recordingSource(recording), scoring.batch)
+    const reference = await readReference(recording, aziOnly)
+    if (prediction.doa.length !== reference.doa.length) {
+      throw new Error(`the model predicts ${prediction.doa.length / recording.frames} DOA values per frame, ${recording.targetsFile} gives ${reference.doa.length / recording.frames} (azimuth-only mismatch?)`)
+    }
+    await onRecording?.(recording, prediction, reference)
+    const frames = {
+      sedPred: prediction.sed.map((p) => (p > threshold ? 1 : 0)), sedRef: reference.sed,
+      doaPred: prediction.doa, doaRef: reference.doa,
+    }
+    parts.push(frames)
+    scores.push({
+      name: recording.name, frames: recording.frames,
+      metrics: seld2018Metrics({...frames, frames: recording.frames, classes: recording.classes, aziOnly, framesPerSecond}),
+    })
+  }
+  const join = (key: keyof (typeof parts)[number]) => {
+    const out = new Float32Array(parts.reduce((n, part) => n + part[key].length, 0))
+    let at = 0
+    for (const part of parts) {
+      out.set(part[key], at)
+      at += part[key].length
+    }
+    return out
+  }
+  const frames = recordings.reduce((n, r) => n + r.frames, 0)
+  const split = {
+    sedPred: join('sedPred'), sedRef: join('sedRef'), doaPred: join('doaPred'), doaRef: join('doaRef'),
+    frames, classes: recordings[0].classes, aziOnly, framesPerSecond,
+  }
+  return {overall: seld2018Metrics(split), ...(scoring.joint ? {joint: jointMetrics(split)} : {}), recordings: scores}
+}
+
+function writeAtomically(file: string, text: string): void {
+  const temporary = `${file}.tmp-${process.pid}`
+  writeFileSync(temporary, text)
+  renameSync(temporary, file)
+}
+
+function writeLog(outDir: string, records: EpochRecord[]): void {
+  writeAtomically(join(outDir, LOG_FILE), records.map((record) => JSON.stringify(record) + '\n').join(''))
+}
+
+/** Reads a log written by trainSeldnet, one EpochRecord per line. */
+export function readLog(file: string): EpochRecord[] {
+  if (!existsSync(file)) throw new Error(`${file}: no training log`)
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line, i) => {
+      try {
+        return JSON.parse(line) as EpochRecord
+      } catch {
+        throw new Error(`${file}: line ${i + 1} is not JSON`)
+      }
+    })
+}
+
+function readCheckpoint(dir: string, fingerprint: string, print: (line: string) => void): CheckpointState | undefined {
+  const file = join(dir, STATE_FILE)
+  if (!existsSync(file)) return undefined
+  let state: CheckpointState
+  try {
+    state = JSON.parse(readFileSync(file, 'utf8')) as CheckpointState
+  } catch {
+    print(`ignoring the unreadable checkpoint ${file}; starting afresh`)
+    return undefined
+  }
+  if (state.fingerprint !== fingerprint) {
+    print(`ignoring the checkpoint in ${dir}: it belongs to another configuration or data; starting afresh`)
+    return undefined
+  }
+  return state
+}
+
+async function writeCheckpoint(run: TrainRun, state: Omit<CheckpointState, 'lastDir' | 'bestDir'>, improved: boolean, previous?: CheckpointState): Promise<CheckpointState> {
+  const dir = run.checkpointDir
+  mkdirSync(dir, {recursive: true})
+  const lastDir = `epoch-${state.epoch}`
+  await buildDirectoryAtomically(join(dir, lastDir), async (temporary) => {
+    await saveModel(run.model, join(temporary, 'model'))
+    await saveTensors(await run.model.optimizer.getWeights(), temporary, 'optimizer')
+  })
+  let bestDir = previous?.bestDir ?? ''
+  if (improved) {
+    bestDir = `best-${state.epoch}`
+    await buildDirectoryAtomically(join(dir, bestDir), (temporary) => cpSync(join(run.outDir, BEST_DIR), temporary, {recursive: true}))
+  }
+  const next: CheckpointState = {...state, lastDir, bestDir}
+  writeAtomically(join(dir, STATE_FILE), JSON.stringify(next))
+  for (const entry of readdirSync(dir)) {
+    if (entry !== STATE_FILE && entry !== lastDir && entry !== bestDir) rmSync(join(dir, entry), {recursive: true, force: true})
+  }
+  return next
+}
+
+/** Restores model weights, optimizer state, the best model and the log from a checkpoint. */
+async function restoreCheckpoint(run: TrainRun, state: CheckpointState): Promise<void> {
+  await loadWeightsInto(run.model, join(run.checkpointDir, state.lastDir, 'model'))
+  await run.model.optimizer.setWeights(loadTensors(join(run.checkpointDir, state.lastDir), 'optimizer'))
+  await buildDirectoryAtomically(join(run.outDir, BEST_DIR), (temporary) => cpSync(join(run.checkpointDir, state.bestDir), temporary, {recursive: true}))
+  writeLog(run.outDir, state.records)
+}
+
+function describe(record: EpochRecord, epochs: number, best: boolean): string {
+  const f = (value: number, digits = 3) => value.toFixed(digits)
+  return (
+    `epoch ${record.epoch}/${epochs}  loss ${f(record.loss)} (sed ${f(record.sedLoss)}, doa ${f(record.doaLoss)})  ` +
+    `ER ${f(record.er, 2)}  F1 ${f(record.f1, 2)}  DOA ${f(record.doaErrorDegrees, 1)}°  frames ${f(record.frameRecall, 2)}  ` +
+    `SELD ${f(record.seldScore)}${best ? ' (best)' : ''}  ${f(record.seconds, 0)} s`
+  )
+}
+
+/** Trains on every batch of `reader`; returns the mean of each loss the model reports ([total, sed, doa]). */
+async function trainEpoch(model: tf.LayersModel, reader: BatchReader, seqLen: number, bins: number, channels: number): Promise<number[]> {
+  const sums = [0, 0, 0]
+  for await (const batch of reader) {
+    const frames = batch.size * seqLen
+    const x = tf.tensor4d(batch.x, [batch.size, seqLen, bins, channels])
+    const sed = tf.tensor3d(batch.sed, [batch.size, seqLen, batch.sed.length / frames])
+    const doa = tf.tensor3d(batch.doa, [batch.size, seqLen, batch.doa.length / frames])
+    const losses = await model.trainOnBatch(x, [sed, doa])
+    tf.dispose([x, sed, doa])
+    ;(Array.isArray(losses) ? losses : [losses]).forEach((value, i) => (sums[i] += value))
+  }
+  return sums.map((sum) => sum / reader.batches)
+}
+
+/**
+ * Trains a SELDnet on shuffled training sequences, scoring the test split after every epoch with the 2018 metrics,
+ * until the SELD score has not improved for `patience` epochs or `epochs` is reached. Keeps the best model in
+ * outDir/best and a log line per epoch in outDir/log.jsonl. After every epoch a checkpoint (model, optimizer state,
+ * RNG state, log, best model) goes to checkpointDir, so a killed run restarted with the same fingerprint continues
+ * from the last completed epoch; the checkpoint is deleted when training ends.
+ */
+export async function trainSeldnet(run: TrainRun): Promise<TrainResult> {
+  const {model, settings, scoring} = run
+  const print = run.print ?? (() => {})
+  const epochs = settings.quickTest ? 2 : settings.epochs
+  const scoredRecordings = settings.quickTest ? run.test.slice(0, 1) : run.test
+  const {bins, featureChannels} = run.train[0]
+  mkdirSync(run.outDir, {recursive: true})
+
+  const random = new Random(settings.seed)
+  let state: CheckpointState | undefined = readCheckpoint(run.checkpointDir, run.fingerprint, print)
+  const resumedFrom = state?.epoch ?? 0
+  if (state) {
+    await restoreCheckpoint(run, state)
+    random.state = state.randomState
+    print(`resuming after epoch ${state.epoch} from ${run.checkpointDir}`)
+  }
+  const records = state?.records.slice() ?? []
+  let bestEpoch = state?.bestEpoch ?? 0
+  let bestScore = state?.bestScore ?? Infinity
+  let staleEpochs = state?.staleEpochs ?? 0
+
+  for (let epoch = resumedFrom + 1; epoch <= epochs && staleEpochs < settings.patience; epoch++) {
+    const started = performance.now()
+    const plan = sequencePlan(run.train, settings.seqLen, random)
+    const used = settings.quickTest ? plan.slice(0, 2 * settings.batch) : plan
+    const reader = new BatchReader(used, settings.seqLen, settings.batch, scoring.aziOnly)
+    const [loss, sedLoss, doaLoss] = await trainEpoch(model, reader, settings.seqLen, bins, featureChannels)
+    const {overall} = await scoreRecordings(model, scoredRecordings, {...scoring, batch: settings.batch})
+    const record: EpochRecord = {
+      epoch, backend: run.backend, loss, sedLoss, doaLoss,
+      er: overall.er, f1: overall.f1, doaErrorDegrees: overall.doaErrorGtDegrees, frameRecall: overall.frameRecall,
+      seldScore: overall.seldScore, seconds: (performance.now() - started) / 1000,
+    }
+    // The first epoch always counts as best, so a best model exists even if the score is NaN (no reference activity).
+    const improved = bestEpoch === 0 || record.seldScore < bestScore
+    if (improved) {
+      bestEpoch = epoch
+      bestScore = record.seldScore
+      staleEpochs = 0
+      await saveModel(model, join(run.outDir, BEST_DIR))
+    } else {
+      staleEpochs++
+    }
+    records.push(record)
+    writeLog(run.outDir, records)
+    print(describe(record, epochs, improved))
+    state = await writeCheckpoint(run, {
+      fingerprint: run.fingerprint, epoch, bestEpoch, bestScore, staleEpochs, randomState: random.state, records,
+    }, improved, state)
+  }
+  if (staleEpochs >= settings.patience) print(`stopped: no better SELD score for ${settings.patience} epochs`)
+  print(`best SELD score ${bestScore.toFixed(3)} at epoch ${bestEpoch}`)
+  rmSync(run.checkpointDir, {recursive: true, force: true})
+  return {records, bestEpoch, bestScore, resumedFrom}
+}

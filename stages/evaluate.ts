@@ -1,0 +1,83 @@
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {BACKEND_PREFERENCES, initBackend, type BackendPreference} from '../src/seld/backend.js'
+import {listRecordings, readFeatureFrames} from '../src/seld/data.js'
+import {datasetSpec} from '../src/seld/datasets.js'
+import type {EvaluationReport, Seld2018Metrics} from '../src/seld/metrics.js'
+import {drawRecording, drawTrainingCurves, spectrogramOf} from '../src/seld/plots.js'
+import {loadPredictor} from '../src/seld/predict.js'
+import {LOG_FILE, metricFramesPerSecond, readLog, scoreRecordings} from '../src/seld/train.js'
+import {buildDirectoryAtomically} from '../src/seld/unzip.js'
+import {required, requiredNumber, runStage} from './stage.js'
+
+/** metrics.json: the EvaluationReport `seldpipe metrics` reads, plus the 2018 metrics of every test recording. */
+type Report = EvaluationReport & {perRecording: {name: string; frames: number; seld2018: Seld2018Metrics}[]}
+
+/**
+ * Scores a trained model on the test split: every test recording predicted whole, the published 2018 metrics and the
+ * DCASE joint metrics over the split (metrics.json), the training curves of the model's log, and a picture of the
+ * first test recording (spectrogram, SED and DOA reference vs prediction).
+ */
+runStage(
+  {
+    dataset: {type: 'string'},
+    threshold: {type: 'string'},
+    model: {type: 'string'},
+    features: {type: 'string'},
+    labels: {type: 'string'},
+    out: {type: 'string'},
+    backend: {type: 'string', default: 'auto'},
+  },
+  async ({values}) => {
+    const dataset = datasetSpec(required(values, 'dataset'))
+    const threshold = requiredNumber(values, 'threshold')
+    if (!(threshold > 0 && threshold < 1)) throw new Error(`--threshold must be strictly between 0 and 1, got ${threshold}`)
+    const modelDir = required(values, 'model')
+    const backendPreference = values.backend as BackendPreference
+    if (!BACKEND_PREFERENCES.includes(backendPreference)) throw new Error(`--backend must be one of ${BACKEND_PREFERENCES.join(', ')}`)
+    const test = listRecordings(required(values, 'features'), required(values, 'labels'), 'test')
+    const log = readLog(join(modelDir, LOG_FILE))
+
+    await initBackend(backendPreference)
+    const {model, info} = await loadPredictor(modelDir)
+    const classes = info.classes.length
+    if (test[0].classes !== classes) throw new Error(`${test[0].targetsFile}: ${test[0].classes} classes, but the model in ${modelDir} predicts ${classes}`)
+    const aziOnly = model.outputs[1].shape[2] === 2 * classes
+    const framesPerSecond = metricFramesPerSecond(info.sampleRate, info.nfft)
+    const pictured = test[0]
+
+    let report: Report | undefined
+    await buildDirectoryAtomically(required(values, 'out'), async (staging) => {
+      const scores = await scoreRecordings(model, test, {threshold, framesPerSecond, aziOnly, batch: 16, joint: true}, async (recording, prediction, reference) => {
+        if (recording !== pictured) return
+        const data = new Float32Array(recording.frames * recording.bins * recording.featureChannels)
+        await readFeatureFrames(recording, 0, recording.frames, data)
+        drawRecording({
+          title: `${dataset.name} ${recording.name}`,
+          framesPerSecond: info.sampleRate / (info.nfft / 2),
+          classNames: info.classes,
+          spectrogram: spectrogramOf({shape: [recording.frames, recording.bins, recording.featureChannels], data}),
+          prediction, reference, threshold, aziOnly,
+        }).save(join(staging, `${recording.name}.png`))
+      })
+      drawTrainingCurves(log, `Training: ${dataset.name} (backend ${log[0]?.backend ?? 'unknown'})`).save(join(staging, 'training_curves.png'))
+      report = {
+        dataset: dataset.name,
+        recordings: test.length,
+        frames: test.reduce((n, r) => n + r.frames, 0),
+        threshold,
+        seld2018: scores.overall,
+        joint: scores.joint,
+        perRecording: scores.recordings.map(({name, frames, metrics}) => ({name, frames, seld2018: metrics})),
+      }
+      writeFileSync(join(staging, 'metrics.json'), JSON.stringify(report, null, 2) + '\n')
+    })
+    const m = report!.seld2018
+    const j = report!.joint!
+    console.log(
+      `${dataset.name}: ${test.length} test recordings: SELD score ${m.seldScore.toFixed(3)} (ER ${m.er.toFixed(3)}, F1 ${m.f1.toFixed(3)}, ` +
+        `DOA error ${m.doaErrorGtDegrees.toFixed(1)}°, frame recall ${m.frameRecall.toFixed(3)}); ` +
+        `joint: ER20° ${j.er20.toFixed(3)}, F20° ${j.f20.toFixed(3)}, LE_CD ${j.leCd.toFixed(1)}°, LR_CD ${j.lrCd.toFixed(3)}`,
+    )
+  },
+)

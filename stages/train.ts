@@ -1,0 +1,128 @@
+import {createHash} from 'node:crypto'
+import {statSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+import {BACKEND_PREFERENCES, initBackend, type BackendPreference} from '../src/seld/backend.js'
+import {listRecordings} from '../src/seld/data.js'
+import {datasetSpec, frameCount, type DatasetSpec} from '../src/seld/datasets.js'
+import {buildSeldnet, type ModelConfig} from '../src/seld/model.js'
+import {SCALER_FILE, writePredictInfo} from '../src/seld/predict.js'
+import {metricFramesPerSecond, trainSeldnet, type TrainSettings} from '../src/seld/train.js'
+import {required, requiredNumber, runStage} from './stage.js'
+
+/** Typed reads of a params section passed as JSON (e.g. `--train-config '{"seq_len": 64, ...}'`), failing clearly. */
+function parseSection(text: string, flag: string) {
+  let section: Record<string, unknown>
+  try {
+    section = JSON.parse(text) as Record<string, unknown>
+  } catch (error) {
+    throw new Error(`--${flag} is not valid JSON (${(error as Error).message})`)
+  }
+  if (typeof section !== 'object' || section === null || Array.isArray(section)) throw new Error(`--${flag} must be a JSON object`)
+  const get = <T>(key: string, expected: string, valid: (value: unknown) => boolean): T => {
+    const value = section[key]
+    if (!valid(value)) throw new Error(`--${flag}: ${key} must be ${expected}, got ${JSON.stringify(value)}`)
+    return value as T
+  }
+  const isInteger = (value: unknown) => Number.isInteger(value)
+  const isIntegers = (length?: number) => (value: unknown) =>
+    Array.isArray(value) && value.length > 0 && value.every(isInteger) && (length === undefined || value.length === length)
+  return {
+    number: (key: string) => get<number>(key, 'a number', (value) => typeof value === 'number' && Number.isFinite(value)),
+    integer: (key: string) => get<number>(key, 'an integer', isInteger),
+    integers: (key: string, length?: number) => get<number[]>(key, length ? `a list of ${length} integers` : 'a list of integers', isIntegers(length)),
+    integerOrIntegers: (key: string) => get<number | number[]>(key, 'an integer or a list of integers', (value) => isInteger(value) || isIntegers()(value)),
+    boolean: (key: string) => get<boolean>(key, 'true or false', (value) => typeof value === 'boolean'),
+    string: (key: string) => get<string>(key, 'a string', (value) => typeof value === 'string'),
+  }
+}
+
+/**
+ * The FFT size of the features: --nfft when given, else the one whose frame count for the dataset's fixed recording
+ * length matches the feature files.
+ */
+function featureNfft(dataset: DatasetSpec, frames: number, flag: unknown): number {
+  if (flag !== undefined) return requiredNumber({nfft: flag}, 'nfft')
+  const samples = dataset.seconds * dataset.sampleRate
+  const nfft = [256, 512, 1024, 2048, 4096].find((candidate) => frameCount(samples, candidate) === frames)
+  if (nfft === undefined) throw new Error(`cannot tell the FFT size of features with ${frames} frames for ${dataset.seconds} s recordings: pass --nfft`)
+  return nfft
+}
+
+/**
+ * Trains SELDnet on a cell's normalized features. A run killed part-way leaves its checkpoint in `<out>.checkpoint`
+ * (outside `<out>`, which the pipeline clears before running the stage); running the stage again with the same
+ * configuration and data continues after the last completed epoch.
+ */
+runStage(
+  {
+    dataset: {type: 'string'},
+    'model-config': {type: 'string'},
+    'train-config': {type: 'string'},
+    features: {type: 'string'},
+    labels: {type: 'string'},
+    out: {type: 'string'},
+    nfft: {type: 'string'},
+  },
+  async ({values}) => {
+    const dataset = datasetSpec(required(values, 'dataset'))
+    const model = parseSection(required(values, 'model-config'), 'model-config')
+    const train = parseSection(required(values, 'train-config'), 'train-config')
+    const features = required(values, 'features')
+    const labels = required(values, 'labels')
+    const out = resolve(required(values, 'out'))
+
+    const settings: TrainSettings = {
+      seqLen: train.integer('seq_len'), batch: train.integer('batch'), epochs: train.integer('epochs'),
+      patience: train.integer('patience'), quickTest: train.boolean('quick_test'), seed: train.integer('seed'),
+    }
+    const backendPreference = train.string('backend') as BackendPreference
+    if (!BACKEND_PREFERENCES.includes(backendPreference)) {
+      throw new Error(`train-config: backend must be one of ${BACKEND_PREFERENCES.join(', ')}, got '${backendPreference}'`)
+    }
+    const trainRecordings = listRecordings(features, labels, 'train')
+    const testRecordings = listRecordings(features, labels, 'test')
+    const {bins, featureChannels, classes, frames} = trainRecordings[0]
+    const expectedClasses = Object.keys(dataset.classIndex).length
+    if (classes !== expectedClasses) throw new Error(`${trainRecordings[0].targetsFile}: ${classes} classes, but ${dataset.name} has ${expectedClasses}`)
+    const nfft = featureNfft(dataset, frames, values.nfft)
+    const framesPerSecond = metricFramesPerSecond(dataset.sampleRate, nfft)
+
+    const modelConfig: ModelConfig = {
+      seqLen: settings.seqLen, bins, channels: featureChannels, classes,
+      convFilters: model.integer('conv_filters'), poolSizes: model.integers('pool_sizes'),
+      rnnUnits: model.integerOrIntegers('rnn_units'), fnnUnits: model.integerOrIntegers('fnn_units'),
+      dropout: model.number('dropout'), lossWeights: model.integers('loss_weights', 2) as [number, number],
+      aziOnly: model.boolean('azi_only'), lr: train.number('lr'),
+    }
+    const backend = await initBackend(backendPreference)
+    // A checkpoint is only continued for the same configuration and the same data files.
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify({dataset: dataset.name, modelConfig, settings, nfft}))
+      .update(JSON.stringify([...trainRecordings, ...testRecordings].flatMap((r) => [r.featuresFile, r.targetsFile]).map((file) => {
+        const {size, mtimeMs} = statSync(file)
+        return [resolve(file), size, mtimeMs]
+      })))
+      .digest('hex')
+
+    console.log(
+      `${dataset.name}: ${trainRecordings.length} train and ${testRecordings.length} test recordings, ` +
+        `${bins} bins × ${featureChannels} channels, ${classes} classes, ${framesPerSecond} frames/s, backend ${backend}` +
+        (settings.quickTest ? ' (quick test: 2 epochs of 2 batches)' : ''),
+    )
+    const result = await trainSeldnet({
+      model: buildSeldnet(modelConfig),
+      train: trainRecordings,
+      test: testRecordings,
+      settings,
+      scoring: {threshold: 0.5, framesPerSecond, aziOnly: modelConfig.aziOnly},
+      outDir: out,
+      checkpointDir: `${out}.checkpoint`,
+      fingerprint,
+      backend,
+      print: (line) => console.log(line),
+    })
+    // predict and evaluate need the feature settings and the scaler beside the model.
+    writePredictInfo(out, dataset, nfft, join(features, SCALER_FILE))
+    console.log(`trained ${result.records.length} epochs; best model (epoch ${result.bestEpoch}) in ${join(out, 'best')}`)
+  },
+)

@@ -1,0 +1,220 @@
+import {spawn} from 'node:child_process'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import * as tf from '@tensorflow/tfjs'
+import {listRecordings, Random} from '../../src/seld/data.js'
+import {buildSeldnet, type ModelConfig} from '../../src/seld/model.js'
+import {loadModel} from '../../src/seld/model-io.js'
+import {writeNpy} from '../../src/seld/npy.js'
+import {initBackend} from '../../src/seld/backend.js'
+import {normalizeDirectory} from '../../src/seld/scaler.js'
+import {readLog, trainSeldnet, type EpochRecord, type TrainRun} from '../../src/seld/train.js'
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const CLASSES = 11
+const AUDIO_CHANNELS = 4
+
+/**
+ * A tiny learnable SELD cell: one class at a time (or silence) in blocks of 8 frames, each class with its own spectral
+ * pattern, its direction in the channel gains (magnitudes) and signs (phases), as first-order Ambisonics would show.
+ * Writes raw features, normalizes them with the normalize stage's code, and writes targets frames × 4K.
+ */
+function writeCell(root: string, recordings: {train: number; test: number}, frames: number, bins = 16, seed = 5) {
+  const random = new Random(seed)
+  const patterns = Array.from({length: CLASSES}, () => Array.from({length: bins}, () => random.next() * 2))
+  const raw = join(root, 'features')
+  const labels = join(root, 'labels')
+  const normalized = join(root, 'normalized')
+  for (const dir of [raw, labels, normalized]) mkdirSync(dir, {recursive: true})
+  const names = [
+    ...Array.from({length: recordings.train}, (_, i) => `train_${i}`),
+    ...Array.from({length: recordings.test}, (_, i) => `test_${i}`),
+  ]
+  for (const name of names) {
+    const features = new Float32Array(frames * bins * 2 * AUDIO_CHANNELS)
+    const targets = new Float32Array(frames * 4 * CLASSES)
+    for (let block = 0; block * 8 < frames; block++) {
+      const k = random.next() < 0.25 ? -1 : Math.floor(random.next() * CLASSES)
+      const azimuth = (random.next() * 2 - 1) * Math.PI
+      const elevation = (random.next() - 0.5) * 1.2
+      const xyz = [Math.cos(azimuth) * Math.cos(elevation), Math.sin(azimuth) * Math.cos(elevation), Math.sin(elevation)]
+      for (let f = block * 8; f < Math.min(frames, block * 8 + 8); f++) {
+        for (let b = 0; b < bins; b++) {
+          const at = (f * bins + b) * 2 * AUDIO_CHANNELS
+          const level = k < 0 ? 0.05 : patterns[k][b]
+          const gains = [1, ...xyz]
+          for (let c = 0; c < AUDIO_CHANNELS; c++) {
+            features[at + c] = level * Math.abs(gains[c]) + 0.05 * random.next()
+            features[at + AUDIO_CHANNELS + c] = gains[c] < 0 ? Math.PI : 0
+          }
+        }
+        if (k >= 0) {
+          targets[f * 4 * CLASSES + k] = 1
+          xyz.forEach((value, d) => (targets[f * 4 * CLASSES + (d + 1) * CLASSES + k] = value))
+        }
+      }
+    }
+    writeNpy(join(raw, `${name}.npy`), {shape: [frames, bins, 2 * AUDIO_CHANNELS], data: features})
+    writeNpy(join(labels, `${name}.targets.npy`), {shape: [frames, 4 * CLASSES], data: targets})
+  }
+  normalizeDirectory(raw, normalized)
+  return {features: normalized, labels}
+}
+
+const modelConfig: ModelConfig = {
+  seqLen: 16, bins: 16, channels: 2 * AUDIO_CHANNELS, classes: CLASSES, convFilters: 8, poolSizes: [2, 2], rnnUnits: 16,
+  fnnUnits: 16, dropout: 0, lossWeights: [1, 50], aziOnly: false, lr: 0.01,
+}
+
+let root: string
+beforeAll(async () => {
+  await initBackend('wasm', () => {})
+  root = mkdtempSync(join(tmpdir(), 'seld-train-'))
+})
+afterAll(() => rmSync(root, {recursive: true, force: true}))
+
+function run(cell: {features: string; labels: string}, out: string, overrides: Partial<TrainRun> = {}, settings: Partial<TrainRun['settings']> = {}): TrainRun {
+  return {
+    model: buildSeldnet(modelConfig),
+    train: listRecordings(cell.features, cell.labels, 'train'),
+    test: listRecordings(cell.features, cell.labels, 'test'),
+    settings: {seqLen: 16, batch: 4, epochs: 6, patience: 10, quickTest: false, seed: 1, ...settings},
+    scoring: {threshold: 0.5, framesPerSecond: 8, aziOnly: false},
+    outDir: out,
+    checkpointDir: `${out}.checkpoint`,
+    fingerprint: 'tiny',
+    backend: tf.getBackend(),
+    ...overrides,
+  }
+}
+
+describe('trainSeldnet', () => {
+  it('trains on streamed sequences: the loss falls, every epoch is logged and scored, the best model is saved', async () => {
+    const cell = writeCell(join(root, 'cell'), {train: 4, test: 2}, 96)
+    const out = join(root, 'model')
+    const lines: string[] = []
+    const result = await trainSeldnet(run(cell, out, {print: (line) => lines.push(line)}, {epochs: 10, patience: 10}))
+    const losses = result.records.map((r) => r.loss)
+    expect(result.records.map((r) => r.epoch)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    expect((losses[8] + losses[9]) / 2).toBeLessThan(0.7 * losses[0])
+    const log = readLog(join(out, 'log.jsonl'))
+    expect(log).toEqual(JSON.parse(JSON.stringify(result.records)))
+    for (const record of log) {
+      expect(Object.keys(record).sort()).toEqual(['backend', 'doaErrorDegrees', 'doaLoss', 'epoch', 'er', 'f1', 'frameRecall', 'loss', 'sedLoss', 'seconds', 'seldScore'].sort())
+      expect(record.backend).toBe('wasm')
+      expect(record.seldScore).toBeGreaterThan(0)
+    }
+    expect(lines.filter((line) => line.startsWith('epoch '))).toHaveLength(10)
+    const bestScore = Math.min(...log.map((r) => r.seldScore))
+    expect(result.bestScore).toBe(bestScore)
+    expect(log[result.bestEpoch - 1].seldScore).toBe(bestScore)
+    const best = await loadModel(join(out, 'best'))
+    expect(best.outputs.map((o) => o.shape)).toEqual([[null, 16, CLASSES], [null, 16, 3 * CLASSES]])
+    // Training finished: the checkpoint is gone and nothing temporary is left.
+    expect(existsSync(`${out}.checkpoint`)).toBe(false)
+    expect(readdirSync(out).sort()).toEqual(['best', 'log.jsonl'])
+  })
+
+  it('runs 2 epochs of 2 batches in quick-test mode', async () => {
+    const cell = writeCell(join(root, 'quick'), {train: 4, test: 2}, 96)
+    const result = await trainSeldnet(run(cell, join(root, 'quick-model'), {}, {quickTest: true, epochs: 40}))
+    expect(result.records.map((r) => r.epoch)).toEqual([1, 2])
+  })
+
+  it('continues after the last completed epoch when an interrupted run is restarted, and starts afresh for another configuration', async () => {
+    const cell = writeCell(join(root, 'resume'), {train: 4, test: 2}, 96)
+    const out = join(root, 'resume-model')
+    // Simulated crash: the process dies while reporting epoch 3, after epoch 2's checkpoint was written.
+    const crash = (line: string) => {
+      if (line.startsWith('epoch 3/')) throw new Error('killed')
+    }
+    await expect(trainSeldnet(run(cell, out, {print: crash}, {epochs: 4}))).rejects.toThrow('killed')
+    const before = JSON.parse(readFileSync(join(`${out}.checkpoint`, 'state.json'), 'utf8')) as {epoch: number; records: EpochRecord[]}
+    expect(before.epoch).toBe(2)
+    // The pipeline clears the stage's outputs before running it again.
+    rmSync(out, {recursive: true})
+
+    const lines: string[] = []
+    const resumed = await trainSeldnet(run(cell, out, {print: (line) => lines.push(line)}, {epochs: 4}))
+    expect(resumed.resumedFrom).toBe(2)
+    expect(lines[0]).toMatch(/^resuming after epoch 2 /)
+    expect(resumed.records.map((r) => r.epoch)).toEqual([1, 2, 3, 4])
+    expect(resumed.records.slice(0, 2)).toEqual(before.records)
+    expect(readLog(join(out, 'log.jsonl')).map((r) => r.epoch)).toEqual([1, 2, 3, 4])
+    expect(existsSync(join(out, 'best', 'model.json'))).toBe(true)
+    expect(existsSync(`${out}.checkpoint`)).toBe(false)
+
+    // A checkpoint of another configuration is not continued.
+    await expect(trainSeldnet(run(cell, out, {print: crash}, {epochs: 4}))).rejects.toThrow('killed')
+    const other: string[] = []
+    const fresh = await trainSeldnet(run(cell, out, {fingerprint: 'other', print: (line) => other.push(line)}, {epochs: 2}))
+    expect(other[0]).toMatch(/another configuration/)
+    expect(fresh.resumedFrom).toBe(0)
+    expect(fresh.records.map((r) => r.epoch)).toEqual([1, 2])
+  })
+})
+
+/** Runs a built stage script; resolves with its exit code and output. `onStdout` sees output as it comes. */
+function runStage(script: string, args: string[], onStdout?: (text: string, kill: () => void) => void): Promise<{code: number | null; signal: string | null; stdout: string; stderr: string}> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'dist', 'stages', script), ...args], {cwd: root})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString()
+      onStdout?.(stdout, () => child.kill('SIGKILL'))
+    })
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    child.on('close', (code, signal) => done({code, signal, stdout, stderr}))
+  })
+}
+
+describe('train and evaluate stages', () => {
+  it('resume after a kill, then evaluate writes metrics.json and the pictures', async () => {
+    expect(existsSync(join(repoRoot, 'dist', 'stages', 'train.js')), 'build first: npx tsc -p .').toBe(true)
+    // 400 frames at 172 frames per second (nfft 512 at 44.1 kHz, 256 bins): two 1-second metric segments per recording.
+    const cell = writeCell(join(root, 'stage'), {train: 2, test: 1}, 400, 256)
+    const out = join(root, 'stage', 'model')
+    const trainArgs = [
+      '--dataset', 'synth-foa', '--nfft', '512', '--features', cell.features, '--labels', cell.labels, '--out', out,
+      '--model-config', JSON.stringify({conv_filters: 8, pool_sizes: [16, 16], rnn_units: 8, fnn_units: 8, dropout: 0, loss_weights: [1, 50], azi_only: false}),
+      '--train-config', JSON.stringify({seq_len: 32, batch: 8, lr: 0.005, epochs: 6, patience: 6, backend: 'wasm', quick_test: false, seed: 3}),
+    ]
+    const killed = await runStage('train.js', trainArgs, (text, kill) => {
+      if (/^epoch 2\/6/m.test(text)) kill()
+    })
+    expect(killed.signal).toBe('SIGKILL')
+    const state = JSON.parse(readFileSync(`${out}.checkpoint/state.json`, 'utf8')) as {epoch: number; records: EpochRecord[]}
+    expect(state.epoch).toBeGreaterThanOrEqual(1)
+    rmSync(out, {recursive: true, force: true})
+
+    const resumed = await runStage('train.js', trainArgs)
+    expect(resumed.stderr).not.toMatch(/error/)
+    expect(resumed.code).toBe(0)
+    expect(resumed.stdout).toContain(`resuming after epoch ${state.epoch} `)
+    const log = readLog(join(out, 'log.jsonl'))
+    expect(log.map((r) => r.epoch)).toEqual([1, 2, 3, 4, 5, 6].slice(0, log.length))
+    expect(log.length).toBeGreaterThan(state.epoch)
+    expect(log.slice(0, state.epoch)).toEqual(state.records)
+    expect(existsSync(`${out}.checkpoint`)).toBe(false)
+    expect(readdirSync(out).sort()).toEqual(['best', 'log.jsonl', 'scaler.json', 'seld.json'])
+
+    const evalOut = join(root, 'stage', 'eval')
+    const evaluated = await runStage('evaluate.js', ['--dataset', 'synth-foa', '--threshold', '0.5', '--model', out, '--features', cell.features, '--labels', cell.labels, '--out', evalOut, '--backend', 'wasm'])
+    expect(evaluated.stderr).not.toMatch(/error/)
+    expect(evaluated.code).toBe(0)
+    expect(readdirSync(evalOut).sort()).toEqual(['metrics.json', 'test_0.png', 'training_curves.png'])
+    const report = JSON.parse(readFileSync(join(evalOut, 'metrics.json'), 'utf8'))
+    expect(report).toMatchObject({dataset: 'synth-foa', recordings: 1, frames: 400, threshold: 0.5})
+    expect(report.seld2018.seldScore).toBeGreaterThan(0)
+    expect(report.joint.seldScore).toBeGreaterThan(0)
+    expect(report.perRecording.map((r: {name: string}) => r.name)).toEqual(['test_0'])
+    // With one test recording, the split's metrics are that recording's.
+    expect(report.perRecording[0].seld2018).toEqual(report.seld2018)
+    const png = readFileSync(join(evalOut, 'training_curves.png'))
+    expect(png.readUInt32BE(16)).toBe(1200)
+  }, 120_000)
+})
