@@ -1,4 +1,10 @@
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
+import {splitTargets} from '../../src/seld/data.js'
+import {classNames, datasetSpec} from '../../src/seld/datasets.js'
+import {labelGrid, labelMatrix, labelToTargets, parseDescCsv} from '../../src/seld/labels.js'
 import {
   CSV_HEADER, eventsToCsv, eventsToDcase, eventsToJson, framesToEvents, meanDirection, type EventOptions, type FramePredictions,
 } from '../../src/seld/events.js'
@@ -118,6 +124,36 @@ describe('framesToEvents', () => {
     expect(() => framesToEvents({...p, doa: new Float32Array(10 * 2 * 4)}, NAMES)).toThrow(/DOA holds 80 values/)
     expect(() => framesToEvents({...p, sed: new Float32Array(7)}, NAMES)).toThrow(/SED holds 7 values/)
     expect(() => framesToEvents(p, ['knock'])).toThrow(/1 class names for a model of 2 classes/)
+  })
+})
+
+describe('events from the network targets of a description file', () => {
+  it('give back every annotated event: class, times within one hop, direction within a degree', () => {
+    // The published labels' own description file; its targets are what a perfect network would output.
+    const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+    const vector = JSON.parse(readFileSync(path.resolve(repoRoot, '..', 'shared', 'conformance', 'labels_a_nfft512.json'), 'utf8'))
+    const dataset = datasetSpec('ansim')
+    const grid = labelGrid(dataset, vector.nfft)
+    const annotated = parseDescCsv(vector.desc_csv, 'labels_a_nfft512.json', dataset.classIndex)
+    const targets = labelToTargets(labelMatrix(annotated, grid))
+    const p: FramePredictions = {
+      frames: grid.frames, classes: grid.classes, frameSeconds: 1 / grid.framesPerSecond,
+      sed: new Float32Array(grid.frames * grid.classes), doa: new Float32Array(grid.frames * 3 * grid.classes),
+    }
+    splitTargets(targets.data, grid.frames, grid.classes, false, p.sed, p.doa)
+    const events = framesToEvents(p, classNames(dataset))
+    expect(events.map((e) => e.className)).toEqual(annotated.map((a) => a.className))
+    events.forEach((event, i) => {
+      const {start, end, azimuth, elevation} = annotated[i]
+      expect(start - event.onset).toBeGreaterThanOrEqual(0)
+      expect(start - event.onset).toBeLessThan(p.frameSeconds)
+      expect(event.offset - end).toBeGreaterThanOrEqual(0)
+      expect(event.offset - end).toBeLessThan(p.frameSeconds)
+      // The published targets give an event's last frame the inactive direction (180°, 60°): a small pull.
+      expect(Math.abs(((event.azimuth - azimuth + 540) % 360) - 180)).toBeLessThan(1)
+      expect(Math.abs(event.elevation - elevation)).toBeLessThan(1)
+      expect(event.confidence).toBe(1)
+    })
   })
 })
 
