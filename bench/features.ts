@@ -43,12 +43,15 @@ try {
 
   const jobs = Array.from({length: POOL_FILES}, (_, i) => ({wav, npy: path.join(work, `pool_${i}.npy`)}))
   const poolStart = performance.now()
+  const poolCpu = process.cpuUsage()
   await extractFeatureFiles(jobs, settings)
   const poolPerFile = (performance.now() - poolStart) / 1000 / POOL_FILES
+  const poolCpuUsed = process.cpuUsage(poolCpu)
+  const poolCpuPerFile = (poolCpuUsed.user + poolCpuUsed.system) / 1e6 / POOL_FILES
 
   console.log(`features, ${dataset.channels} ch × ${dataset.seconds} s at ${dataset.sampleRate} Hz, nfft ${nfft} (${frameCount(samples, nfft)} frames)`)
   console.log(`median seconds per file (one thread, ${RUNS} runs): ${median(times).toFixed(3)} (min ${Math.min(...times).toFixed(3)}; target ≤ ${TARGET_SECONDS}); CPU seconds: ${median(cpuTimes).toFixed(3)}`)
-  console.log(`seconds per file with 2 worker threads over ${POOL_FILES} files: ${poolPerFile.toFixed(3)}`)
+  console.log(`seconds per file with worker threads over ${POOL_FILES} files: ${poolPerFile.toFixed(3)}; CPU seconds per file: ${poolCpuPerFile.toFixed(3)}`)
   console.log(median(times) <= TARGET_SECONDS ? 'within target' : 'ABOVE TARGET')
 } finally {
   rmSync(work, {recursive: true, force: true})

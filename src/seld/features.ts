@@ -1,4 +1,5 @@
 import {readdirSync} from 'node:fs'
+import {availableParallelism} from 'node:os'
 import path from 'node:path'
 import {Worker} from 'node:worker_threads'
 import {frameCount} from './datasets.js'
@@ -18,14 +19,16 @@ function stftOf(nfft: number): Stft {
 /**
  * The SELDnet feature tensor of a recording: frames × nfft/2 bins × 2C float32 (per bin, the C magnitudes then the C
  * phases of the published spectrogram). `frames` pads (with silence) or cuts the recording to a fixed length; by
- * default the recording's own length gives ceil((samples − nfft) / hop) frames. `name` is used in errors.
+ * default the recording's own length gives ceil((samples − nfft) / hop) frames. `name` is used in errors. `reuse`, when
+ * it has the right size, receives the values instead of a new array.
  */
-export function computeFeatures(pcm: Pcm16, nfft: number, frames?: number, name = 'recording'): NdArray {
+export function computeFeatures(pcm: Pcm16, nfft: number, frames?: number, name = 'recording', reuse?: Float32Array): NdArray {
   const stft = stftOf(nfft)
   const length = pcm.samples.length / pcm.channels
   const count = frames ?? frameCount(length, nfft)
   if (!(count > 0)) throw new Error(`${name}: ${length} samples per channel is shorter than one frame of ${nfft}`)
-  return {shape: [count, stft.bins, 2 * pcm.channels], data: stft.magnitudePhase(pcm, count)}
+  const size = count * stft.bins * 2 * pcm.channels
+  return {shape: [count, stft.bins, 2 * pcm.channels], data: stft.magnitudePhase(pcm, count, reuse?.length === size ? reuse : undefined)}
 }
 
 /** What every recording of a features run shares: the FFT length, the fixed length and the expected format. */
@@ -35,11 +38,17 @@ export interface FeatureSettings extends WavExpectation {
   seconds?: number
 }
 
+// The previous file's values, written out already: reused for the next file of the same size, which spares the
+// allocation and page faults of a fresh array of tens of megabytes per recording.
+let lastOutput: Float32Array | undefined
+
 /** Reads a WAV (refusing one that does not match `settings`), computes its features and writes them atomically. */
 export function extractFeatureFile(wavFile: string, npyFile: string, settings: FeatureSettings): void {
   const pcm = readWav(wavFile, settings)
   const frames = settings.seconds === undefined ? undefined : frameCount(Math.round(settings.seconds * pcm.sampleRate), settings.nfft)
-  writeNpy(npyFile, computeFeatures(pcm, settings.nfft, frames, wavFile))
+  const features = computeFeatures(pcm, settings.nfft, frames, wavFile, lastOutput)
+  writeNpy(npyFile, features)
+  lastOutput = features.data
 }
 
 export interface FeatureJob {
@@ -50,11 +59,14 @@ export interface FeatureJob {
 /** The reply of a features worker to one job. */
 export type WorkerReply = {ok: true} | {ok: false; message: string}
 
+/** Worker threads by default: every core, but no more than 8, since each holds a recording (~100 MB for 30 s, 4 ch). */
+export const DEFAULT_THREADS = Math.min(availableParallelism(), 8)
+
 /**
  * Computes the features of every job on `threads` worker threads, each holding one recording at a time, so memory
  * stays bounded by a few recordings whatever the dataset size. Stops at the first failure, rejecting with its message.
  */
-export async function extractFeatureFiles(jobs: FeatureJob[], settings: FeatureSettings, threads = 2): Promise<void> {
+export async function extractFeatureFiles(jobs: FeatureJob[], settings: FeatureSettings, threads = DEFAULT_THREADS): Promise<void> {
   const queue = [...jobs]
   const workers: Worker[] = []
   try {
