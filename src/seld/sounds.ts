@@ -120,7 +120,7 @@ function rms(x: Float64Array): number {
   return Math.sqrt(sum / Math.max(1, x.length))
 }
 
-/** Low, damped wooden resonances repeated 2–5 times with a short transient each. */
+/** Low, damped wooden resonances repeated 2–5 times, each with a sharp broadband attack. */
 const knock: SoundFamily = (rng, fs) => {
   const count = rng.int(2, 5)
   const spacing = rng.uniform(0.12, 0.3)
@@ -133,9 +133,9 @@ const knock: SoundFamily = (rng, fs) => {
     const amplitude = rng.uniform(0.6, 1)
     addDampedSine(out, start, frequency * rng.uniform(0.97, 1.03), tau, amplitude, fs)
     addDampedSine(out, start, frequency * rng.uniform(2.3, 2.8), tau * 0.5, amplitude * 0.4, fs)
-    addNoiseBurst(clicks, rng, start, 0.0015, amplitude * 0.6, fs)
+    addNoiseBurst(clicks, rng, start, 0.0015, amplitude, fs)
   }
-  biquad(clicks, 'lowpass', 2500, 0.7, fs)
+  biquad(clicks, 'lowpass', rng.uniform(3000, 5000), 0.7, fs)
   for (let i = 0; i < out.length; i++) out[i] += clicks[i]
   return out
 }

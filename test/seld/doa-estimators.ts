@@ -1,0 +1,143 @@
+import FFT from 'fft.js'
+
+/**
+ * Non-learned direction-of-arrival estimators, used by the tests to prove the synthesizer's geometry. They share no
+ * code with src/seld/spatial.ts beyond the microphone positions and the speed of sound, which they take as inputs.
+ */
+
+export interface Direction {
+  azimuth: number
+  elevation: number
+}
+
+const DEG = 180 / Math.PI
+
+/** Angle in degrees between two directions. */
+export function angleBetween(a: Direction, b: Direction): number {
+  const v = (d: Direction) => {
+    const azi = d.azimuth / DEG
+    const ele = d.elevation / DEG
+    return [Math.cos(ele) * Math.cos(azi), Math.cos(ele) * Math.sin(azi), Math.sin(ele)]
+  }
+  const [p, q] = [v(a), v(b)]
+  const dot = p[0] * q[0] + p[1] * q[1] + p[2] * q[2]
+  return Math.acos(Math.max(-1, Math.min(1, dot))) * DEG
+}
+
+/** Absolute azimuth difference in degrees, wrapped to 0…180. */
+export function azimuthDifference(a: number, b: number): number {
+  const d = Math.abs(a - b) % 360
+  return d > 180 ? 360 - d : d
+}
+
+/**
+ * FOA (ACN W, Y, Z, X; SN3D) active intensity over samples [from, to): the time average of W·(X, Y, Z), which for a
+ * plane wave points at the source (the broadband form of Re{W*·V} summed over frequency, by Parseval).
+ */
+export function foaIntensityDirection(channels: Float32Array[], from: number, to: number): Direction {
+  const [w, y, z, x] = channels
+  let ix = 0, iy = 0, iz = 0
+  for (let i = from; i < to; i++) {
+    ix += w[i] * x[i]
+    iy += w[i] * y[i]
+    iz += w[i] * z[i]
+  }
+  return {azimuth: Math.atan2(iy, ix) * DEG, elevation: Math.atan2(iz, Math.hypot(ix, iy)) * DEG}
+}
+
+function spectrum(fft: FFT, signal: Float32Array, from: number, size: number): Float64Array {
+  const frame = new Float64Array(size)
+  for (let i = 0; i < size && from + i < signal.length; i++) frame[i] = signal[from + i] * (0.5 - 0.5 * Math.cos((2 * Math.PI * i) / size))
+  const out = new Float64Array(2 * size)
+  fft.realTransform(out, frame)
+  fft.completeSpectrum(out)
+  return out
+}
+
+/**
+ * GCC-PHAT time difference of arrival, in samples, of microphone `j` relative to microphone `i` (positive when the
+ * sound reaches `j` later) from their spectra. Only bins where `keep` is set take part (PHAT gives every bin the same
+ * weight, so bins holding only ambient noise would drown the source). The integer peak of the whitened
+ * cross-correlation within ±maxLag is refined by a golden-section search over fractional lags.
+ */
+export function gccPhatDelay(fft: FFT, xi: Float64Array, xj: Float64Array, keep: Uint8Array, maxLag: number): number {
+  const size = fft.size
+  const cross = new Float64Array(2 * size)
+  for (let k = 0; k < size; k++) {
+    if (!keep[k]) continue
+    // Xj · conj(Xi), whitened: its inverse transform peaks at the lag of j behind i.
+    const re = xj[2 * k] * xi[2 * k] + xj[2 * k + 1] * xi[2 * k + 1]
+    const im = xj[2 * k + 1] * xi[2 * k] - xj[2 * k] * xi[2 * k + 1]
+    const magnitude = Math.hypot(re, im) || 1
+    cross[2 * k] = re / magnitude
+    cross[2 * k + 1] = im / magnitude
+  }
+  const correlation = new Float64Array(2 * size)
+  fft.inverseTransform(correlation, cross)
+  let best = 0
+  for (let lag = -maxLag; lag <= maxLag; lag++) {
+    if (correlation[2 * ((lag + size) % size)] > correlation[2 * ((best + size) % size)]) best = lag
+  }
+  const correlationAt = (lag: number): number => {
+    // Σ_k Re(cross_k · e^{j2πk·lag/N}) over the positive frequencies, rotating the phasor instead of calling cos/sin.
+    const stepRe = Math.cos((2 * Math.PI * lag) / size)
+    const stepIm = Math.sin((2 * Math.PI * lag) / size)
+    let re = 1, im = 0, sum = 0
+    for (let k = 1; k < size / 2; k++) {
+      const nextRe = re * stepRe - im * stepIm
+      im = re * stepIm + im * stepRe
+      re = nextRe
+      sum += cross[2 * k] * re - cross[2 * k + 1] * im
+    }
+    return sum
+  }
+  let low = best - 1
+  let high = best + 1
+  const ratio = (Math.sqrt(5) - 1) / 2
+  while (high - low > 1e-3) {
+    const a = high - ratio * (high - low)
+    const b = low + ratio * (high - low)
+    if (correlationAt(a) > correlationAt(b)) high = b
+    else low = a
+  }
+  return (low + high) / 2
+}
+
+/**
+ * Direction of a far source from GCC-PHAT delays of every microphone pair of a planar array (z = 0), analysing `size`
+ * samples from `from`: least squares of delay_ij = (p_i − p_j)·u · fs / c over (u_x, u_y). A planar array only gives
+ * |elevation| = acos(|(u_x, u_y)|). Bins less than 10 dB above the ambient noise, measured over `size` samples from
+ * `noiseFrom` (a stretch without events), are left out.
+ */
+export function arrayDirection(channels: Float32Array[], positions: Array<[number, number, number]>, from: number, noiseFrom: number,
+  size: number, sampleRate: number, speedOfSound: number): Direction {
+  const fft = new FFT(size)
+  const spectra = channels.map((channel) => spectrum(fft, channel, from, size))
+  const noise = channels.map((channel) => spectrum(fft, channel, noiseFrom, size))
+  const keep = new Uint8Array(size)
+  for (let k = 0; k < size; k++) {
+    let signalPower = 0
+    let noisePower = 0
+    for (let c = 0; c < channels.length; c++) {
+      signalPower += spectra[c][2 * k] ** 2 + spectra[c][2 * k + 1] ** 2
+      noisePower += noise[c][2 * k] ** 2 + noise[c][2 * k + 1] ** 2
+    }
+    keep[k] = signalPower > 10 * noisePower ? 1 : 0
+  }
+  const radius = Math.max(...positions.map((p) => Math.hypot(p[0], p[1])))
+  const maxLag = Math.ceil((2 * radius * sampleRate) / speedOfSound) + 1
+  // Normal equations of the 2-unknown least squares.
+  let aa = 0, ab = 0, bb = 0, ay = 0, by = 0
+  for (let i = 0; i < channels.length; i++) {
+    for (let j = i + 1; j < channels.length; j++) {
+      const delay = gccPhatDelay(fft, spectra[i], spectra[j], keep, maxLag)
+      const a = ((positions[i][0] - positions[j][0]) * sampleRate) / speedOfSound
+      const b = ((positions[i][1] - positions[j][1]) * sampleRate) / speedOfSound
+      aa += a * a; ab += a * b; bb += b * b; ay += a * delay; by += b * delay
+    }
+  }
+  const det = aa * bb - ab * ab
+  const ux = (bb * ay - ab * by) / det
+  const uy = (aa * by - ab * ay) / det
+  return {azimuth: Math.atan2(uy, ux) * DEG, elevation: Math.acos(Math.min(1, Math.hypot(ux, uy))) * DEG}
+}
