@@ -4,6 +4,7 @@ import {Transform, type TransformCallback} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {crc32} from 'node:zlib'
 import yauzl from 'yauzl'
+import {DATASETS} from './datasets.js'
 
 /** A sibling of `target` to build it in, so a failure never leaves a half-written `target`. */
 export function stagingDirectory(target: string): string {
@@ -187,10 +188,11 @@ export function archiveNames(ov: number, split: number): {wav: string; desc: str
 export async function extractDataset(options: DatasetArchives): Promise<{wav: string[]; desc: string[]}> {
   const names = archiveNames(options.ov, options.split)
   const archives = {wav: path.join(options.from, `${names.wav}.zip`), desc: path.join(options.from, `${names.desc}.zip`)}
+  const remedy = DATASETS[options.dataset]?.synthetic
+    ? `the synth stage writes them to ${options.from}/ (seldpipe run)`
+    : `put the downloaded ${options.dataset} zips (${names.wav}.zip, ${names.desc}.zip) in ${options.from}/`
   for (const archive of Object.values(archives)) {
-    if (!existsSync(archive)) {
-      throw new Error(`${archive} not found: put the downloaded ${options.dataset} zips (${names.wav}.zip, ${names.desc}.zip) in ${options.from}/`)
-    }
+    if (!existsSync(archive)) throw new Error(`${archive} not found: ${remedy}`)
   }
   mkdirSync(options.out, {recursive: true})
   const staging = stagingDirectory(path.join(options.out, 'unzip'))

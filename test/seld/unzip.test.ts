@@ -169,6 +169,8 @@ describe('extractDataset', () => {
 
   it('says where to put downloads when a zip is missing', async () => {
     await expect(extract()).rejects.toThrow(/wav_ov1_split1_30db\.zip not found: put the downloaded ansim zips .* in .*data\//)
+    const synthetic = extractDataset({dataset: 'synth-foa', ov: 1, split: 1, from: path.join(work, 'data'), out: path.join(work, 'out'), maxBytes: 1e9})
+    await expect(synthetic).rejects.toThrow(/wav_ov1_split1_30db\.zip not found: the synth stage writes them to .*data\//)
   })
 })
 
