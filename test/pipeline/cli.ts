@@ -1,0 +1,53 @@
+import {execSync} from 'node:child_process'
+import {readdirSync, statSync} from 'node:fs'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {execa, type ResultPromise} from 'execa'
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const bin = join(repoRoot, 'bin', 'run.js')
+
+function newestMtime(folder: string, extension: string): number {
+  return Math.max(0, ...readdirSync(folder, {recursive: true, encoding: 'utf8'}).filter((name) => name.endsWith(extension)).map((name) => statSync(join(folder, name)).mtimeMs))
+}
+
+/** The integration tests drive the built CLI: build it when the pipeline sources are newer than dist/. */
+export function ensureBuilt(): void {
+  const sources = Math.max(newestMtime(join(repoRoot, 'src', 'pipeline'), '.ts'), newestMtime(join(repoRoot, 'src', 'commands'), '.ts'))
+  const built = join(repoRoot, 'dist', 'src', 'commands', 'run.js')
+  let builtAt = 0
+  try {
+    builtAt = Math.min(newestMtime(join(repoRoot, 'dist', 'src', 'pipeline'), '.js'), statSync(built).mtimeMs)
+  } catch {
+    // Not built yet.
+  }
+  if (builtAt < sources) {
+    try {
+      execSync('npx tsc -p .', {cwd: repoRoot, stdio: 'ignore'})
+    } catch {
+      // Type errors elsewhere in the tree still emit JavaScript.
+    }
+  }
+}
+
+export interface CliResult {
+  exitCode: number
+  stdout: string
+  stderr: string
+}
+
+/** Starts `seldpipe ARGS` in `cwd` without waiting (for killing it or running two at once). */
+export function startCli(cwd: string, args: string[]): ResultPromise<{cwd: string; reject: false; env: Record<string, string>}> {
+  return execa('node', [bin, ...args], {cwd, reject: false, env: {NODE_NO_WARNINGS: '1'}})
+}
+
+export async function cli(cwd: string, ...args: string[]): Promise<CliResult> {
+  const result = await startCli(cwd, args)
+  return {exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr)}
+}
+
+/** A `node -e` command: the pipeline splits cmd on whitespace, so the code must hold none. */
+export function nodeEval(code: string, ...args: string[]): string {
+  if (/\s/.test(code)) throw new Error(`node -e code must not contain whitespace: ${code}`)
+  return ['node', '-e', code, ...args].join(' ')
+}
