@@ -6,7 +6,7 @@ import {datasetSpec} from '../src/seld/datasets.js'
 import type {EvaluationReport, Seld2018Metrics} from '../src/seld/metrics.js'
 import {drawRecording, drawTrainingCurves, spectrogramOf} from '../src/seld/plots.js'
 import {loadPredictor} from '../src/seld/predict.js'
-import {LOG_FILE, metricFramesPerSecond, readLog, scoreRecordings} from '../src/seld/train.js'
+import {LOG_FILE, metricFramesPerSecond, PREDICT_BATCH, readLog, scoreRecordings} from '../src/seld/train.js'
 import {buildDirectoryAtomically} from '../src/seld/unzip.js'
 import {required, requiredNumber, runStage} from './stage.js'
 
@@ -48,7 +48,7 @@ runStage(
 
     let report: Report | undefined
     await buildDirectoryAtomically(required(values, 'out'), async (staging) => {
-      const scores = await scoreRecordings(model, test, {threshold, framesPerSecond, aziOnly, batch: 16, joint: true}, async (recording, prediction, reference) => {
+      const scores = await scoreRecordings(model, test, {threshold, framesPerSecond, aziOnly, batch: PREDICT_BATCH, joint: true}, async (recording, prediction, reference) => {
         if (recording !== pictured) return
         const data = new Float32Array(recording.frames * recording.bins * recording.featureChannels)
         await readFeatureFrames(recording, 0, recording.frames, data)

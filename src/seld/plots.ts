@@ -386,15 +386,16 @@ export function drawTrainingCurves(records: CurvePoint[], title = 'Training'): F
   const epochs = records.map((r) => r.epoch)
   const series = (key: Exclude<keyof CurvePoint, 'epoch'>) => records.map((r) => r[key] ?? NaN)
   const x: [number, number] = [Math.min(1, ...epochs), Math.max(2, ...epochs)]
+  const xTicks = niceTicks(x[0], x[1], 8).filter(Number.isInteger)
   const [losses, detection, direction, score] = grid({x: 10, y: 34, width: 1180, height: 756}, 2, 2, 16)
 
-  const lossAxes = figure.axes(losses, {title: 'Training loss', xLabel: 'epoch', x, y: [0, top([...series('loss'), ...series('sedLoss'), ...series('doaLoss')], 1e-3)], grid: true})
+  const lossAxes = figure.axes(losses, {title: 'Training loss', xLabel: 'epoch', x, xTicks, y: [0, top([...series('loss'), ...series('sedLoss'), ...series('doaLoss')], 1e-3)], grid: true})
   lossAxes.line(epochs, series('loss'), {label: 'total'})
   lossAxes.line(epochs, series('sedLoss'), {label: 'SED (weighted)'})
   lossAxes.line(epochs, series('doaLoss'), {label: 'DOA (weighted)'})
   lossAxes.legend()
 
-  const detectionAxes = figure.axes(detection, {title: 'Detection on the test split', xLabel: 'epoch', x, y: [0, top(series('er'), 1)], grid: true})
+  const detectionAxes = figure.axes(detection, {title: 'Detection on the test split', xLabel: 'epoch', x, xTicks, y: [0, top(series('er'), 1)], grid: true})
   detectionAxes.line(epochs, series('er'), {label: 'error rate'})
   detectionAxes.line(epochs, series('f1'), {label: 'F1'})
   detectionAxes.line(epochs, series('frameRecall'), {label: 'frame recall'})
@@ -404,7 +405,7 @@ export function drawTrainingCurves(records: CurvePoint[], title = 'Training'): F
   directionAxes.line(epochs, series('doaErrorDegrees'), {color: seriesColor(3)})
 
   const scores = series('seldScore')
-  const scoreAxes = figure.axes(score, {title: 'SELD score on the test split (lower is better)', xLabel: 'epoch', x, y: [0, top(scores, 1)], grid: true})
+  const scoreAxes = figure.axes(score, {title: 'SELD score on the test split (lower is better)', xLabel: 'epoch', x, xTicks, y: [0, top(scores, 1)], grid: true})
   scoreAxes.line(epochs, scores, {color: seriesColor(4)})
   scoreAxes.points(epochs, scores, {color: seriesColor(4), width: 5})
   const best = scores.reduce((b, s, i) => (Number.isFinite(s) && (b < 0 || s < scores[b]) ? i : b), -1)

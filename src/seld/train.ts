@@ -78,6 +78,9 @@ export function metricFramesPerSecond(sampleRate: number, nfft: number): number 
   return Math.round(sampleRate / (nfft / 2))
 }
 
+/** Sequences predicted at once when scoring: larger than training batches, as prediction keeps no gradients. */
+export const PREDICT_BATCH = 32
+
 export const LOG_FILE = 'log.jsonl'
 export const BEST_DIR = 'best'
 const STATE_FILE = 'state.json'
@@ -216,7 +219,10 @@ async function writeCheckpoint(run: TrainRun, state: Omit<CheckpointState, 'last
   const lastDir = `epoch-${state.epoch}`
   await buildDirectoryAtomically(join(dir, lastDir), async (temporary) => {
     await saveModel(run.model, join(temporary, 'model'))
-    await saveTensors(await run.model.optimizer.getWeights(), temporary, 'optimizer')
+    const optimizerWeights = await run.model.optimizer.getWeights()
+    await saveTensors(optimizerWeights, temporary, 'optimizer')
+    // getWeights returns the optimizer's variables plus a new tensor of its iteration count.
+    tf.dispose(optimizerWeights.map((w) => w.tensor).filter((tensor) => !(tensor instanceof tf.Variable)))
   })
   let bestDir = previous?.bestDir ?? ''
   if (improved) {
@@ -234,7 +240,10 @@ async function writeCheckpoint(run: TrainRun, state: Omit<CheckpointState, 'last
 /** Restores model weights, optimizer state, the best model and the log from a checkpoint. */
 async function restoreCheckpoint(run: TrainRun, state: CheckpointState): Promise<void> {
   await loadWeightsInto(run.model, join(run.checkpointDir, state.lastDir, 'model'))
-  await run.model.optimizer.setWeights(loadTensors(join(run.checkpointDir, state.lastDir), 'optimizer'))
+  const optimizerWeights = loadTensors(join(run.checkpointDir, state.lastDir), 'optimizer')
+  // setWeights makes variables of its own from these tensors.
+  await run.model.optimizer.setWeights(optimizerWeights)
+  tf.dispose(optimizerWeights.map((w) => w.tensor))
   await buildDirectoryAtomically(join(run.outDir, BEST_DIR), (temporary) => cpSync(join(run.checkpointDir, state.bestDir), temporary, {recursive: true}))
   writeLog(run.outDir, state.records)
 }
@@ -297,7 +306,7 @@ export async function trainSeldnet(run: TrainRun): Promise<TrainResult> {
     const used = settings.quickTest ? plan.slice(0, 2 * settings.batch) : plan
     const reader = new BatchReader(used, settings.seqLen, settings.batch, scoring.aziOnly)
     const [loss, sedLoss, doaLoss] = await trainEpoch(model, reader, settings.seqLen, bins, featureChannels)
-    const {overall} = await scoreRecordings(model, scoredRecordings, {...scoring, batch: settings.batch})
+    const {overall} = await scoreRecordings(model, scoredRecordings, {...scoring, batch: PREDICT_BATCH})
     const record: EpochRecord = {
       epoch, backend: run.backend, loss, sedLoss, doaLoss,
       er: overall.er, f1: overall.f1, doaErrorDegrees: overall.doaErrorGtDegrees, frameRecall: overall.frameRecall,

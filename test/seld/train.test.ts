@@ -96,7 +96,14 @@ describe('trainSeldnet', () => {
     const cell = writeCell(join(root, 'cell'), {train: 4, test: 2}, 96)
     const out = join(root, 'model')
     const lines: string[] = []
-    const result = await trainSeldnet(run(cell, out, {print: (line) => lines.push(line)}, {epochs: 10, patience: 10}))
+    const tensors: number[] = []
+    const print = (line: string) => {
+      lines.push(line)
+      if (line.startsWith('epoch ')) tensors.push(tf.memory().numTensors)
+    }
+    const result = await trainSeldnet(run(cell, out, {print}, {epochs: 10, patience: 10}))
+    // No tensors leak per epoch (the first epoch creates Adam's moments).
+    expect(new Set(tensors.slice(1)).size).toBe(1)
     const losses = result.records.map((r) => r.loss)
     expect(result.records.map((r) => r.epoch)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
     expect((losses[8] + losses[9]) / 2).toBeLessThan(0.7 * losses[0])
