@@ -6,7 +6,8 @@ import {createExecutor, executors} from '../pipeline/executors.js'
 import {Hasher} from '../pipeline/hash.js'
 import {acquireLock, describeHolder} from '../pipeline/lock.js'
 import {stopLeftoverJob} from '../pipeline/local-executor.js'
-import {LiveReporter, PlainReporter} from '../pipeline/progress.js'
+import type {Executor} from '../pipeline/executor.js'
+import {LiveReporter, PlainReporter, type Reporter} from '../pipeline/progress.js'
 
 export default class Run extends Command {
   static override description = 'Run the pipeline: skip what is cached, restore deleted outs from cache/, run the rest.'
@@ -35,6 +36,7 @@ export default class Run extends Command {
     const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
     for (const signal of signals) process.on(signal, stop)
     let release: (() => Promise<void>) | undefined
+    let executor: Executor | undefined
     try {
       if (flags['dry-run']) {
         const assessments = await assessAll(graph.instances, new Assessor(graph.pipeline.root, cache, new Hasher(cache.memo)))
@@ -48,6 +50,9 @@ export default class Run extends Command {
         this.log(`${count} of ${graph.instances.length} instances would run or be restored`)
         return
       }
+      // Before the run lock: a cluster executor takes its coordinator lock here and refuses a second coordinator.
+      let reporter: Reporter | undefined
+      executor = createExecutor(flags.executor, {cacheDir: cache.dir, warn: (message) => reporter?.line(`warning: ${message}`)})
       release = await acquireLock(
         cache.lockFile,
         (holder) => this.logToStderr(`waiting for the seldpipe run holding ${cache.lockFile} (${describeHolder(holder)})...`),
@@ -57,9 +62,8 @@ export default class Run extends Command {
         throw error
       })
       await this.stopLeftovers(cache)
-      const reporter = process.stdout.isTTY ? new LiveReporter() : new PlainReporter((text) => this.log(text))
-      const executor = createExecutor(flags.executor, {cacheDir: cache.dir, warn: (message) => reporter.line(`warning: ${message}`)})
-      const summary = await runGraph(graph, cache, {executor, jobs: flags.jobs, force: flags.force, reporter, signal: controller.signal}).finally(() => reporter.close())
+      reporter = process.stdout.isTTY ? new LiveReporter() : new PlainReporter((text) => this.log(text))
+      const summary = await runGraph(graph, cache, {executor, jobs: flags.jobs, force: flags.force, reporter, signal: controller.signal}).finally(() => reporter?.close())
       const parts = [`${summary.ran.length} ran`, `${summary.restored.length} restored`, `${summary.upToDate.length} up to date`]
       if (summary.failed.length > 0) parts.push(`${summary.failed.length} failed`)
       if (summary.notRun.length > 0) parts.push(`${summary.notRun.length} not run`)
@@ -68,6 +72,7 @@ export default class Run extends Command {
       if (summary.failed.length > 0) this.exit(1)
     } finally {
       for (const signal of signals) process.off(signal, stop)
+      await executor?.close?.()
       await release?.()
       await cache.close()
     }

@@ -4,6 +4,7 @@ import {loadGraph, openCache, pipelineFlags, reportingPipelineErrors} from '../p
 import {Hasher} from '../pipeline/hash.js'
 import {lockHolder} from '../pipeline/lock.js'
 import {formatSeconds} from '../pipeline/progress.js'
+import {activeSlurmJobs} from '../pipeline/slurm/executor.js'
 
 export default class Status extends Command {
   static override description = 'Show every stage instance as up to date or stale, with the reason.'
@@ -21,17 +22,21 @@ export default class Status extends Command {
       const assessments = await assessAll(graph.instances, new Assessor(graph.pipeline.root, cache, new Hasher(cache.memo)))
       // What a live run is executing right now (a killed run's leftovers are not running).
       const running = lockHolder(cache.lockFile) ? cache.running() : new Map()
+      // Slurm jobs as squeue sees them (queued or running, with their job ids), even when their coordinator died.
+      const slurmJobs = new Map((await activeSlurmJobs(cache.dir)).map((job) => [job.instance, job]))
       const rows = graph.instances.map((instance) => {
         const {state, reasons, key} = assessments.get(instance.id)!
         const now = running.get(instance.id)
+        const slurm = slurmJobs.get(instance.id)
         return {
           id: instance.id,
           stage: instance.stage.name,
           vars: instance.vars,
-          state: now ? 'running' : state,
+          state: slurm?.phase ?? (now ? 'running' : state),
           reasons,
           key: key ?? null,
           ...(now ? {running: {since: now.startedAt, handle: now.handle ?? null, executor: now.executor}} : {}),
+          ...(slurm ? {slurm: {jobId: slurm.slurmId, state: slurm.state, submittedAt: slurm.submittedAt}} : {}),
         }
       })
       if (flags.json) {
@@ -41,11 +46,11 @@ export default class Status extends Command {
       const width = Math.max(...rows.map((row) => row.id.length))
       for (const row of rows) {
         const running = row.running ? `${formatSeconds(Date.now() - Date.parse(row.running.since))}${row.running.handle ? `, ${row.running.handle}` : ''}` : ''
-        const why = row.running ? running : row.reasons.join('; ')
+        const why = row.slurm ? `slurm job ${row.slurm.jobId} ${row.slurm.state}` : row.running ? running : row.reasons.join('; ')
         this.log(`${row.state.padEnd(10)}  ${row.id.padEnd(width)}  ${why}`.trimEnd())
       }
       const count = (state: string) => rows.filter((row) => row.state === state).length
-      this.log(`${rows.length} instances: ${count('up to date')} up to date, ${count('stale')} stale${count('running') > 0 ? `, ${count('running')} running` : ''}`)
+      this.log(`${rows.length} instances: ${count('up to date')} up to date, ${count('stale')} stale${count('queued') > 0 ? `, ${count('queued')} queued` : ''}${count('running') > 0 ? `, ${count('running')} running` : ''}`)
     } finally {
       await cache.close()
     }

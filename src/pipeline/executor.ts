@@ -33,4 +33,6 @@ export interface Executor {
   readonly name: string
   /** Runs a job to completion; aborting `signal` must stop the job (kill the process, cancel the cluster job). */
   run(job: Job, signal: AbortSignal, onStart?: (handle: string) => void): Promise<JobResult>
+  /** Called once when the run is over: releases what the executor holds (the Slurm coordinator lock). */
+  close?(): Promise<void>
 }

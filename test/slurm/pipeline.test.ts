@@ -15,6 +15,14 @@ const cli = path.join(repoRoot, 'bin', 'run.js')
 /** gen@x (2) → combine@x,y (4) → report@y (2). */
 const INSTANCES = ['gen-1', 'gen-2', 'combine-1-a', 'combine-1-b', 'combine-2-a', 'combine-2-b', 'report-a', 'report-b']
 
+/** The parts of `seldpipe status --json` rows these tests read. */
+interface StatusRow {
+  id: string
+  state: string
+  running?: {handle: string | null}
+  slurm?: {jobId: string; state: string}
+}
+
 describe.skipIf(skipReason !== undefined)('seldpipe run --executor slurm on the loopback cluster', () => {
   let dir: string
   const seldpipe = (...args: string[]): ResultPromise<{cwd: string; reject: false; all: true; env: Record<string, string>}> =>
@@ -22,6 +30,11 @@ describe.skipIf(skipReason !== undefined)('seldpipe run --executor slurm on the 
   const run = (...args: string[]) => seldpipe('run', '--executor', 'slurm', '--jobs', '8', ...args)
   /** The names of the steps that ran, in the order they started (every execution appends one line). */
   const runs = async (): Promise<string[]> => (await readFile(path.join(dir, 'runs.log'), 'utf8').catch(() => '')).split('\n').filter(Boolean)
+  const status = async (): Promise<StatusRow[]> => {
+    const result = await seldpipe('status', '--json')
+    expect(result.exitCode, result.all).toBe(0)
+    return JSON.parse(result.stdout) as StatusRow[]
+  }
   /** Every Slurm job submitted for this project, from the controller (which keeps ended jobs for MinJobAge). */
   const submitted = async (): Promise<string[]> => {
     const {stdout} = await execa('squeue', ['--noheader', '--states=all', '--format=%i|%Z'])
@@ -76,30 +89,39 @@ describe.skipIf(skipReason !== undefined)('seldpipe run --executor slurm on the 
     expect((await runs()).slice(7)).toEqual(['combine-2-b', 'report-b'])
   })
 
-  it('a coordinator killed mid-run and restarted follows the jobs it left queued or running and submits only the rest', async () => {
+  it('a coordinator killed mid-run leaves its jobs visible to status; its restart follows them and submits only the rest; a third is refused', async () => {
     await writeFile(path.join(dir, 'hold-combine'), '')
     const first = run()
     // Wait until every combine job is submitted and at least one is executing (the rest may queue for a CPU).
-    await expect.poll(async () => readSubmittedJobs(path.join(dir, 'cache', 'slurm')).filter((job) => job.instance.startsWith('combine')).length,
+    await expect.poll(() => readSubmittedJobs(path.join(dir, 'cache', 'slurm')).filter((job) => job.instance.startsWith('combine')).length,
       {timeout: 60_000, interval: 100}).toBe(4)
     await expect.poll(async () => (await runs()).some((step) => step.startsWith('combine')), {timeout: 60_000, interval: 100}).toBe(true)
     first.kill('SIGKILL')
     await first
-    const left = readSubmittedJobs(path.join(dir, 'cache', 'slurm'))
+    const left = Object.fromEntries(readSubmittedJobs(path.join(dir, 'cache', 'slurm')).map((job) => [job.instance, job.slurmId]))
+
+    const orphaned = await status()
+    expect(Object.fromEntries(orphaned.filter((row) => row.slurm).map((row) => [row.id, row.slurm!.jobId]))).toEqual(left)
+    expect(orphaned.filter((row) => row.slurm).every((row) => ['queued', 'running'].includes(row.state))).toBe(true)
+    expect(orphaned.some((row) => row.state === 'running')).toBe(true)
+    const human = await seldpipe('status')
+    const runningId = orphaned.find((row) => row.state === 'running')!.slurm!.jobId
+    expect(human.all).toMatch(new RegExp(`^running +combine@\\S+ +slurm job ${runningId} RUNNING$`, 'm'))
 
     const second = run()
-    const adopted = new Map<string, string>()
-    second.all!.on('data', (chunk: Buffer) => {
-      for (const [, id, handle] of chunk.toString().matchAll(/^\s+(combine@\S+): (\d+)$/gm)) adopted.set(id, handle)
-      // Release the held steps only once the new coordinator follows all four, so none ends unwatched.
-      if (adopted.size === 4) void writeFile(path.join(dir, 'release'), '')
-    })
+    // Release the held steps only once the new coordinator follows all four, so none of them ends unwatched.
+    await expect.poll(async () => Object.fromEntries((await status()).filter((row) => row.running?.handle).map((row) => [row.id, row.running!.handle])),
+      {timeout: 60_000, interval: 250}).toEqual(left)
+    const third = await run()
+    expect(third.exitCode).not.toBe(0)
+    expect(third.all!.replace(/\s+/g, ' ')).toMatch(/another seldpipe coordinator \(pid \d+ on .+\) is running this project's Slurm jobs/)
+    await writeFile(path.join(dir, 'release'), '')
+
     const result = await second
     expect(result.exitCode, result.all).toBe(0)
-    expect(result.all).toContain('2 up to date') // the gen instances recorded before the kill
-    expect(Object.fromEntries(adopted)).toEqual(Object.fromEntries(left.map((job) => [job.instance, job.slurmId])))
-    const executed = await runs()
-    expect([...executed].sort()).toEqual([...INSTANCES].sort())
+    expect(result.all).toContain('6 ran, 0 restored, 2 up to date') // gen was recorded before the kill
+    expect([...await runs()].sort()).toEqual([...INSTANCES].sort())
     expect(await submitted()).toHaveLength(8)
+    expect(readSubmittedJobs(path.join(dir, 'cache', 'slurm'))).toEqual([])
   })
 })
