@@ -153,7 +153,7 @@ describe('wasm matmul with transposed operands and leading-axis sums match the C
   it('sum over leading axes, with and without keepDims, and over other axes (stock kernel)', async () => {
     const f = () => {
       const x = tf.tensor(random([3, 4, 5, 6], 12), [3, 4, 5, 6])
-      return [tf.sum(x, [0, 1, 2]), tf.sum(x, [2, 0, 1], true), tf.sum(x, [-2, -4, -3]), tf.sum(x, [0, 1]), tf.sum(x, 3), tf.sum(tf.reshape(x, [12, 30]), 0)]
+      return [tf.sum(x), tf.sum(x, [0, 1, 2]), tf.sum(x, [2, 0, 1], true), tf.sum(x, [-2, -4, -3]), tf.sum(x, [0, 1]), tf.sum(x, 3), tf.sum(tf.reshape(x, [12, 30]), 0)]
     }
     const expected = await on('cpu', f)
     const actual = await on('wasm', f)

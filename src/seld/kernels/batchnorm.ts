@@ -2,7 +2,8 @@
 // path (moments + FusedBatchNorm) transposes for every leading-axis reduction and tiles rsqrt(variance) to the
 // full input size in the gradient; two passes over the data each way do the same work.
 import * as tf from '@tensorflow/tfjs'
-import {f32, registerWasmKernel, type BackendWasm, type KernelArgs, type TensorInfo} from './heap.js'
+import {f32, registerWasmKernel, release, type BackendWasm, type KernelArgs, type TensorInfo} from './heap.js'
+import {address, simd, sumScratch} from './simd.js'
 
 const FORWARD = 'SeldBatchNormTraining'
 const BACKWARD = 'SeldBatchNormTrainingGrad'
@@ -10,41 +11,27 @@ const BACKWARD = 'SeldBatchNormTrainingGrad'
 /** y = (x − mean) · invStd · gamma + beta with the batch statistics; outputs y, mean, variance, invStd. */
 function forward({inputs, backend, attrs}: KernelArgs): TensorInfo[] {
   const wasm = backend as BackendWasm
+  const kernels = simd(wasm)
   const {x, gamma, beta} = inputs as {x: TensorInfo; gamma: TensorInfo; beta: TensorInfo}
   const epsilon = (attrs as {epsilon: number}).epsilon
   const channels = x.shape[x.shape.length - 1]
+  const count = tf.util.sizeFromShape(x.shape) / channels
   const y = wasm.makeOutput(x.shape, 'float32')
   const mean = wasm.makeOutput([channels], 'float32')
   const variance = wasm.makeOutput([channels], 'float32')
   const invStd = wasm.makeOutput([channels], 'float32')
-  const xData = f32(wasm, x)
-  const count = xData.length / channels
-  const sum = new Float64Array(channels)
-  for (let i = 0; i < xData.length; i += channels) for (let c = 0; c < channels; c++) sum[c] += xData[i + c]
-  const mu = new Float32Array(channels)
-  for (let c = 0; c < channels; c++) mu[c] = sum[c] / count
-  sum.fill(0)
-  for (let i = 0; i < xData.length; i += channels) {
-    for (let c = 0; c < channels; c++) {
-      const d = xData[i + c] - mu[c]
-      sum[c] += d * d
-    }
-  }
-  const gammaData = f32(wasm, gamma)
-  const betaData = f32(wasm, beta)
-  const scale = new Float32Array(channels)
-  const shift = new Float32Array(channels)
-  const varianceData = f32(wasm, variance)
-  const invStdData = f32(wasm, invStd)
-  f32(wasm, mean).set(mu)
+  const affine = wasm.makeOutput([2, channels], 'float32')
+  const scratch = sumScratch(wasm, channels)
+  kernels.bn_stats(address(wasm, x), count, channels, address(wasm, mean), address(wasm, variance), scratch.partial, scratch.total)
+  const [mu, v, inv, g, b, scaleShift] = [mean, variance, invStd, gamma, beta, affine].map((t) => f32(wasm, t))
   for (let c = 0; c < channels; c++) {
-    varianceData[c] = sum[c] / count
-    invStdData[c] = 1 / Math.sqrt(varianceData[c] + epsilon)
-    scale[c] = invStdData[c] * gammaData[c]
-    shift[c] = betaData[c] - mu[c] * scale[c]
+    inv[c] = 1 / Math.sqrt(v[c] + epsilon)
+    scaleShift[c] = inv[c] * g[c]
+    scaleShift[channels + c] = b[c] - mu[c] * scaleShift[c]
   }
-  const yData = f32(wasm, y)
-  for (let i = 0; i < xData.length; i += channels) for (let c = 0; c < channels; c++) yData[i + c] = xData[i + c] * scale[c] + shift[c]
+  const affineAt = address(wasm, affine)
+  kernels.affine_rows(address(wasm, x), count, channels, affineAt, affineAt + channels * 4, address(wasm, y))
+  release(wasm, affine, scratch.info)
   return [y, mean, variance, invStd]
 }
 
@@ -54,43 +41,29 @@ function forward({inputs, backend, attrs}: KernelArgs): TensorInfo[] {
  */
 function backward({inputs, backend}: KernelArgs): TensorInfo[] {
   const wasm = backend as BackendWasm
+  const kernels = simd(wasm)
   const {dy, x, gamma, mean, invStd} = inputs as Record<string, TensorInfo>
   const channels = x.shape[x.shape.length - 1]
+  const count = tf.util.sizeFromShape(x.shape) / channels
   const dx = wasm.makeOutput(x.shape, 'float32')
   const dGamma = wasm.makeOutput([channels], 'float32')
   const dBeta = wasm.makeOutput([channels], 'float32')
-  const xData = f32(wasm, x)
-  const dyData = f32(wasm, dy)
-  const mu = f32(wasm, mean)
-  const inv = f32(wasm, invStd)
-  const count = xData.length / channels
-  const sumDy = new Float64Array(channels)
-  const sumDyX = new Float64Array(channels)
-  for (let i = 0; i < xData.length; i += channels) {
-    for (let c = 0; c < channels; c++) {
-      const g = dyData[i + c]
-      sumDy[c] += g
-      sumDyX[c] += g * (xData[i + c] - mu[c])
-    }
-  }
-  const gammaData = f32(wasm, gamma)
-  const dGammaData = f32(wasm, dGamma)
-  const dBetaData = f32(wasm, dBeta)
-  // dx = a·dy + b·x + d per channel.
-  const a = new Float32Array(channels)
-  const b = new Float32Array(channels)
-  const d = new Float32Array(channels)
+  // dx = a·dy + b·x + d per channel
+  const coefficients = wasm.makeOutput([3, channels], 'float32')
+  const scratch = sumScratch(wasm, channels)
+  kernels.bn_grad_sums(address(wasm, dy), address(wasm, x), address(wasm, mean), count, channels, address(wasm, dBeta), address(wasm, dGamma), scratch.partial, scratch.total)
+  const [mu, inv, g, dg, db, abd] = [mean, invStd, gamma, dGamma, dBeta, coefficients].map((t) => f32(wasm, t))
   for (let c = 0; c < channels; c++) {
-    dBetaData[c] = sumDy[c]
-    dGammaData[c] = sumDyX[c] * inv[c]
-    a[c] = gammaData[c] * inv[c]
-    b[c] = (-a[c] * inv[c] * dGammaData[c]) / count
-    d[c] = (-a[c] * dBetaData[c]) / count - b[c] * mu[c]
+    dg[c] *= inv[c]
+    const a = g[c] * inv[c]
+    const b = (-a * inv[c] * dg[c]) / count
+    abd[c] = a
+    abd[channels + c] = b
+    abd[2 * channels + c] = (-a * db[c]) / count - b * mu[c]
   }
-  const dxData = f32(wasm, dx)
-  for (let i = 0; i < xData.length; i += channels) {
-    for (let c = 0; c < channels; c++) dxData[i + c] = a[c] * dyData[i + c] + b[c] * xData[i + c] + d[c]
-  }
+  const at = address(wasm, coefficients)
+  kernels.bn_grad_apply(address(wasm, dy), address(wasm, x), count, channels, at, at + channels * 4, at + 2 * channels * 4, address(wasm, dx))
+  release(wasm, coefficients, scratch.info)
   return [dx, dGamma, dBeta]
 }
 

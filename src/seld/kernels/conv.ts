@@ -1,6 +1,7 @@
 // Convolution gradients for the wasm backend, which has no Conv2DBackpropFilter and a slow Conv2DBackpropInput.
 import * as tf from '@tensorflow/tfjs'
 import {f32, registerWasmKernel, release, run, type BackendWasm, type KernelArgs, type TensorInfo} from './heap.js'
+import {address, simd} from './simd.js'
 
 // Rows of the filter-gradient GEMM's inner dimension per chunk: XNNPACK keeps ~27 GFLOP/s at this size and drops
 // to ~6 GFLOP/s when the inner dimension is N·H·W = 131,072 in one piece.
@@ -23,54 +24,30 @@ function convInfo(xShape: number[], filterShape: number[], attrs: tf.NamedAttrMa
  */
 export function conv2dBackpropFilter({inputs, backend, attrs}: KernelArgs): TensorInfo {
   const wasm = backend as BackendWasm
+  const kernels = simd(wasm)
   const {x, dy} = inputs as {x: TensorInfo; dy: TensorInfo}
   const filterShape = (attrs as unknown as tf.Conv2DBackpropFilterAttrs).filterShape
   const info = convInfo(x.shape, filterShape, attrs!)
-  const {batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outHeight: ho, outWidth: wo, outChannels: co} = info
+  const {inHeight: h, inWidth: w, inChannels: ci, outHeight: ho, outWidth: wo, outChannels: co} = info
   const {filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw} = info
-  const top = info.padInfo.top
-  const left = info.padInfo.left
-  const pixels = n * ho * wo
+  const pixels = info.batchSize * ho * wo
   const m = fh * fw * ci
-  const sum = new Float32Array(co * m)
+  const sum = wasm.makeOutput([co, m], 'float32')
+  f32(wasm, sum).fill(0)
   for (let first = 0; first < pixels; first += CHUNK_ROWS) {
     const rows = Math.min(CHUNK_ROWS, pixels - first)
+    // Fresh tensors per chunk: XNNPACK caches packed operands by tensor id.
     const cols = wasm.makeOutput([1, rows, m], 'float32')
     const dyT = wasm.makeOutput([1, co, rows], 'float32')
-    const colsData = f32(wasm, cols)
-    const xData = f32(wasm, x)
-    const dyTData = f32(wasm, dyT)
-    const dyData = f32(wasm, dy)
-    for (let row = 0, source = first * co; row < rows; row++) {
-      for (let o = 0; o < co; o++) dyTData[o * rows + row] = dyData[source++]
-    }
-    for (let row = 0; row < rows; row++) {
-      const pixel = first + row
-      const j = pixel % wo
-      const i = ((pixel / wo) | 0) % ho
-      const batch = (pixel / (wo * ho)) | 0
-      for (let a = 0; a < fh; a++) {
-        const yi = i * sh + a - top
-        for (let b = 0; b < fw; b++) {
-          const xj = j * sw + b - left
-          const target = row * m + (a * fw + b) * ci
-          if (yi < 0 || yi >= h || xj < 0 || xj >= w) {
-            for (let c = 0; c < ci; c++) colsData[target + c] = 0
-          } else {
-            const source = ((batch * h + yi) * w + xj) * ci
-            for (let c = 0; c < ci; c++) colsData[target + c] = xData[source + c]
-          }
-        }
-      }
-    }
+    kernels.transpose(address(wasm, dy) + first * co * 4, address(wasm, dyT), rows, co)
+    kernels.im2col(address(wasm, x), address(wasm, cols), first, rows, h, w, ci, ho, wo, fh, fw, sh, sw, info.padInfo.top, info.padInfo.left)
     const partial = run('BatchMatMul', wasm, {a: dyT, b: cols}, {transposeA: false, transposeB: false})
-    const partialData = f32(wasm, partial)
-    for (let k = 0; k < sum.length; k++) sum[k] += partialData[k]
+    kernels.add_into(address(wasm, sum), address(wasm, partial), co * m)
     release(wasm, cols, dyT, partial)
   }
   const out = wasm.makeOutput(filterShape, 'float32')
-  const outData = f32(wasm, out)
-  for (let o = 0; o < co; o++) for (let k = 0; k < m; k++) outData[k * co + o] = sum[o * m + k]
+  kernels.transpose(address(wasm, sum), address(wasm, out), co, m)
+  release(wasm, sum)
   return out
 }
 

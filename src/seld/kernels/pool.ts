@@ -1,6 +1,7 @@
 // MaxPoolGrad for non-overlapping pooling windows, the SELDnet (1, p) frequency pooling.
 import * as tf from '@tensorflow/tfjs'
 import {f32, registerWasmKernel, type BackendWasm, type KernelArgs, type TensorInfo} from './heap.js'
+import {address, simd} from './simd.js'
 
 /**
  * With windows that tile the input (stride = window, no padding), every input position belongs to exactly one
@@ -18,31 +19,8 @@ function maxPoolGradVia(stock: tf.KernelFunc) {
     const tiles = fh === sh && fw === sw && ho * fh === h && wo * fw === w && info.padInfo.top === 0 && info.padInfo.left === 0
     if (!tiles) return stock(args as never) as TensorInfo
     const dx = wasm.makeOutput(input.shape, 'float32')
-    const dxData = f32(wasm, dx)
-    const xData = f32(wasm, input)
-    const dyData = f32(wasm, dy)
-    dxData.fill(0)
-    const rowStride = w * c
-    let window = 0
-    for (let row = 0; row < n * ho; row++) {
-      const rowStart = row * fh * rowStride
-      for (let col = 0; col < wo; col++) {
-        const colStart = rowStart + col * fw * c
-        for (let channel = 0; channel < c; channel++, window++) {
-          let best = colStart + channel
-          let bestValue = xData[best]
-          for (let a = 0; a < fh; a++) {
-            for (let b = 0, at = colStart + a * rowStride + channel; b < fw; b++, at += c) {
-              if (xData[at] > bestValue) {
-                bestValue = xData[at]
-                best = at
-              }
-            }
-          }
-          dxData[best] = dyData[window]
-        }
-      }
-    }
+    f32(wasm, dx).fill(0)
+    simd(wasm).maxpool_grad(address(wasm, input), address(wasm, dy), address(wasm, dx), n * ho, w, c, wo, fh, fw)
     return dx
   }
 }

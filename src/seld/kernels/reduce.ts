@@ -1,6 +1,9 @@
 // Kernels whose stock wasm versions take a slow path for the layouts that training produces.
 import * as tf from '@tensorflow/tfjs'
-import {f32, registerWasmKernel, release, run, type BackendWasm, type KernelArgs, type TensorInfo} from './heap.js'
+import {registerWasmKernel, release, run, type BackendWasm, type KernelArgs, type TensorInfo} from './heap.js'
+import {address, simd, sumScratch} from './simd.js'
+
+const {util} = tf
 
 /**
  * BatchMatMul with transposeA or transposeB runs a naive loop on wasm (~50× slower); the gradients of every
@@ -36,15 +39,14 @@ function sumVia(stock: tf.KernelFunc) {
     const {x} = args.inputs as {x: TensorInfo}
     const {axis, keepDims} = args.attrs as unknown as tf.SumAttrs
     const rank = x.shape.length
-    const axes = new Set((Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a)))
+    const axes = new Set((axis == null ? [] : Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a)))
     const leading = rank >= 2 && axes.size === rank - 1 && !axes.has(rank - 1) && x.dtype === 'float32'
     if (!leading) return stock(args as never) as TensorInfo
     const channels = x.shape[rank - 1]
     const out = wasm.makeOutput(keepDims ? [...x.shape.slice(0, -1).map(() => 1), channels] : [channels], 'float32')
-    const data = f32(wasm, x)
-    const sum = new Float64Array(channels)
-    for (let i = 0; i < data.length; i += channels) for (let c = 0; c < channels; c++) sum[c] += data[i + c]
-    f32(wasm, out).set(sum)
+    const scratch = sumScratch(wasm, channels)
+    simd(wasm).sum_rows(address(wasm, x), util.sizeFromShape(x.shape) / channels, channels, address(wasm, out), scratch.partial, scratch.total)
+    release(wasm, scratch.info)
     return out
   }
 }
