@@ -56,10 +56,9 @@ export interface ExtractOptions {
 const S_IFMT = 0o170000
 const S_IFLNK = 0o120000
 
-/** Why an entry name is unsafe to extract anywhere (absolute, drive letter, `..`, backslash), or null. */
+/** Why an entry name (separators already turned into '/') is unsafe to extract anywhere, or null. */
 function unsafeName(name: string): string | null {
   if (name.startsWith('/') || /^[a-zA-Z]:/.test(name)) return `absolute path '${name}'`
-  if (name.includes('\\')) return `backslash in '${name}'`
   if (name.split('/').includes('..')) return `'..' in '${name}' (zip slip)`
   return null
 }
@@ -96,8 +95,8 @@ export async function extractZipFolder(archive: string, destination: string, opt
   const extracted: string[] = []
   try {
     for await (const entry of entries(zip)) {
-      // With decodeStrings off yauzl hands over the raw name bytes.
-      const name = String(entry.fileName as unknown as Buffer)
+      // With decodeStrings off yauzl hands over the raw name bytes; archives made on Windows may separate with '\\'.
+      const name = String(entry.fileName as unknown as Buffer).replaceAll('\\', '/')
       const unsafe = unsafeName(name)
       if (unsafe) throw fail(`refusing entry with ${unsafe}`)
       if (((entry.externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK) throw fail(`refusing symbolic link '${name}'`)

@@ -100,6 +100,16 @@ describe('extractDataset', () => {
     expect(existsSync(path.join(work, '.wav'))).toBe(false)
   })
 
+  it('reads backslash separators as Windows archivers write them, and refuses .. written so', async () => {
+    const windows = rename(await zipOf([{name: `${WAV}/train_0.wav`, data: Buffer.from('x')}]), `${WAV}/`, `${WAV}\\`)
+    writeFileSync(path.join(work, 'data', `${WAV}.zip`), windows)
+    writeFileSync(path.join(work, 'data', `${DESC}.zip`), await zipOf([{name: `${DESC}/train_0.csv`, data: csv}]))
+    await expect(extract()).resolves.toEqual({wav: ['train_0.wav'], desc: ['train_0.csv']})
+    const slip = rename(await zipOf([{name: `${WAV}/train_0.wav`, data: Buffer.from('x')}, {name: 'AAAAAA.wav', data: Buffer.from('evil')}]), 'AAAAAA', '..\\..\\')
+    writeFileSync(path.join(work, 'data', `${WAV}.zip`), slip)
+    await expect(extract()).rejects.toThrow(/'\.\.' in '\.\.\/\.\.\/\.wav' \(zip slip\)/)
+  })
+
   it('refuses absolute paths', async () => {
     const zip = rename(await zipOf([{name: `${WAV}/train_0.wav`, data: Buffer.from('x')}, {name: 'AAAAAAAAA.wav', data: Buffer.from('evil')}]), 'AAAAAAAAA', '/tmp/evil')
     writeFileSync(path.join(work, 'data', `${WAV}.zip`), zip)
