@@ -294,11 +294,18 @@ export async function predictRecording(model: tf.LayersModel, source: FrameSourc
     doa: new Float32Array(source.frames * doaWidth),
   }
   const starts = sequenceStarts(source.frames, seqLen)
-  let covered = 0
-  for (let b = 0; b < starts.length; b += batchSize) {
-    const batchStarts = starts.slice(b, b + batchSize)
+  const read = async (batchStarts: number[]) => {
     const x = new Float32Array(batchStarts.length * seqLen * frameValues)
     await Promise.all(batchStarts.map((start, i) => source.read(start, seqLen, x.subarray(i * seqLen * frameValues, (i + 1) * seqLen * frameValues))))
+    return x
+  }
+  let covered = 0
+  let next = read(starts.slice(0, batchSize))
+  for (let b = 0; b < starts.length; b += batchSize) {
+    const batchStarts = starts.slice(b, b + batchSize)
+    const x = await next
+    // The next batch is read while this one is predicted.
+    if (b + batchSize < starts.length) next = read(starts.slice(b + batchSize, b + 2 * batchSize))
     const input = tf.tensor4d(x, [batchStarts.length, seqLen, bins, featureChannels])
     const outputs = model.predictOnBatch(input) as tf.Tensor[]
     const [sed, doa] = await Promise.all(outputs.map((output) => output.data() as Promise<Float32Array>))

@@ -297,7 +297,8 @@ export async function trainSeldnet(run: TrainRun): Promise<TrainResult> {
   }
   const records = state?.records.slice() ?? []
   let bestEpoch = state?.bestEpoch ?? 0
-  let bestScore = state?.bestScore ?? Infinity
+  // JSON keeps NaN as null.
+  let bestScore = state ? (state.bestScore ?? NaN) : NaN
   let staleEpochs = state?.staleEpochs ?? 0
 
   for (let epoch = resumedFrom + 1; epoch <= epochs && staleEpochs < settings.patience; epoch++) {
@@ -312,8 +313,9 @@ export async function trainSeldnet(run: TrainRun): Promise<TrainResult> {
       er: overall.er, f1: overall.f1, doaErrorDegrees: overall.doaErrorGtDegrees, frameRecall: overall.frameRecall,
       seldScore: overall.seldScore, seconds: (performance.now() - started) / 1000,
     }
-    // The first epoch always counts as best, so a best model exists even if the score is NaN (no reference activity).
-    const improved = bestEpoch === 0 || record.seldScore < bestScore
+    // The first epoch always counts as best, so a best model exists even if the score is NaN (no reference activity
+    // gives a NaN error rate); any number beats NaN.
+    const improved = bestEpoch === 0 || record.seldScore < bestScore || (Number.isNaN(bestScore) && !Number.isNaN(record.seldScore))
     if (improved) {
       bestEpoch = epoch
       bestScore = record.seldScore
