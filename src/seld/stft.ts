@@ -3,9 +3,9 @@ import type {Pcm16} from './wav.js'
 
 /** Symmetric Hann window of n samples, as numpy's `hanning(n)`: 0.5 − 0.5·cos(2πi/(n−1)). */
 export function hannWindow(n: number): Float64Array {
+  if (n === 1) return Float64Array.of(1)
   const window = new Float64Array(n)
-  if (n === 1) window[0] = 1
-  for (let i = 0; i < n && n > 1; i++) window[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (n - 1))
+  for (let i = 0; i < n; i++) window[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (n - 1))
   return window
 }
 
@@ -17,9 +17,9 @@ const [A0, A1, A2, A3, A4, A5, A6, A7, A8] = [
 
 /**
  * The angle of re + i·im whose magnitude is already known, within 2e-8 rad of Math.atan2 (far below the float32
- * resolution phases are stored at) and several times faster on audio: Math.atan2, and the octant branches of the
- * usual approximations that random phases mispredict, took over a third of the spectrogram's time. Uses the
- * half-angle identity atan2(y, |x|) = 2·atan(y / (r + |x|)), whose argument stays within [−1, 1].
+ * resolution phases are stored at). Math.atan2 took a quarter of the spectrogram's time, and the usual polynomial
+ * approximations branch on the octant, which random phases mispredict; the half-angle identity
+ * atan2(y, |x|) = 2·atan(y / (r + |x|)) keeps the argument within [−1, 1] without them.
  */
 export function phase(re: number, im: number, magnitude: number): number {
   const denominator = magnitude + Math.abs(re)
