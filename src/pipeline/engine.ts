@@ -136,7 +136,8 @@ export async function runGraph(graph: Graph, cache: Cache, options: RunOptions):
     const work = settle(instance)
       .then((outcome) => void outcomes.set(instance.id, outcome))
       .catch((error: unknown) => {
-        outcomes.set(instance.id, 'failed')
+        // A command stopped because the run was cancelled did not fail: it was not run to the end.
+        outcomes.set(instance.id, options.signal.aborted ? 'not run' : 'failed')
         if (options.signal.aborted) return
         const {message, details} = error instanceof InstanceFailure ? error : {message: String(error instanceof Error ? error.message : error), details: ''}
         reporter.line(`✗ failed ${instance.id}: ${message}${details ? `\n${details}` : ''}`)
