@@ -1,6 +1,7 @@
+import {basename, extname} from 'node:path'
 import {Command, Flags} from '@oclif/core'
 import type {BackendPreference} from '../seld/backend.js'
-import {DEFAULT_EVENT_OPTIONS, EVENT_FORMATS, type EventFormat} from '../seld/events.js'
+import {DEFAULT_EVENT_OPTIONS, EVENT_FORMATS, scoreEvents, type EventFormat, type EventScore} from '../seld/events.js'
 import {parseWav, readWav, type Pcm16} from '../seld/wav.js'
 
 async function readStdin(): Promise<Uint8Array> {
@@ -23,11 +24,14 @@ integer degrees, no header). <recording>.csv (or .json) and a picture <recording
 class, DOA tracks) are written into --out, by default beside each input. "-" reads a WAV from stdin (written as
 stdin.csv into --out or the current folder).
 
-Without --model, the best model of the most recent run of the project (the newest work/*/*/model/best) is used.`
+Without --model, the best model of the most recent run of the project (the newest work/*/*/model/best) is used.
+With --reference, each recording's events are compared with its description file: F1 over 1-second segments, and
+the direction error of every annotated event that a predicted event of its class overlaps.`
   static override examples = [
     '<%= config.bin %> predict recording.wav',
     '<%= config.bin %> predict a.wav b.wav --model work/synth-foa/ov1_split1/model --out predictions --format json',
     'cat recording.wav | <%= config.bin %> predict - --format dcase --out .',
+    '<%= config.bin %> predict work/synth-foa/ov1_split1/wav/test_000.wav --reference work/synth-foa/ov1_split1/desc --out predictions',
   ]
   static override strict = false
   static override args = {}
@@ -39,6 +43,7 @@ Without --model, the best model of the most recent run of the project (the newes
     'max-gap': Flags.string({default: String(DEFAULT_EVENT_OPTIONS.maxGapSeconds), description: 'seconds of inactivity still bridged inside one event'}),
     'min-duration': Flags.string({default: String(DEFAULT_EVENT_OPTIONS.minDurationSeconds), description: 'seconds: shorter events are dropped'}),
     plot: Flags.boolean({default: true, allowNo: true, description: 'write <recording>.png beside the output'}),
+    reference: Flags.string({description: 'folder of description files <recording>.csv (TUT 2018 layout): score the events against them'}),
     backend: Flags.string({default: 'auto', description: 'tfjs backend: auto, tensorflow, wasm or cpu'}),
   }
 
@@ -48,6 +53,7 @@ Without --model, the best model of the most recent run of the project (the newes
     const fail = (message: string): never => this.error(message, {exit: 2})
     if (inputs.length === 0) fail('no recording given: seldpipe predict <file.wav...> (or - for stdin)')
     if (inputs.filter((input) => input === '-').length > 1) fail('stdin (-) can be read only once')
+    if (flags.reference !== undefined && inputs.includes('-')) fail('--reference matches description files by recording name: give files, not stdin')
     // Seconds and the threshold are given as text so that a typo is an error rather than oclif's NaN-prone parsing.
     const number = (name: 'threshold' | 'max-gap' | 'min-duration', valid: (value: number) => boolean, range: string) => {
       const value = Number(flags[name])
@@ -62,7 +68,7 @@ Without --model, the best model of the most recent run of the project (the newes
     }
     const format = flags.format as EventFormat
     // tfjs and the plotting canvas load only once the arguments are known to be good (and not for --help).
-    const [{initBackend}, {latestModelDir, loadPredictor, outputStem, predictToFiles, projectRoot, STDIN_NAME}] = await Promise.all([
+    const [{initBackend}, {latestModelDir, loadPredictor, outputStem, predictToFiles, projectRoot, readAnnotations, STDIN_NAME}] = await Promise.all([
       import('../seld/backend.js'),
       import('../seld/predict.js'),
     ])
@@ -84,8 +90,10 @@ Without --model, the best model of the most recent run of the project (the newes
     for (const [i, input] of inputs.entries()) {
       try {
         const pcm: Pcm16 = input === '-' ? parseWav(await readStdin(), STDIN_NAME) : readWav(input)
+        const annotated = flags.reference === undefined ? undefined : readAnnotations(flags.reference, basename(input, extname(input)), predictor.info.classes)
         const result = await predictToFiles(predictor, pcm, input === '-' ? STDIN_NAME : input, stems[i], {format, events, plot: flags.plot})
         this.log(`${input}: ${result.events.length} events → ${[result.outputFile, result.pictureFile].filter(Boolean).join(', ')}`)
+        if (annotated) this.log(`  ${describeScore(scoreEvents(result.events, annotated, pcm.samples.length / pcm.channels / pcm.sampleRate))}`)
       } catch (error) {
         failures++
         this.logToStderr(`error: ${(error as Error).message}`)
@@ -93,4 +101,9 @@ Without --model, the best model of the most recent run of the project (the newes
     }
     if (failures > 0) this.error(`${failures} of ${inputs.length} recordings failed`, {exit: 1})
   }
+}
+
+function describeScore(score: EventScore): string {
+  const direction = score.directionErrors.length === 0 ? 'no annotated event found' : `direction error median ${score.medianDirectionError.toFixed(1)}°`
+  return `F1 ${score.f1.toFixed(3)} over ${score.segments} one-second segments; ${direction} (${score.directionErrors.length} of ${score.annotated} annotated events found)`
 }

