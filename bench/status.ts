@@ -4,11 +4,10 @@ import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {execa} from 'execa'
-import {assessAll, Assessor} from '../src/pipeline/assess.js'
+import {assessGraph} from '../src/pipeline/assess.js'
 import {Cache} from '../src/pipeline/cache.js'
 import {runGraph} from '../src/pipeline/engine.js'
 import {buildGraph} from '../src/pipeline/graph.js'
-import {Hasher} from '../src/pipeline/hash.js'
 import {LocalExecutor} from '../src/pipeline/local-executor.js'
 import {PlainReporter} from '../src/pipeline/progress.js'
 import {loadPipeline} from '../src/pipeline/spec.js'
@@ -66,7 +65,7 @@ async function timeStatus(dir: string): Promise<{seconds: number; upToDate: numb
   const start = performance.now()
   const graph = buildGraph(await loadPipeline(join(dir, 'pipeline.yaml')))
   const cache = new Cache(join(dir, 'cache'))
-  const assessments = await assessAll(graph.instances, new Assessor(dir, cache, new Hasher(cache.memo)))
+  const assessments = await assessGraph(graph, cache)
   await cache.close()
   const upToDate = [...assessments.values()].filter((assessment) => assessment.state === 'up to date').length
   return {seconds: (performance.now() - start) / 1000, upToDate, total: graph.instances.length}

@@ -1,9 +1,8 @@
 import {Command, Flags} from '@oclif/core'
-import {assessAll, Assessor} from '../pipeline/assess.js'
+import {assessGraph} from '../pipeline/assess.js'
 import {loadGraph, openCache, pipelineFlags, reportingPipelineErrors} from '../pipeline/cli.js'
 import {runGraph} from '../pipeline/engine.js'
 import {createExecutor, executors} from '../pipeline/executors.js'
-import {Hasher} from '../pipeline/hash.js'
 import {acquireLock, describeHolder} from '../pipeline/lock.js'
 import {stopLeftoverJob} from '../pipeline/local-executor.js'
 import type {Executor} from '../pipeline/executor.js'
@@ -39,7 +38,7 @@ export default class Run extends Command {
     let executor: Executor | undefined
     try {
       if (flags['dry-run']) {
-        const assessments = await assessAll(graph.instances, new Assessor(graph.pipeline.root, cache, new Hasher(cache.memo)))
+        const assessments = await assessGraph(graph, cache)
         let count = 0
         for (const {instance, state, reasons, record} of assessments.values()) {
           if (flags.force) this.log(`would run ${instance.id}: --force`)

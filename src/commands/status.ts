@@ -1,7 +1,6 @@
 import {Command, Flags} from '@oclif/core'
-import {assessAll, Assessor} from '../pipeline/assess.js'
+import {assessGraph} from '../pipeline/assess.js'
 import {loadGraph, openCache, pipelineFlags, reportingPipelineErrors} from '../pipeline/cli.js'
-import {Hasher} from '../pipeline/hash.js'
 import {lockHolder} from '../pipeline/lock.js'
 import {formatSeconds} from '../pipeline/progress.js'
 import {activeSlurmJobs} from '../pipeline/slurm/executor.js'
@@ -19,7 +18,7 @@ export default class Status extends Command {
     const graph = await reportingPipelineErrors(this.error.bind(this), () => loadGraph(flags))
     const cache = openCache(graph)
     try {
-      const assessments = await assessAll(graph.instances, new Assessor(graph.pipeline.root, cache, new Hasher(cache.memo)))
+      const assessments = await assessGraph(graph, cache)
       // What a live run is executing right now (a killed run's leftovers are not running).
       const running = lockHolder(cache.lockFile) ? cache.running() : new Map()
       // Slurm jobs as squeue sees them (queued or running, with their job ids), even when their coordinator died.

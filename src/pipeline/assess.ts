@@ -1,7 +1,7 @@
 import {isAbsolute, join} from 'node:path'
 import type {Cache, KeyRecord} from './cache.js'
-import type {Instance} from './graph.js'
-import {contentAt, sha256, type Hasher} from './hash.js'
+import type {Graph, Instance} from './graph.js'
+import {contentAt, Hasher, sha256} from './hash.js'
 
 /** Where an instance stands against the cache, and why. */
 export interface Assessment {
@@ -118,8 +118,9 @@ export class Assessor {
 }
 
 /** Assesses every instance of the graph in order (what `status` and `run --dry-run` show). */
-export async function assessAll(instances: readonly Instance[], assessor: Assessor): Promise<Map<string, Assessment>> {
+export async function assessGraph(graph: Graph, cache: Cache): Promise<Map<string, Assessment>> {
+  const assessor = new Assessor(graph.pipeline.root, cache, new Hasher(cache.memo))
   const assessments = new Map<string, Assessment>()
-  for (const instance of instances) assessments.set(instance.id, await assessor.assess(instance, assessments))
+  for (const instance of graph.instances) assessments.set(instance.id, await assessor.assess(instance, assessments))
   return assessments
 }
