@@ -6,13 +6,14 @@ import {type BackendWasm, type TensorInfo} from './heap.js'
 export interface SimdKernels {
   add_into(acc: number, src: number, n: number): void
   transpose(src: number, dst: number, rows: number, cols: number): void
+  im2col_t(x: number, colsT: number, first: number, rows: number, h: number, w: number, ci: number, ho: number, wo: number, fh: number, fw: number, sh: number, sw: number, top: number, left: number): void
   im2col(x: number, cols: number, first: number, rows: number, h: number, w: number, ci: number, ho: number, wo: number, fh: number, fw: number, sh: number, sw: number, top: number, left: number): void
   sum_rows(x: number, count: number, channels: number, out: number, partial: number, total: number): void
   bn_stats(x: number, count: number, channels: number, mean: number, variance: number, partial: number, total: number): void
   affine_rows(x: number, count: number, channels: number, a: number, b: number, out: number): void
   bn_grad_sums(dy: number, x: number, mean: number, count: number, channels: number, sumDy: number, sumDyX: number, partial: number, total: number): void
   bn_grad_apply(dy: number, x: number, count: number, channels: number, a: number, b: number, d: number, dx: number): void
-  maxpool_grad(x: number, dy: number, dx: number, rows: number, w: number, channels: number, wo: number, fh: number, fw: number): void
+  maxpool_grad(x: number, pooled: number, dy: number, dx: number, rows: number, w: number, channels: number, wo: number, fh: number, fw: number, taken: number): void
   gru_forward(x: number, r: number, h: number, saved: number, batch: number, steps: number, units: number, backwards: number, hard: number, scratch: number): void
   gru_backward(dy: number, h: number, saved: number, r: number, dx: number, dr: number, batch: number, steps: number, units: number, backwards: number, scratch: number): void
 }

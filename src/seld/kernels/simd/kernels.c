@@ -140,29 +140,27 @@ EXPORT(bn_grad_apply) void bn_grad_apply(const f32 *restrict dy, const f32 *rest
   }
 }
 
-// Max-pool gradient for windows that tile the input ([rows·fh, wo·fw, channels] per batch row block): each dy goes
-// to its window's first maximum. dx must be zeroed by the caller.
-EXPORT(maxpool_grad) void maxpool_grad(const f32 *restrict x, const f32 *restrict dy, f32 *restrict dx, int rows, int w,
-                                       int channels, int wo, int fh, int fw) {
+// Max-pool gradient for windows that tile the input: each dy goes to the first position of its window (in row-major
+// window order) that holds the pooled maximum, every other dx is 0. Rows of windows are [fh, w, channels] blocks;
+// the channel loop innermost keeps it vectorised. taken: channels ints of scratch.
+EXPORT(maxpool_grad) void maxpool_grad(const f32 *restrict x, const f32 *restrict pooled, const f32 *restrict dy,
+                                       f32 *restrict dx, int rows, int w, int channels, int wo, int fh, int fw,
+                                       int *restrict taken) {
   int row_stride = w * channels;
-  int window = 0;
   for (int row = 0; row < rows; row++) {
-    int row_start = row * fh * row_stride;
     for (int col = 0; col < wo; col++) {
-      int col_start = row_start + col * fw * channels;
-      for (int c = 0; c < channels; c++, window++) {
-        int best = col_start + c;
-        f32 best_value = x[best];
-        for (int a = 0; a < fh; a++) {
-          int at = col_start + a * row_stride + c;
-          for (int b = 0; b < fw; b++, at += channels) {
-            if (x[at] > best_value) {
-              best_value = x[at];
-              best = at;
-            }
+      const f32 *max = pooled + (row * wo + col) * channels;
+      const f32 *g = dy + (row * wo + col) * channels;
+      for (int c = 0; c < channels; c++) taken[c] = 0;
+      for (int a = 0; a < fh; a++) {
+        for (int b = 0; b < fw; b++) {
+          int at = (row * fh + a) * row_stride + (col * fw + b) * channels;
+          for (int c = 0; c < channels; c++) {
+            int hit = (x[at + c] == max[c]) & !taken[c];
+            dx[at + c] = hit ? g[c] : 0;
+            taken[c] |= hit;
           }
         }
-        dx[best] = dy[window];
       }
     }
   }
