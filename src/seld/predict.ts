@@ -1,7 +1,7 @@
 import {copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {basename, dirname, extname, join, resolve} from 'node:path'
 import type * as tf from '@tensorflow/tfjs'
-import {arraySource, predictRecording} from './data.js'
+import {predictRecording, type FrameSource} from './data.js'
 import {classNames, frameCount, type DatasetSpec} from './datasets.js'
 import {doaComponents, framesToEvents, formatEvents, formatExtension, type EventFormat, type EventOptions, type FramePredictions, type SoundEvent} from './events.js'
 import {computeFeatures} from './features.js'
@@ -9,7 +9,6 @@ import {parseDescCsv, type DescEvent} from './labels.js'
 import {loadModel} from './model-io.js'
 // Registers the custom layers of SELDnet, which loading a saved model needs.
 import './model.js'
-import type {NdArray} from './npy.js'
 import {drawRecording, spectrogramOf} from './plots.js'
 import {applyScaler, readScaler, SCALER_JSON, type Scaler} from './scaler.js'
 import type {Pcm16} from './wav.js'
@@ -130,18 +129,52 @@ export async function loadPredictor(dir: string): Promise<Predictor> {
   return {dir: modelDir, model, info, scaler}
 }
 
-/** The scaled features (frames × bins × 2C) and per-frame predictions of a whole recording; `name` is used in errors. */
-export async function predictFrames(predictor: Predictor, pcm: Pcm16, name: string, batch = 8): Promise<{features: NdArray; predictions: FramePredictions}> {
+/** The spectrogram a picture shows (channel 0 of the scaled features, frames × bins) and the per-frame predictions. */
+export interface RecordingFrames {
+  spectrogram: {frames: number; bins: number; values: Float32Array}
+  predictions: FramePredictions
+}
+
+/**
+ * Scaled features of a recording computed as the model asks for them, a few sequences at a time, so memory does not
+ * grow with the recording's length beyond its audio, its outputs and the picture's spectrogram (kept in
+ * `spectrogram`). Frames past the end read as zeros, as for features read from files. Any length works: a recording
+ * shorter than one FFT frame still gives one frame, padded with silence at the end.
+ */
+export function pcmSource(pcm: Pcm16, nfft: number, scaler: Scaler, name: string): FrameSource & {spectrogram: RecordingFrames['spectrogram']} {
+  const hop = nfft / 2
+  const length = pcm.samples.length / pcm.channels
+  const frames = Math.max(1, frameCount(length, nfft))
+  const bins = nfft / 2
+  const featureChannels = 2 * pcm.channels
+  const frameValues = bins * featureChannels
+  const spectrogram = {frames, bins, values: new Float32Array(frames * bins)}
+  return {
+    frames, bins, featureChannels, spectrogram,
+    async read(start, count, target) {
+      const available = Math.max(0, Math.min(count, frames - start))
+      target.fill(0, available * frameValues, count * frameValues)
+      if (available === 0) return
+      // STFT frame i depends on samples i·hop … i·hop + nfft only: a slice gives exactly the frames of the whole.
+      const end = Math.min(length, (start + available - 1) * hop + nfft)
+      const slice = {...pcm, samples: pcm.samples.subarray(start * hop * pcm.channels, end * pcm.channels)}
+      const features = computeFeatures(slice, nfft, available, name)
+      applyScaler(scaler, features, name)
+      target.set(features.data)
+      spectrogram.values.set(spectrogramOf(features).values, start * bins)
+    },
+  }
+}
+
+/** The spectrogram and per-frame predictions of a whole recording; `name` is used in errors. */
+export async function predictFrames(predictor: Predictor, pcm: Pcm16, name: string, batch = 8): Promise<RecordingFrames> {
   const {info} = predictor
   const trainedOn = `the model (trained on ${info.dataset}) expects`
   if (pcm.channels !== info.channels) throw new Error(`${name}: ${pcm.channels} channels, but ${trainedOn} ${info.channels}`)
   if (pcm.sampleRate !== info.sampleRate) throw new Error(`${name}: sample rate ${pcm.sampleRate} Hz, but ${trainedOn} ${info.sampleRate} Hz`)
-  // Any length: a recording shorter than one FFT frame still gives one frame, padded with silence at the end.
-  const frames = Math.max(1, frameCount(pcm.samples.length / pcm.channels, info.nfft))
-  const features = computeFeatures(pcm, info.nfft, frames, name)
-  applyScaler(predictor.scaler, features)
-  const prediction = await predictRecording(predictor.model, arraySource(features), batch)
-  return {features, predictions: {...prediction, frameSeconds: info.nfft / 2 / info.sampleRate}}
+  const source = pcmSource(pcm, info.nfft, predictor.scaler, name)
+  const prediction = await predictRecording(predictor.model, source, batch)
+  return {spectrogram: source.spectrogram, predictions: {...prediction, frameSeconds: info.nfft / 2 / info.sampleRate}}
 }
 
 /**
@@ -183,7 +216,7 @@ export interface PredictedFiles {
 
 /** Predicts a recording and writes its events as `<stem>.csv` (or .json) and its picture as `<stem>.png`. */
 export async function predictToFiles(predictor: Predictor, pcm: Pcm16, name: string, stem: string, options: OutputOptions): Promise<PredictedFiles> {
-  const {features, predictions} = await predictFrames(predictor, pcm, name)
+  const {spectrogram, predictions} = await predictFrames(predictor, pcm, name)
   const events = framesToEvents(predictions, predictor.info.classes, options.events)
   mkdirSync(dirname(stem), {recursive: true})
   const outputFile = `${stem}.${formatExtension(options.format)}`
@@ -194,7 +227,7 @@ export async function predictToFiles(predictor: Predictor, pcm: Pcm16, name: str
     title: `${basename(name)}: ${events.length} event${events.length === 1 ? '' : 's'}`,
     framesPerSecond: 1 / predictions.frameSeconds,
     classNames: predictor.info.classes,
-    spectrogram: spectrogramOf(features),
+    spectrogram,
     prediction: predictions,
     threshold: options.events.threshold,
     aziOnly: doaComponents(predictions) === 2,

@@ -4,8 +4,10 @@ import {join, resolve} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import {DEFAULT_EVENT_OPTIONS} from '../../src/seld/events.js'
+import {computeFeatures} from '../../src/seld/features.js'
+import {applyScaler} from '../../src/seld/scaler.js'
 import {
-  latestModelDir, loadPredictor, outputStem, predictFrames, predictToFiles, projectRoot, readPredictInfo, resolveModelDir, type Predictor,
+  latestModelDir, loadPredictor, outputStem, pcmSource, predictFrames, predictToFiles, projectRoot, readPredictInfo, resolveModelDir, type Predictor,
 } from '../../src/seld/predict.js'
 import {CLASS_NAMES, FRAME_SECONDS, framesOf, noise, NFFT, saveFixedModel} from './predict-fixture.js'
 
@@ -76,8 +78,8 @@ describe('predictFrames', () => {
     const samples = 22100
     const frames = framesOf(samples)
     expect(frames % 16).not.toBe(0)
-    const {features, predictions} = await predictFrames(predictor, noise(samples), 'noise.wav')
-    expect(features.shape).toEqual([frames, NFFT / 2, 8])
+    const {spectrogram, predictions} = await predictFrames(predictor, noise(samples), 'noise.wav')
+    expect([spectrogram.frames, spectrogram.bins]).toEqual([frames, NFFT / 2])
     expect(predictions.frames).toBe(frames)
     expect(predictions.frameSeconds).toBeCloseTo(FRAME_SECONDS, 12)
     const K = CLASS_NAMES.length
@@ -96,6 +98,32 @@ describe('predictFrames', () => {
   it('refuses audio of another channel count or sample rate, naming the recording', async () => {
     await expect(predictFrames(predictor, noise(2000, 2), 'two.wav')).rejects.toThrow('two.wav: 2 channels, but the model (trained on synth-foa) expects 4')
     await expect(predictFrames(predictor, noise(2000, 4, 48000), 'fast.wav')).rejects.toThrow('fast.wav: sample rate 48000 Hz, but the model (trained on synth-foa) expects 44100 Hz')
+  })
+})
+
+describe('pcmSource', () => {
+  it('reads, chunk by chunk, exactly the scaled features of the whole recording, zeros past its end', async () => {
+    const pcm = noise(5000)
+    const frames = framesOf(5000)
+    const bins = NFFT / 2
+    const size = bins * 8
+    const scaler = {
+      featureShape: [bins, 8], count: 1,
+      mean: Array.from({length: size}, (_, i) => (i % 7) / 10), scale: Array.from({length: size}, (_, i) => 1 + (i % 5)),
+    }
+    const whole = computeFeatures(pcm, NFFT, frames)
+    applyScaler(scaler, whole)
+    const source = pcmSource(pcm, NFFT, scaler, 'noise.wav')
+    expect([source.frames, source.bins, source.featureChannels]).toEqual([frames, bins, 8])
+    const chunked = new Float32Array((frames + 5) * size)
+    for (let start = 0; start < frames + 5; start += 7) {
+      const count = Math.min(7, frames + 5 - start)
+      await source.read(start, count, chunked.subarray(start * size, (start + count) * size))
+    }
+    expect(Array.from(chunked.subarray(0, frames * size))).toEqual(Array.from(whole.data))
+    expect(chunked.subarray(frames * size).every((v) => v === 0)).toBe(true)
+    // The picture's spectrogram is channel 0 (first magnitude) of every frame read.
+    expect(source.spectrogram.values[(frames - 1) * bins + 3]).toBe(whole.data[(frames - 1) * size + 3 * 8])
   })
 })
 
