@@ -1,4 +1,4 @@
-import {copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {basename, dirname, extname, join, resolve} from 'node:path'
 import type * as tf from '@tensorflow/tfjs'
 import {predictRecording, type FrameSource} from './data.js'
@@ -125,6 +125,9 @@ export async function loadPredictor(dir: string): Promise<Predictor> {
       `${modelDir}: the network takes ${bins} bins × ${featureChannels} channels and gives ${classes} classes, but ` +
         `${PREDICT_INFO_FILE} describes nfft ${info.nfft} (${info.nfft / 2} bins), ${info.channels} audio channels, ${info.classes.length} classes`,
     )
+  }
+  if (scaler.featureShape.join() !== [bins, featureChannels].join()) {
+    throw new Error(`${modelDir}: the stored ${SCALER_FILE} scales features of shape (${scaler.featureShape.join(', ')}), the network takes (${bins}, ${featureChannels})`)
   }
   return {dir: modelDir, model, info, scaler}
 }

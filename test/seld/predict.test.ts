@@ -70,6 +70,10 @@ describe('model folders', () => {
     const info = JSON.parse(readFileSync(join(other, 'seld.json'), 'utf8'))
     writeFileSync(join(other, 'seld.json'), JSON.stringify({...info, nfft: 128}))
     await expect(loadPredictor(other)).rejects.toThrow(/takes 32 bins × 8 channels and gives 11 classes, but seld.json describes nfft 128 \(64 bins\)/)
+    writeFileSync(join(other, 'seld.json'), JSON.stringify(info))
+    const scaler = JSON.parse(readFileSync(join(other, 'scaler.json'), 'utf8'))
+    writeFileSync(join(other, 'scaler.json'), JSON.stringify({...scaler, featureShape: [16, 16]}))
+    await expect(loadPredictor(other)).rejects.toThrow(`${join(other, 'best')}: the stored scaler.json scales features of shape (16, 16), the network takes (32, 8)`)
   })
 })
 
