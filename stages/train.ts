@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto'
-import {statSync} from 'node:fs'
-import {join, resolve} from 'node:path'
+import {closeSync, fstatSync, openSync, readSync} from 'node:fs'
+import {basename, join, resolve} from 'node:path'
 import {BACKEND_PREFERENCES, initBackend, type BackendPreference} from '../src/seld/backend.js'
 import {listRecordings} from '../src/seld/data.js'
 import {datasetSpec, frameCount, type DatasetSpec} from '../src/seld/datasets.js'
@@ -53,6 +53,27 @@ function featureNfft(dataset: DatasetSpec, frames: number, flag: unknown): numbe
  * (outside `<out>`, which the pipeline clears before running the stage); running the stage again with the same
  * configuration and data continues after the last completed epoch.
  */
+/**
+ * Identifies a training run, so a checkpoint is only continued with the same configuration and data: the
+ * configuration, and each data file's name, size and first and last 64 KiB (content, not modification times, which
+ * change when a pipeline restores a cached folder).
+ */
+function runFingerprint(configuration: unknown, files: string[]): string {
+  const hash = createHash('sha256').update(JSON.stringify(configuration))
+  const sample = Buffer.alloc(64 * 1024)
+  for (const file of files) {
+    const fd = openSync(file, 'r')
+    try {
+      const {size} = fstatSync(fd)
+      hash.update(`${basename(file)}\0${size}\0`)
+      for (const position of [0, Math.max(0, size - sample.length)]) hash.update(sample.subarray(0, readSync(fd, sample, 0, sample.length, position)))
+    } finally {
+      closeSync(fd)
+    }
+  }
+  return hash.digest('hex')
+}
+
 runStage(
   {
     dataset: {type: 'string'},
@@ -95,14 +116,7 @@ runStage(
       aziOnly: model.boolean('azi_only'), lr: train.number('lr'),
     }
     const backend = await initBackend(backendPreference)
-    // A checkpoint is only continued for the same configuration and the same data files.
-    const fingerprint = createHash('sha256')
-      .update(JSON.stringify({dataset: dataset.name, modelConfig, settings, nfft}))
-      .update(JSON.stringify([...trainRecordings, ...testRecordings].flatMap((r) => [r.featuresFile, r.targetsFile]).map((file) => {
-        const {size, mtimeMs} = statSync(file)
-        return [resolve(file), size, mtimeMs]
-      })))
-      .digest('hex')
+    const fingerprint = runFingerprint({dataset: dataset.name, modelConfig, settings, nfft}, [...trainRecordings, ...testRecordings].flatMap((r) => [r.featuresFile, r.targetsFile]))
 
     console.log(
       `${dataset.name}: ${trainRecordings.length} train and ${testRecordings.length} test recordings, ` +

@@ -294,6 +294,8 @@ export async function trainSeldnet(run: TrainRun): Promise<TrainResult> {
     await restoreCheckpoint(run, state)
     random.state = state.randomState
     print(`resuming after epoch ${state.epoch} from ${run.checkpointDir}`)
+  } else {
+    print(`checkpoint after every epoch in ${run.checkpointDir}: if this run is interrupted, running it again continues from there`)
   }
   const records = state?.records.slice() ?? []
   let bestEpoch = state?.bestEpoch ?? 0
