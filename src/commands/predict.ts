@@ -13,8 +13,8 @@ async function readStdin(): Promise<Uint8Array> {
 export default class Predict extends Command {
   static override description = `Sound events with their directions in recordings, from a trained SELDnet model.
 
-Each recording is cut into the model's sequences (the last one padded at the end), turned into per-frame activities
-and directions, and the frames into events: a class is active where its activity is above --threshold; active frames
+Each recording is cut into the model's sequences (a recording shorter than one is padded at the end), turned into
+per-frame activities and directions, and the frames into events: a class is active where its activity is above --threshold; active frames
 of a class separated by at most --max-gap seconds form one event; events shorter than --min-duration seconds are
 dropped. An event's direction comes from the mean DOA vector over its frames, its confidence is its mean activity.
 
@@ -33,8 +33,8 @@ the direction error of every annotated event that a predicted event of its class
     'cat recording.wav | <%= config.bin %> predict - --format dcase --out .',
     '<%= config.bin %> predict work/synth-foa/ov1_split1/wav/test_000.wav --reference work/synth-foa/ov1_split1/desc --out predictions',
   ]
+  static override usage = 'predict <file.wav...> [--model DIR] [--out DIR] [--threshold 0.5] [--format csv|json|dcase]'
   static override strict = false
-  static override args = {}
   static override flags = {
     model: Flags.string({description: 'trained model folder (train output or its best/); default: newest work/*/*/model/best'}),
     out: Flags.string({description: 'folder for the outputs (default: beside each input; the current folder for stdin)'}),
