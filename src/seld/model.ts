@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs'
 import {seldGru} from './gru.js'
 import {batchNormTraining} from './kernels/batchnorm.js'
+import {conv2dBias} from './kernels/conv.js'
 
 export interface ModelConfig {
   /** Frames per input sequence. */
@@ -68,6 +69,46 @@ export class SeldBatchNormalization extends StockBatchNormalization {
 }
 tf.serialization.registerClass(SeldBatchNormalization as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>)
 
+const StockConv2D = tf.serialization.SerializationMap.getMap().classNameMap['Conv2D'][0] as unknown as LayerClass
+
+interface Conv2DState {
+  rank: number
+  strides: [number, number]
+  padding: string
+  dataFormat: string
+  dilationRate: number[]
+  activation: {getClassName(): string}
+  kernel: tf.LayerVariable
+  bias?: tf.LayerVariable | null
+}
+
+/**
+ * Conv2D (same weights, config and results) whose wasm path registers its gradient per input, so the unused
+ * gradient with respect to the model input is never computed (tf.fused.conv2d's gradient computes all of them).
+ */
+export class SeldConv2D extends StockConv2D {
+  static readonly className = 'SeldConv2D'
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor | tf.Tensor[] {
+    const state = this as unknown as Conv2DState
+    const input = Array.isArray(inputs) ? inputs[0] : inputs
+    const covered =
+      tf.getBackend() === 'wasm' &&
+      state.rank === 2 &&
+      input.rank === 4 &&
+      state.dataFormat === 'channelsLast' &&
+      (state.padding === 'same' || state.padding === 'valid') &&
+      state.dilationRate.every((d) => d === 1) &&
+      state.activation.getClassName() === 'linear' &&
+      state.bias != null
+    if (!covered) return super.call(inputs, kwargs)
+    return tf.tidy(() =>
+      conv2dBias(input as tf.Tensor4D, state.kernel.read() as tf.Tensor4D, state.bias!.read() as tf.Tensor1D, state.strides, state.padding as 'same' | 'valid'),
+    )
+  }
+}
+tf.serialization.registerClass(SeldConv2D as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>)
+
 export const SED_OUTPUT = 'sed_out'
 export const DOA_OUTPUT = 'doa_out'
 
@@ -116,7 +157,7 @@ export function buildSeldnet(config: ModelConfig): tf.LayersModel {
   const input = tf.input({shape: [config.seqLen, config.bins, config.channels], name: 'spec_in'})
   let x: tf.SymbolicTensor = input
   for (const pool of config.poolSizes) {
-    x = tf.layers.conv2d({filters: config.convFilters, kernelSize: 3, padding: 'same'}).apply(x) as tf.SymbolicTensor
+    x = new SeldConv2D({filters: config.convFilters, kernelSize: 3, padding: 'same'}).apply(x) as tf.SymbolicTensor
     x = new SeldBatchNormalization({axis: -1}).apply(x) as tf.SymbolicTensor
     x = tf.layers.activation({activation: 'relu'}).apply(x) as tf.SymbolicTensor
     x = tf.layers.maxPooling2d({poolSize: [1, pool], strides: [1, pool]}).apply(x) as tf.SymbolicTensor

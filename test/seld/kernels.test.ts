@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import {initBackend} from '../../src/seld/backend.js'
 import {batchNormTraining} from '../../src/seld/kernels/batchnorm.js'
-import {SeldBatchNormalization} from '../../src/seld/model.js'
+import {SeldBatchNormalization, SeldConv2D} from '../../src/seld/model.js'
 
 /** Runs `f` on the given backend with fresh tensors from `values`, returning the plain arrays it produced. */
 async function on(backend: 'cpu' | 'wasm', f: () => tf.Tensor[]): Promise<Float32Array[]> {
@@ -159,4 +159,27 @@ describe('wasm matmul with transposed operands and leading-axis sums match the C
     const actual = await on('wasm', f)
     expected.forEach((values, i) => expectClose(actual[i], values, 1e-5))
   })
+})
+
+describe('SeldConv2D on wasm trains like tf.layers.conv2d on the CPU backend', () => {
+  for (const [name, padding, strides] of [['same', 'same', 1], ['valid, stride 2', 'valid', 2]] as const) {
+    it(name, async () => {
+      const shape = [2, 6, 9, 3]
+      const run = (layer: tf.layers.Layer) => () => {
+        const x = tf.tensor(random(shape, 13), shape)
+        const y = layer.apply(x) as tf.Tensor
+        layer.setWeights([tf.tensor(random([3, 3, 3, 4], 14), [3, 3, 3, 4]), tf.tensor1d(random([4], 15))])
+        const weights = tf.tensor(random(y.shape, 16), y.shape)
+        const f = (input: tf.Tensor) => tf.sum(tf.mul(layer.apply(input) as tf.Tensor, weights)) as tf.Scalar
+        const {grads} = tf.variableGrads(() => f(x))
+        const byName = Object.keys(grads).sort().map((n) => grads[n])
+        return [layer.apply(x) as tf.Tensor, tf.grad(f)(x), ...byName]
+      }
+      const args = {filters: 4, kernelSize: 3, padding, strides}
+      const expected = await on('cpu', run(tf.layers.conv2d(args)))
+      const actual = await on('wasm', run(new SeldConv2D(args)))
+      expect(actual).toHaveLength(4)
+      expected.forEach((values, i) => expectClose(actual[i], values))
+    })
+  }
 })

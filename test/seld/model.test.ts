@@ -37,14 +37,16 @@ describe('buildSeldnet', () => {
       [null, 8, 3],
       [null, 8, 9],
     ])
-    const convs = model.layers.filter((l) => l.getClassName() === 'Conv2D')
+    const convs = model.layers.filter((l) => l.getClassName() === 'SeldConv2D')
     expect(convs.map((l) => (l.getConfig() as {filters: number}).filters)).toEqual([4, 4])
     const pools = model.layers.filter((l) => l.getClassName() === 'MaxPooling2D')
     expect(pools.map((l) => (l.getConfig() as {poolSize: number[]}).poolSize)).toEqual([
       [1, 4],
       [1, 2],
     ])
+    expect(model.layers.filter((l) => l.getClassName() === 'SeldBatchNormalization')).toHaveLength(2)
     const rnns = model.layers.filter((l) => l.getClassName() === 'Bidirectional')
+    expect(rnns.map((l) => (l as unknown as {forwardLayer: tf.layers.Layer}).forwardLayer.getClassName())).toEqual(['SeldGRU', 'SeldGRU'])
     expect(rnns.map((l) => l.outputShape)).toEqual([
       [null, 8, 5],
       [null, 8, 6],

@@ -81,7 +81,34 @@ function conv2dBackpropInputVia(stock: tf.KernelFunc) {
   }
 }
 
+const CONV2D_BIAS = 'SeldConv2DBias'
+
+/**
+ * conv2d(x, filter) + bias (NHWC) for the wasm backend. The same as tf.fused.conv2d, but its gradient is registered
+ * per input, so the tape computes only the gradients it needs: none for the input of the first layer.
+ */
+export function conv2dBias(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D, strides: [number, number], pad: 'same' | 'valid'): tf.Tensor4D {
+  return tf.engine().runKernel(CONV2D_BIAS, {x, filter, bias}, {strides, pad} as unknown as tf.NamedAttrMap) as tf.Tensor4D
+}
+
+function conv2dBiasForward({inputs, backend, attrs}: KernelArgs): TensorInfo {
+  const {strides, pad} = attrs as unknown as {strides: [number, number]; pad: 'same' | 'valid'}
+  return run('FusedConv2D', backend as BackendWasm, inputs as Record<string, TensorInfo>, {strides, pad, dataFormat: 'NHWC', dilations: 1, activation: 'linear'})
+}
+
+function conv2dBiasGradient(dy: tf.Tensor, saved: tf.Tensor[], attrs: tf.NamedAttrMap): Record<string, () => tf.Tensor> {
+  const [x, filter] = saved
+  const convAttrs = {strides: attrs.strides, pad: attrs.pad, dataFormat: 'NHWC'}
+  return {
+    x: () => tf.engine().runKernel('Conv2DBackpropInput', {dy, filter}, {...convAttrs, inputShape: x.shape}),
+    filter: () => tf.engine().runKernel('Conv2DBackpropFilter', {x, dy}, {...convAttrs, filterShape: filter.shape}),
+    bias: () => tf.sum(dy, [0, 1, 2]),
+  } as Record<string, () => tf.Tensor>
+}
+
 export function registerConvKernels(): void {
+  registerWasmKernel(CONV2D_BIAS, conv2dBiasForward as unknown as tf.KernelFunc)
+  tf.registerGradient({kernelName: CONV2D_BIAS, inputsToSave: ['x', 'filter'], gradFunc: conv2dBiasGradient as unknown as tf.GradFunc})
   registerWasmKernel('Conv2DBackpropFilter', conv2dBackpropFilter as unknown as tf.KernelFunc)
   const stockInput = tf.getKernel('Conv2DBackpropInput', 'wasm')
   if (stockInput) registerWasmKernel('Conv2DBackpropInput', conv2dBackpropInputVia(stockInput.kernelFunc) as unknown as tf.KernelFunc, stockInput.setupFunc)
