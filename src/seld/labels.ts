@@ -33,7 +33,8 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
  * `knock`), as the published code reads it. Any malformed row is an error naming `name` and the line.
  */
 export function parseDescCsv(text: string, name: string, classIndex: Record<string, number>): DescEvent[] {
-  const lines = text.split(/\r?\n/)
+  // Spreadsheet programs may save a byte order mark before the header.
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/)
   const fail = (line: number, problem: string) => new Error(`${name}:${line}: ${problem}`)
   const header = lines[0].split(',').map((column) => column.trim())
   const column: Record<string, number> = {}

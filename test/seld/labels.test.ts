@@ -133,8 +133,8 @@ describe('labelToTargets and back', () => {
 describe('parseDescCsv', () => {
   const parse = (body: string, header = HEADER) => () => parseDescCsv(`${header}\n${body}`, 'desc/train_1.csv', DCASE2016_CLASSES)
 
-  it('reads class, times, direction and distance, tolerating CRLF and blank lines', () => {
-    const events = parseDescCsv(`${HEADER}\r\nkeysDrop015.wav,2.644081,3.707072,-20,30,7.3\r\n\r\n`, 'x.csv', DCASE2016_CLASSES)
+  it('reads class, times, direction and distance, tolerating a byte order mark, CRLF and blank lines', () => {
+    const events = parseDescCsv(`\uFEFF${HEADER}\r\nkeysDrop015.wav,2.644081,3.707072,-20,30,7.3\r\n\r\n`, 'x.csv', DCASE2016_CLASSES)
     expect(events).toEqual([{line: 2, className: 'keysDrop', classColumn: 4, start: 2.644081, end: 3.707072, elevation: -20, azimuth: 30, distance: 7.3}])
   })
 
