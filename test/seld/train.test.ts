@@ -193,6 +193,7 @@ describe('train and evaluate stages', () => {
     const killed = await runStage('train.js', trainArgs, (text, kill) => {
       if (/^epoch 2\/6/m.test(text)) kill()
     })
+    expect(killed.stderr).not.toMatch(/error/)
     expect(killed.signal).toBe('SIGKILL')
     const state = JSON.parse(readFileSync(`${out}.checkpoint/state.json`, 'utf8')) as {epoch: number; records: EpochRecord[]}
     expect(state.epoch).toBeGreaterThanOrEqual(1)
