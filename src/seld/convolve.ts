@@ -32,14 +32,22 @@ function nonZeroTaps(kernel: Float32Array): number {
   return count
 }
 
-function convolveDirect(signal: Float32Array, kernel: Float32Array): Float32Array {
-  const out = new Float32Array(signal.length + kernel.length - 1)
+/** Adds gain · (signal ∗ kernel) into `output`, the convolution's sample 0 landing on output[offset]. */
+function addDirect(signal: Float32Array, kernel: Float32Array, output: Float32Array, offset: number, gain: number): void {
   for (let k = 0; k < kernel.length; k++) {
-    const tap = kernel[k]
+    const tap = gain * kernel[k]
     if (tap === 0) continue
-    for (let i = 0; i < signal.length; i++) out[i + k] += tap * signal[i]
+    const from = Math.max(0, -(offset + k))
+    const to = Math.min(signal.length, output.length - offset - k)
+    for (let i = from; i < to; i++) output[offset + k + i] += tap * signal[i]
   }
-  return out
+}
+
+/** Adds `block` (samples 0 … size − 1 of one overlap-add block, every `stride`-th value from `first`) into `output`. */
+function addBlock(block: Float64Array, first: number, stride: number, length: number, output: Float32Array, at: number, gain: number): void {
+  const from = Math.max(0, -at)
+  const to = Math.min(length, output.length - at)
+  for (let i = from; i < to; i++) output[at + i] += gain * block[first + stride * i]
 }
 
 /**
@@ -61,36 +69,33 @@ function blockSize(n: number, m: number, pairs: number): number {
 }
 
 /**
- * Full linear convolution (length n + m − 1) of one signal with several kernels. Long kernels go through fft.js by
- * overlap-add: each signal block is transformed once, and kernels are packed two at a time as the real and imaginary
- * parts of one complex sequence, since s ∗ (a + jb) = s ∗ a + j (s ∗ b): one inverse transform gives two channels.
+ * Adds gain · (signal ∗ kernels[c]) into outputs[c] for every channel c, the convolution's first sample landing on
+ * outputs[c][offset] (parts falling outside the outputs are dropped). Short kernels are applied by direct sums; long
+ * ones (room responses) through fft.js by overlap-add: each signal block is transformed once, and kernels are packed
+ * two at a time as the real and imaginary parts of one complex sequence, since s ∗ (a + jb) = s ∗ a + j (s ∗ b): one
+ * inverse transform gives two channels.
  */
-export function convolveMany(signal: Float32Array, kernels: Float32Array[]): Float32Array[] {
-  const out: Float32Array[] = new Array(kernels.length)
+export function convolveAdd(signal: Float32Array, kernels: Float32Array[], outputs: Float32Array[], offset: number, gain = 1): void {
   const long: number[] = []
-  kernels.forEach((kernel, k) => {
-    if (nonZeroTaps(kernel) <= DIRECT_TAPS) out[k] = convolveDirect(signal, kernel)
-    else long.push(k)
+  kernels.forEach((kernel, c) => {
+    if (nonZeroTaps(kernel) <= DIRECT_TAPS) addDirect(signal, kernel, outputs[c], offset, gain)
+    else long.push(c)
   })
-  if (long.length === 0) return out
-  const longest = Math.max(...long.map((k) => kernels[k].length))
-  const pairs: Array<{first: number; second?: number; spectrum: Float64Array}> = []
+  if (long.length === 0) return
+  const longest = Math.max(...long.map((c) => kernels[c].length))
   const size = blockSize(signal.length, longest, Math.ceil(long.length / 2))
   const {fft, block, spectrum, product, result} = plan(size)
+  const pairs: Array<{channels: number[]; spectrum: Float64Array}> = []
   for (let p = 0; p < long.length; p += 2) {
-    const [first, second] = [long[p], long[p + 1] as number | undefined]
+    const channels = long.slice(p, p + 2)
     product.fill(0)
-    const a = kernels[first]
-    for (let i = 0; i < a.length; i++) product[2 * i] = a[i]
-    if (second !== undefined) {
-      const b = kernels[second]
-      for (let i = 0; i < b.length; i++) product[2 * i + 1] = b[i]
-    }
+    channels.forEach((c, part) => {
+      const kernel = kernels[c]
+      for (let i = 0; i < kernel.length; i++) product[2 * i + part] = kernel[i]
+    })
     const kernelSpectrum = new Float64Array(2 * size)
     fft.transform(kernelSpectrum, product)
-    pairs.push({first, second, spectrum: kernelSpectrum})
-    out[first] = new Float32Array(signal.length + kernels[first].length - 1)
-    if (second !== undefined) out[second] = new Float32Array(signal.length + kernels[second].length - 1)
+    pairs.push({channels, spectrum: kernelSpectrum})
   }
   const hop = size - longest + 1
   for (let start = 0; start < signal.length; start += hop) {
@@ -105,15 +110,18 @@ export function convolveMany(signal: Float32Array, kernels: Float32Array[]): Flo
         product[i + 1] = spectrum[i] * kernel[i + 1] + spectrum[i + 1] * kernel[i]
       }
       fft.inverseTransform(result, product)
-      const a = out[pair.first]
-      const end = Math.min(size, a.length - start)
-      for (let i = 0; i < end; i++) a[start + i] += result[2 * i]
-      if (pair.second !== undefined) {
-        const b = out[pair.second]
-        const endB = Math.min(size, b.length - start)
-        for (let i = 0; i < endB; i++) b[start + i] += result[2 * i + 1]
-      }
+      pair.channels.forEach((c, part) => {
+        // This block's share of the full convolution: up to hop − 1 + kernel length samples.
+        const length = Math.min(size, signal.length - start + kernels[c].length - 1)
+        addBlock(result, part, 2, length, outputs[c], offset + start, gain)
+      })
     }
   }
-  return out
+}
+
+/** Full linear convolution (length n + m − 1) of one signal with several kernels (see convolveAdd). */
+export function convolveMany(signal: Float32Array, kernels: Float32Array[]): Float32Array[] {
+  const outputs = kernels.map((kernel) => new Float32Array(signal.length + kernel.length - 1))
+  convolveAdd(signal, kernels, outputs, 0)
+  return outputs
 }

@@ -1,6 +1,6 @@
 import {mkdirSync, renameSync, rmSync} from 'node:fs'
 import path from 'node:path'
-import {convolveMany} from './convolve.js'
+import {convolveAdd} from './convolve.js'
 import {DATASETS, classNames, type DatasetSpec} from './datasets.js'
 import {Rng} from './random.js'
 import {imageSources, reflectionCoefficient} from './room.js'
@@ -187,15 +187,9 @@ export function synthesizeRecording(options: SynthOptions, bank: SoundBank, id: 
       ? imageSources(hall.size, [hall.receiver[0] + offset[0], hall.receiver[1] + offset[1], hall.receiver[2] + offset[2]], hall.receiver, hall.beta,
         event.distance + SPEED_OF_SOUND * options.rt60)
       : [{position: offset, gain: 1 / event.distance}]
-    const wet = convolveMany(bank.instance(event.className, event.number), renderResponses(options.kind, paths, event.distance, sampleRate))
     // The direct sound reaches the array centre RENDER_LATENCY samples into each response: align it with the start.
-    const first = event.start - RENDER_LATENCY
-    wet.forEach((signal, c) => {
-      const target = channels[c]
-      const from = Math.max(0, -first)
-      const to = Math.min(signal.length, length - first)
-      for (let i = from; i < to; i++) target[first + i] += EVENT_LEVEL * signal[i]
-    })
+    const responses = renderResponses(options.kind, paths, event.distance, sampleRate)
+    convolveAdd(bank.instance(event.className, event.number), responses, channels, event.start - RENDER_LATENCY, EVENT_LEVEL)
   }
   addAmbientNoise(options.kind, channels, events, acoustics)
   let peak = 0
