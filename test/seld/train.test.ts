@@ -125,10 +125,14 @@ describe('trainSeldnet', () => {
     expect(readdirSync(out).sort()).toEqual(['best', 'log.jsonl'])
   })
 
-  it('runs 2 epochs of 2 batches in quick-test mode', async () => {
+  it('runs 2 epochs of 2 batches in quick-test mode, here with an azimuth-only model', async () => {
     const cell = writeCell(join(root, 'quick'), {train: 4, test: 2}, 96)
-    const result = await trainSeldnet(run(cell, join(root, 'quick-model'), {}, {quickTest: true, epochs: 40}))
+    const aziOnly = {model: buildSeldnet({...modelConfig, aziOnly: true}), scoring: {threshold: 0.5, framesPerSecond: 8, aziOnly: true}}
+    const result = await trainSeldnet(run(cell, join(root, 'quick-model'), aziOnly, {quickTest: true, epochs: 40}))
     expect(result.records.map((r) => r.epoch)).toEqual([1, 2])
+    for (const record of result.records) expect(record.doaErrorDegrees).toBeGreaterThan(0)
+    const best = await loadModel(join(root, 'quick-model', 'best'))
+    expect(best.outputs[1].shape).toEqual([null, 16, 2 * CLASSES])
   })
 
   it('continues after the last completed epoch when an interrupted run is restarted, and starts afresh for another configuration', async () => {
