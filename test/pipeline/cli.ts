@@ -1,5 +1,6 @@
 import {execSync} from 'node:child_process'
-import {readdirSync, statSync} from 'node:fs'
+import {mkdirSync, readdirSync, rmSync, statSync} from 'node:fs'
+import {setTimeout as sleep} from 'node:timers/promises'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {execa, type ResultPromise} from 'execa'
@@ -11,22 +12,40 @@ function newestMtime(folder: string, extension: string): number {
   return Math.max(0, ...readdirSync(folder, {recursive: true, encoding: 'utf8'}).filter((name) => name.endsWith(extension)).map((name) => statSync(join(folder, name)).mtimeMs))
 }
 
-/** The integration tests drive the built CLI: build it when the pipeline sources are newer than dist/. */
-export function ensureBuilt(): void {
+function isStale(): boolean {
   const sources = Math.max(newestMtime(join(repoRoot, 'src', 'pipeline'), '.ts'), newestMtime(join(repoRoot, 'src', 'commands'), '.ts'))
-  const built = join(repoRoot, 'dist', 'src', 'commands', 'run.js')
-  let builtAt = 0
   try {
-    builtAt = Math.min(newestMtime(join(repoRoot, 'dist', 'src', 'pipeline'), '.js'), statSync(built).mtimeMs)
+    return Math.min(newestMtime(join(repoRoot, 'dist', 'src', 'pipeline'), '.js'), statSync(join(repoRoot, 'dist', 'src', 'commands', 'run.js')).mtimeMs) < sources
   } catch {
-    // Not built yet.
+    return true // not built yet
   }
-  if (builtAt < sources) {
+}
+
+/**
+ * The integration tests drive the built CLI: build it when the pipeline sources are newer than dist/. Test files run
+ * in parallel, so one builds while the others wait (a CLI started during a build could load half-written files).
+ */
+export async function ensureBuilt(): Promise<void> {
+  const lock = join(repoRoot, 'dist', '.test-build-lock')
+  mkdirSync(dirname(lock), {recursive: true})
+  for (;;) {
     try {
-      execSync('npx tsc -p .', {cwd: repoRoot, stdio: 'ignore'})
+      mkdirSync(lock)
+      break
     } catch {
-      // Type errors elsewhere in the tree still emit JavaScript.
+      await sleep(200)
     }
+  }
+  try {
+    if (isStale()) {
+      try {
+        execSync('npx tsc -p .', {cwd: repoRoot, stdio: 'ignore'})
+      } catch {
+        // Type errors elsewhere in the tree still emit JavaScript.
+      }
+    }
+  } finally {
+    rmSync(lock, {recursive: true, force: true})
   }
 }
 

@@ -22,8 +22,12 @@ function slowProject(): string {
   return tempDir({...files, hold: ''})
 }
 
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
+/** Polls `condition`; fails early, with its output, if the CLI process it depends on ends first. */
+async function waitFor(condition: () => boolean, what: string, process: ReturnType<typeof startCli>): Promise<void> {
+  let ended: {stdout: unknown; stderr: unknown} | undefined
+  void process.then((result) => (ended = result))
   for (let waited = 0; !condition(); waited += 50) {
+    if (ended) throw new Error(`seldpipe ended before ${what}:\n${String(ended.stdout)}\n${String(ended.stderr)}`)
     if (waited > 60_000) throw new Error(`timed out waiting for ${what}`)
     await sleep(50)
   }
@@ -63,7 +67,7 @@ describe('seldpipe run failures', () => {
     const dir = slowProject()
     const ran = ranSince(dir)
     const victim = startCli(dir, ['run', '--matrix', 'ds=a'])
-    await waitFor(() => ran().includes('slow-a'), 'the slow stage to start')
+    await waitFor(() => ran().includes('slow-a'), 'the slow stage started', victim)
     victim.kill('SIGKILL')
     await victim
     const status = JSON.parse((await cli(dir, 'status', '--matrix', 'ds=a', '--json')).stdout) as {id: string; state: string; reasons: string[]}[]
@@ -71,7 +75,7 @@ describe('seldpipe run failures', () => {
     expect(status.find((row) => row.id === 'prep@ds=a')?.state).toBe('up to date')
     // The next run stops the command the killed run left behind, then redoes only the unfinished instances.
     const rerun = startCli(dir, ['run', '--matrix', 'ds=a'])
-    await waitFor(() => ran().includes('slow-a'), 'the rerun to start the slow stage')
+    await waitFor(() => ran().includes('slow-a'), 'the rerun started the slow stage', rerun)
     rmSync(join(dir, 'hold'))
     const result = await rerun
     expect(result.exitCode).toBe(0)
@@ -83,11 +87,11 @@ describe('seldpipe run failures', () => {
   it('two concurrent runs: the second waits for the lock, then finds everything done', async () => {
     const dir = slowProject()
     const first = startCli(dir, ['run', '--jobs', '2', '--matrix', 'ds=a'])
-    await waitFor(() => ranSince(dir)().includes('slow-a'), 'the first run to start the slow stage')
+    await waitFor(() => ranSince(dir)().includes('slow-a'), 'the first run started the slow stage', first)
     const second = startCli(dir, ['run', '--jobs', '2', '--matrix', 'ds=a'])
     let waiting = ''
     second.stderr.on('data', (chunk: Buffer) => (waiting += chunk.toString()))
-    await waitFor(() => waiting.includes('waiting for the seldpipe run holding'), 'the second run to wait')
+    await waitFor(() => waiting.includes('waiting for the seldpipe run holding'), 'the second run waited', second)
     rmSync(join(dir, 'hold'))
     const [firstResult, secondResult] = await Promise.all([first, second])
     expect([firstResult.exitCode, secondResult.exitCode]).toEqual([0, 0])
