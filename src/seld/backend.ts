@@ -1,4 +1,8 @@
-import {existsSync, readdirSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {existsSync, readdirSync, renameSync, writeFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
+import os from 'node:os'
+import path from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import {registerWasmTrainingKernels} from './kernels/index.js'
 
@@ -30,10 +34,86 @@ async function tryNative(pkg: string, why: string[]): Promise<boolean> {
   return false
 }
 
+/** XNNPACK threads for the wasm backend: SELDPIPE_WASM_THREADS, else every core. */
+function wasmThreads(): number {
+  const requested = Number(process.env.SELDPIPE_WASM_THREADS ?? os.availableParallelism())
+  if (!Number.isInteger(requested) || requested < 1) throw new Error(`SELDPIPE_WASM_THREADS must be a positive integer, got ${process.env.SELDPIPE_WASM_THREADS}`)
+  return requested
+}
+
+interface EmscriptenModule {
+  cwrap(name: string, returns: string | null, args: string[]): unknown
+  PThread: {runningWorkers: {unref(): void}[]; unusedWorkers: {terminate(): void}[]}
+}
+
+let threadedWasmRegistered = false
+
+/**
+ * Registers the 'wasm' backend on the package's threaded SIMD build. tfjs disables it in Node because it hands
+ * Emscripten a blob: URL for the pthread worker, which Node's Worker cannot load; here the worker script is written
+ * to a real file. The C++ side caps threads at half the logical cores, so the core count it reads while the
+ * backend initialises is doubled. Idle pthread workers are terminated and XNNPACK's are unref'd, so a process
+ * still exits when its work is done.
+ */
+async function registerThreadedWasm(threads: number): Promise<void> {
+  if (threadedWasmRegistered) return
+  const wasmPackage = await import('@tensorflow/tfjs-backend-wasm')
+  const require = createRequire(import.meta.url)
+  const script = require.resolve('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js')
+  const folder = path.dirname(script)
+  const {wasmWorkerContents} = require(path.join(folder, 'tfjs-backend-wasm-threaded-simd.worker.js')) as {wasmWorkerContents: string}
+  // tfjs escapes the newlines inside the script's string literals the same way before making its blob.
+  const workerScript = wasmWorkerContents.replace(/\n/g, '\\n')
+  const hash = createHash('sha256').update(workerScript).digest('hex').slice(0, 16)
+  const workerFile = path.join(os.tmpdir(), `seldpipe-tfjs-wasm-worker-${hash}.cjs`)
+  if (!existsSync(workerFile)) {
+    const temporary = `${workerFile}.${process.pid}.tmp`
+    writeFileSync(temporary, workerScript)
+    renameSync(temporary, workerFile)
+  }
+  const factory = require(script) as (config: object) => Promise<EmscriptenModule>
+  wasmPackage.setThreadsCount(threads)
+  tf.removeBackend('wasm')
+  tf.registerBackend(
+    'wasm',
+    async () => {
+      const cpus = os.cpus
+      os.cpus = () => [...cpus(), ...cpus()]
+      try {
+        const module = await factory({
+          locateFile: (file: string) => (file.endsWith('.worker.js') ? workerFile : path.join(folder, file)),
+          mainScriptUrlOrBlob: script,
+        })
+        Object.assign(module, {
+          tfjs: {
+            init: module.cwrap('init', null, []),
+            initWithThreadsCount: module.cwrap('init_with_threads_count', null, ['number']),
+            getThreadsCount: module.cwrap('get_threads_count', 'number', []),
+            registerTensor: module.cwrap('register_tensor', null, ['number', 'number', 'number']),
+            disposeData: module.cwrap('dispose_data', null, ['number']),
+            dispose: module.cwrap('dispose', null, []),
+          },
+        })
+        const backend = new wasmPackage.BackendWasm(module as never)
+        for (const worker of module.PThread.unusedWorkers) worker.terminate()
+        module.PThread.unusedWorkers.length = 0
+        for (const worker of module.PThread.runningWorkers) worker.unref()
+        return backend
+      } finally {
+        os.cpus = cpus
+      }
+    },
+    2,
+  )
+  threadedWasmRegistered = true
+}
+
 async function tryWasm(why: string[]): Promise<boolean> {
   try {
     await import('@tensorflow/tfjs-backend-wasm')
     registerWasmTrainingKernels()
+    const threads = wasmThreads()
+    if (threads > 1) await registerThreadedWasm(threads)
     if (await tf.setBackend('wasm')) return true
     why.push('@tensorflow/tfjs-backend-wasm did not initialise')
   } catch (error) {
@@ -68,6 +148,10 @@ export async function initBackend(preference: BackendPreference, log: (message: 
     )
   }
   await tf.ready()
+  if (chosen === 'wasm') {
+    const {getThreadsCount} = await import('@tensorflow/tfjs-backend-wasm')
+    chosen = `wasm (${getThreadsCount()} thread${getThreadsCount() === 1 ? '' : 's'})`
+  }
   log(`tfjs backend: ${chosen}${why.length > 0 && preference === 'auto' ? ` (skipped: ${why.join('; ')})` : ''}`)
   return tf.getBackend()
 }

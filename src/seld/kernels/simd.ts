@@ -1,6 +1,6 @@
 // The WASM-SIMD loops of simd/kernels.c, instantiated on the wasm backend's own memory so they work on tensors in
 // place (arguments are byte offsets into that memory).
-import {KERNELS_WASM_BASE64} from './simd/module.js'
+import {KERNELS_SHARED_MEMORY_WASM_BASE64, KERNELS_WASM_BASE64} from './simd/module.js'
 import {type BackendWasm, type TensorInfo} from './heap.js'
 
 export interface SimdKernels {
@@ -25,15 +25,24 @@ interface WebAssemblyApi {
 }
 const {Module, Instance} = (globalThis as unknown as {WebAssembly: WebAssemblyApi}).WebAssembly
 
-let module: object | undefined
+const modules = new Map<boolean, object>()
 const instances = new WeakMap<BackendWasm, SimdKernels>()
 
 /** The SIMD kernels bound to this backend's memory. */
 export function simd(backend: BackendWasm): SimdKernels {
   let kernels = instances.get(backend)
   if (!kernels) {
-    module ??= new Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'))
-    const memory = (backend.wasm as unknown as {asm: {memory: object}}).asm.memory
+    // The single-threaded build exports its memory; the threaded one creates it in JS and imports it.
+    type Memory = {buffer: ArrayBufferLike}
+    const module_ = backend.wasm as unknown as {wasmMemory?: Memory; asm: {memory?: Memory}}
+    const memory = module_.wasmMemory ?? module_.asm.memory!
+    // The threaded backend's memory is shared, and an import must declare that.
+    const shared = memory.buffer instanceof SharedArrayBuffer
+    let module = modules.get(shared)
+    if (!module) {
+      module = new Module(Buffer.from(shared ? KERNELS_SHARED_MEMORY_WASM_BASE64 : KERNELS_WASM_BASE64, 'base64'))
+      modules.set(shared, module)
+    }
     const instance = new Instance(module, {env: {memory, exp: Math.exp, tanh: Math.tanh}})
     kernels = instance.exports as unknown as SimdKernels
     instances.set(backend, kernels)
