@@ -54,7 +54,7 @@ export default class Run extends Command {
       executor = createExecutor(flags.executor, {cacheDir: cache.dir, warn: (message) => reporter?.line(`warning: ${message}`)})
       release = await acquireLock(
         cache.lockFile,
-        (holder) => this.logToStderr(`waiting for the seldpipe run holding ${cache.lockFile} (${describeHolder(holder)})...`),
+        (holder) => this.logToStderr(`waiting for the seldpipe run holding ${cache.lockFile} (${describeHolder(holder)}); if that run is gone, delete the file`),
         controller.signal,
       ).catch((error: unknown) => {
         if (controller.signal.aborted) this.exit(130)
@@ -81,7 +81,7 @@ export default class Run extends Command {
   /** Commands a killed run left running would race this run for the same outs: stop them first. */
   private async stopLeftovers(cache: ReturnType<typeof openCache>): Promise<void> {
     for (const [id, record] of cache.running()) {
-      if (record.executor === 'local' && record.handle && stopLeftoverJob(record.handle)) this.logToStderr(`stopped ${id} (${record.handle}), left running by a killed run`)
+      if (record.executor === 'local' && record.handle && stopLeftoverJob(record.handle, record.startedAt)) this.logToStderr(`stopped ${id} (${record.handle}), left running by a killed run`)
     }
     await cache.clearRunning()
   }

@@ -1,4 +1,4 @@
-import {createWriteStream} from 'node:fs'
+import {createWriteStream, readFileSync} from 'node:fs'
 import {mkdir} from 'node:fs/promises'
 import {dirname} from 'node:path'
 import {once} from 'node:events'
@@ -8,6 +8,10 @@ import type {Executor, Job, JobResult} from './executor.js'
 const STDERR_TAIL_LINES = 20
 /** Grace period between SIGTERM and SIGKILL when a run is aborted. */
 const KILL_GRACE_MS = 3000
+/** Linux's USER_HZ, the unit of process start times in /proc. */
+const CLOCK_TICKS_PER_SECOND = 100
+/** How far a leftover job's process start may be from the time its run recorded (a loaded machine spawns slowly). */
+const START_TOLERANCE_MS = 10_000
 
 /** Keeps the last lines of a byte stream without holding the whole stream in memory. */
 export class LineTail {
@@ -88,10 +92,28 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Stops the process group a LocalExecutor job started (by its handle), e.g. one left behind by a killed run. */
-export function stopLeftoverJob(handle: string): boolean {
+/** When the process `pid` started, from /proc (Linux); undefined where that cannot be read. */
+function processStartTime(pid: number): number | undefined {
+  try {
+    // Field 22 of /proc/PID/stat, counted after the command name (which may hold spaces), in clock ticks since boot.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19])
+    const bootSeconds = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1])
+    return (bootSeconds + ticks / CLOCK_TICKS_PER_SECOND) * 1000
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Stops the process group a LocalExecutor job started, e.g. one left behind by a killed run: only when the process
+ * with that pid started when the job did, so a pid since reused by another program is left alone.
+ */
+export function stopLeftoverJob(handle: string, startedAt: string): boolean {
   const pid = Number(/^pid (\d+)$/.exec(handle)?.[1])
   if (!Number.isInteger(pid) || pid <= 1) return false
+  const started = processStartTime(pid)
+  if (started === undefined || Math.abs(started - Date.parse(startedAt)) > START_TOLERANCE_MS) return false
   try {
     process.kill(-pid, 'SIGKILL')
     return true
