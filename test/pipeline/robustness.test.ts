@@ -102,6 +102,21 @@ describe('seldpipe run failures', () => {
   })
 })
 
+describe('seldpipe run --jobs', () => {
+  it('runs independent instances at the same time', async () => {
+    // Each instance marks that it started, then waits for the other's mark: both finish only if they overlap.
+    const meet = nodeEval(
+      "const[me,other]=process.argv.slice(1),fs=require('fs');fs.writeFileSync('started-'+me,'');setInterval(()=>{if(fs.existsSync('started-'+other)){fs.writeFileSync('met-'+me,'');process.exit(0)}},20);setTimeout(()=>process.exit(1),30000)",
+      '${x}',
+      '${y}',
+    )
+    const dir = tempDir({'pipeline.yaml': `version: 1\nmatrix: {x: [a], y: [b]}\nstages:\n  one:\n    cmd: ${meet}\n    outs: ["met-\${x}"]\n  two:\n    cmd: ${meet.replace('${x} ${y}', '${y} ${x}')}\n    outs: ["met-\${y}"]\n`})
+    const result = await cli(dir, 'run', '--jobs', '2')
+    expect(result.stdout).toContain('2 ran')
+    expect(result.exitCode).toBe(0)
+  })
+})
+
 describe('command line', () => {
   it('--matrix replaces default values; instance counts follow the keys each stage references', async () => {
     const dir = tempDir({
