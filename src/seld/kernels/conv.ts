@@ -19,8 +19,9 @@ function convInfo(xShape: number[], filterShape: number[], attrs: tf.NamedAttrMa
 
 /**
  * dW[a,b,ci,co] = Σ_{n,i,j} x[n, i·s+a−top, j·s+b−left, ci] · dy[n,i,j,co], as GEMMs over chunks of output pixels:
- * dyᵀ[co][pixel] × cols[pixel][(a,b,ci)] with no transposed operand (so XNNPACK runs them), summed over chunks.
- * The im2col rows are contiguous copies of x; transposing the dy chunk is the cheaper of the two transposes.
+ * colsᵀ[(a,b,ci)][pixel] × dy[pixel][co] with no transposed operand (so XNNPACK runs them), summed over chunks.
+ * XNNPACK repacks its right operand on every call, so that is the small dy chunk; colsᵀ is an im2col of contiguous
+ * copies, transposed.
  */
 export function conv2dBackpropFilter({inputs, backend, attrs}: KernelArgs): TensorInfo {
   const wasm = backend as BackendWasm
@@ -32,22 +33,21 @@ export function conv2dBackpropFilter({inputs, backend, attrs}: KernelArgs): Tens
   const {filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw} = info
   const pixels = info.batchSize * ho * wo
   const m = fh * fw * ci
-  const sum = wasm.makeOutput([co, m], 'float32')
-  f32(wasm, sum).fill(0)
+  const out = wasm.makeOutput(filterShape, 'float32')
+  f32(wasm, out).fill(0)
   for (let first = 0; first < pixels; first += CHUNK_ROWS) {
     const rows = Math.min(CHUNK_ROWS, pixels - first)
     // Fresh tensors per chunk: XNNPACK caches packed operands by tensor id.
-    const cols = wasm.makeOutput([1, rows, m], 'float32')
-    const dyT = wasm.makeOutput([1, co, rows], 'float32')
-    kernels.transpose(address(wasm, dy) + first * co * 4, address(wasm, dyT), rows, co)
+    const cols = wasm.makeOutput([rows, m], 'float32')
+    const colsT = wasm.makeOutput([1, m, rows], 'float32')
+    const dyChunk = wasm.makeOutput([1, rows, co], 'float32')
     kernels.im2col(address(wasm, x), address(wasm, cols), first, rows, h, w, ci, ho, wo, fh, fw, sh, sw, info.padInfo.top, info.padInfo.left)
-    const partial = run('BatchMatMul', wasm, {a: dyT, b: cols}, {transposeA: false, transposeB: false})
-    kernels.add_into(address(wasm, sum), address(wasm, partial), co * m)
-    release(wasm, cols, dyT, partial)
+    kernels.transpose(address(wasm, cols), address(wasm, colsT), rows, m)
+    f32(wasm, dyChunk).set(f32(wasm, dy).subarray(first * co, (first + rows) * co))
+    const partial = run('BatchMatMul', wasm, {a: colsT, b: dyChunk}, {transposeA: false, transposeB: false})
+    kernels.add_into(address(wasm, out), address(wasm, partial), m * co)
+    release(wasm, cols, colsT, dyChunk, partial)
   }
-  const out = wasm.makeOutput(filterShape, 'float32')
-  kernels.transpose(address(wasm, sum), address(wasm, out), co, m)
-  release(wasm, sum)
   return out
 }
 
