@@ -1,48 +1,35 @@
 /**
- * A small seeded random generator (sfc32 seeded by a string hash), so a dataset is the same bytes on every machine:
- * Math.random cannot be seeded, and the seed of each recording is derived from readable parts (seed, ov, split, ...).
+ * A small seeded random generator (mulberry32), so a dataset is the same bytes on every machine: Math.random cannot
+ * be seeded. Its whole state is one integer. `Random.from` derives the seed from readable parts (seed, ov, split, ...)
+ * so every recording and sound has its own independent stream.
  */
-export class Rng {
-  private a: number
-  private b: number
-  private c: number
-  private d: number
-
-  /** A generator whose stream depends on every part, e.g. `Rng.from(2018, 'scene', ov, split, 'train', 3)`. */
-  static from(...parts: Array<string | number>): Rng {
-    return new Rng(parts.join('\u0000'))
+export class Random {
+  constructor(public state: number) {
+    this.state = state >>> 0
   }
 
-  private constructor(key: string) {
-    // cyrb128: four independent 32-bit hashes of the key.
-    let h1 = 1779033703, h2 = 3144134277, h3 = 1013904242, h4 = 2773480762
+  /** A generator whose stream depends on every part, e.g. `Random.from(2018, 'scene', ov, split, 'train', 3)`. */
+  static from(...parts: Array<string | number>): Random {
+    // cyrb53-style string hash of the joined parts, folded to the 32-bit state.
+    const key = parts.join('\u0000')
+    let h1 = 0xdeadbeef, h2 = 0x41c6ce57
     for (let i = 0; i < key.length; i++) {
       const k = key.charCodeAt(i)
-      h1 = h2 ^ Math.imul(h1 ^ k, 597399067)
-      h2 = h3 ^ Math.imul(h2 ^ k, 2869860233)
-      h3 = h4 ^ Math.imul(h3 ^ k, 951274213)
-      h4 = h1 ^ Math.imul(h4 ^ k, 2716044179)
+      h1 = Math.imul(h1 ^ k, 2654435761)
+      h2 = Math.imul(h2 ^ k, 1597334677)
     }
-    h1 = Math.imul(h3 ^ (h1 >>> 18), 597399067)
-    h2 = Math.imul(h4 ^ (h2 >>> 22), 2869860233)
-    h3 = Math.imul(h1 ^ (h3 >>> 17), 951274213)
-    h4 = Math.imul(h2 ^ (h4 >>> 19), 2716044179)
-    this.a = (h1 ^ h2 ^ h3 ^ h4) >>> 0
-    this.b = (h2 ^ h1) >>> 0
-    this.c = (h3 ^ h1) >>> 0
-    this.d = (h4 ^ h1) >>> 0
-    for (let i = 0; i < 12; i++) this.next()
+    h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909)
+    h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909)
+    return new Random(h1 ^ h2)
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0
-    this.d = (this.d + 1) | 0
-    this.a = this.b ^ (this.b >>> 9)
-    this.b = (this.c + (this.c << 3)) | 0
-    this.c = (this.c << 21) | (this.c >>> 11)
-    this.c = (this.c + t) | 0
-    return (t >>> 0) / 4294967296
+    this.state = (this.state + 0x6d2b79f5) >>> 0
+    let t = this.state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 
   uniform(low: number, high: number): number {

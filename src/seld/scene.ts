@@ -1,4 +1,4 @@
-import type {Rng} from './random.js'
+import type {Random} from './random.js'
 import type {SoundBank} from './sources.js'
 
 /**
@@ -48,7 +48,7 @@ const OVERLAP_MARGIN = 0.1
 /** Sounds tried at one position before a track ends (a long sound may not fit the remaining time). */
 const ATTEMPTS = 8
 
-export function planScene(rng: Rng, options: SceneOptions): SceneEvent[] {
+export function planScene(rng: Random, options: SceneOptions): SceneEvent[] {
   const {sampleRate, length, ov} = options
   if (!Number.isInteger(ov) || ov < 1) throw new Error(`ov must be a positive integer, got ${ov}`)
   if (ov > options.classes.length) throw new Error(`ov ${ov} needs at least ${ov} classes; there are ${options.classes.length}`)

@@ -1,4 +1,4 @@
-import {Rng} from './random.js'
+import type {Random} from './random.js'
 
 /**
  * Procedural sound families standing in for the 11 DCASE 2016 task 2 classes. Each family has its own spectro-temporal
@@ -6,7 +6,7 @@ import {Rng} from './random.js'
  * trills, inharmonic pings) and draws its pitch, timing, duration and envelope per instance, so a class is a family of
  * related sounds rather than one waveform. Signals are mono, unnormalized; the caller scales them.
  */
-export type SoundFamily = (rng: Rng, sampleRate: number) => Float64Array
+export type SoundFamily = (rng: Random, sampleRate: number) => Float64Array
 
 /** RBJ biquad run over `x` in place; `centerAt(i)` lets the frequency move (coefficients refreshed every 32 samples). */
 function biquad(x: Float64Array, type: 'lowpass' | 'highpass' | 'bandpass', centerAt: number | ((i: number) => number), q: number, sampleRate: number): Float64Array {
@@ -32,7 +32,7 @@ function biquad(x: Float64Array, type: 'lowpass' | 'highpass' | 'bandpass', cent
   return x
 }
 
-function whiteNoise(rng: Rng, length: number): Float64Array {
+function whiteNoise(rng: Random, length: number): Float64Array {
   const out = new Float64Array(length)
   for (let i = 0; i < length; i++) out[i] = 2 * rng.next() - 1
   return out
@@ -57,7 +57,7 @@ function addDampedSine(out: Float64Array, start: number, frequency: number, tau:
 }
 
 /** Adds an exponentially decaying white-noise burst (a click or an impact transient). */
-function addNoiseBurst(out: Float64Array, rng: Rng, start: number, tau: number, amplitude: number, sampleRate: number): void {
+function addNoiseBurst(out: Float64Array, rng: Random, start: number, tau: number, amplitude: number, sampleRate: number): void {
   const first = Math.max(0, Math.round(start))
   const end = Math.min(out.length, first + Math.ceil(tau * 7 * sampleRate))
   const decay = Math.exp(-1 / (tau * sampleRate))
@@ -81,7 +81,7 @@ function bumpGain(position: number, length: number, edge: number): number {
  * Voiced source: a pulse train following `f0At(i)` with period jitter, tilted like a glottal flow (two one-pole
  * low-passes), then shaped by parallel formant resonators. `gainAt(i)` scales each pulse.
  */
-function voiced(rng: Rng, length: number, f0At: (i: number) => number, gainAt: (i: number) => number,
+function voiced(rng: Random, length: number, f0At: (i: number) => number, gainAt: (i: number) => number,
   formants: Array<{frequency: number | ((i: number) => number); q: number; gain: number}>, jitter: number, sampleRate: number): Float64Array {
   const pulses = new Float64Array(length)
   let phase = rng.next()

@@ -1,6 +1,6 @@
 import {readdirSync, statSync} from 'node:fs'
 import path from 'node:path'
-import {Rng} from './random.js'
+import {Random} from './random.js'
 import {SOUND_FAMILIES} from './sounds.js'
 import {readWav} from './wav.js'
 
@@ -101,7 +101,7 @@ export class ProceduralBank extends CachedBank {
   }
 
   protected load(className: string, number: number): Float32Array {
-    return prepareInstance(SOUND_FAMILIES[className](Rng.from(this.seed, 'sound', className, number), this.sampleRate))
+    return prepareInstance(SOUND_FAMILIES[className](Random.from(this.seed, 'sound', className, number), this.sampleRate))
   }
 }
 

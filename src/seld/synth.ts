@@ -2,7 +2,7 @@ import {mkdirSync, renameSync, rmSync} from 'node:fs'
 import path from 'node:path'
 import {convolveAdd} from './convolve.js'
 import {DATASETS, classNames, type DatasetSpec} from './datasets.js'
-import {Rng} from './random.js'
+import {Random} from './random.js'
 import {imageSources, reflectionCoefficient} from './room.js'
 import {ELEVATIONS, MAX_DISTANCE, descCsv, planScene, type SceneEvent} from './scene.js'
 import {ProceduralBank, RecordingBank, type SoundBank} from './sources.js'
@@ -113,7 +113,7 @@ interface Hall {
  * The reverberant room: a hall-sized shoebox drawn per recording, big enough that every grid direction at the largest
  * distance stays 0.5 m inside the walls, so reverberant sets keep the anechoic sets' 1–10 m distances.
  */
-function drawHall(rng: Rng, rt60: number): Hall {
+function drawHall(rng: Random, rt60: number): Hall {
   const horizontal = MAX_DISTANCE + 0.5
   const vertical = MAX_DISTANCE * Math.sin((Math.max(...ELEVATIONS.map(Math.abs)) * Math.PI) / 180) + 0.5
   const size: Vec3 = [rng.uniform(2 * horizontal + 0.5, 2 * horizontal + 5), rng.uniform(2 * horizontal + 0.5, 2 * horizontal + 5), rng.uniform(2 * vertical + 0.2, 2 * vertical + 2.5)]
@@ -122,7 +122,7 @@ function drawHall(rng: Rng, rt60: number): Hall {
 }
 
 /** Pink-ish noise (Paul Kellet's three-pole filter of white noise), unit RMS. */
-function pinkNoise(rng: Rng, length: number): Float32Array {
+function pinkNoise(rng: Random, length: number): Float32Array {
   const out = new Float32Array(length)
   let b0 = 0, b1 = 0, b2 = 0, sum = 0
   for (let i = 0; i < length; i++) {
@@ -144,7 +144,7 @@ function pinkNoise(rng: Rng, length: number): Float32Array {
  * microphones for the array, over the samples where an event sounds). FOA noise is diffuse-like: X, Y, Z carry 1/3
  * of W's power, as SN3D gives for an isotropic field.
  */
-function addAmbientNoise(kind: 'foa' | 'mic', channels: Float32Array[], events: SceneEvent[], rng: Rng): void {
+function addAmbientNoise(kind: 'foa' | 'mic', channels: Float32Array[], events: SceneEvent[], rng: Random): void {
   const length = channels[0].length
   const active = new Uint8Array(length)
   for (const e of events) active.fill(1, e.start, Math.min(length, e.start + e.length))
@@ -174,10 +174,10 @@ export function synthesizeRecording(options: SynthOptions, bank: SoundBank, id: 
   const length = Math.round(options.duration * sampleRate)
   // Scenes do not depend on the receiver kind or room: synth-foa and synth-mic hold the same scenes, as the
   // Ambisonic and circular-array TUT sets do.
-  const events = planScene(Rng.from(seed, 'scene', ov, split, id.set, id.index), {
+  const events = planScene(Random.from(seed, 'scene', ov, split, id.set, id.index), {
     classes: options.classes, bank, set: id.set, sampleRate, length, ov, shiftDoa: options.shiftTestDoa && id.set === 'test',
   })
-  const acoustics = Rng.from(seed, 'acoustics', ov, split, id.set, id.index)
+  const acoustics = Random.from(seed, 'acoustics', ov, split, id.set, id.index)
   const hall = options.room === 'reverberant' ? drawHall(acoustics, options.rt60) : undefined
   const channels = Array.from({length: options.kind === 'foa' ? 4 : 8}, () => new Float32Array(length))
   for (const event of events) {

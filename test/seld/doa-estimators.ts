@@ -45,6 +45,7 @@ export function foaIntensityDirection(channels: Float32Array[], from: number, to
   return {azimuth: Math.atan2(iy, ix) * DEG, elevation: Math.atan2(iz, Math.hypot(ix, iy)) * DEG}
 }
 
+/** Spectrum of `size` Hann-windowed samples from `from`. */
 function spectrum(fft: FFT, signal: Float32Array, from: number, size: number): Float64Array {
   const frame = new Float64Array(size)
   for (let i = 0; i < size && from + i < signal.length; i++) frame[i] = signal[from + i] * (0.5 - 0.5 * Math.cos((2 * Math.PI * i) / size))
@@ -54,23 +55,40 @@ function spectrum(fft: FFT, signal: Float32Array, from: number, size: number): F
   return out
 }
 
+/** Frame starts (hop size/2) covering [from, to). */
+function frameStarts(from: number, to: number, size: number): number[] {
+  const starts: number[] = []
+  for (let start = from; start + size <= to; start += size / 2) starts.push(start)
+  return starts.length > 0 ? starts : [from]
+}
+
+/** Power per bin, summed over channels and averaged over the frames of [from, to). */
+function powerPerBin(fft: FFT, channels: Float32Array[], from: number, to: number): Float64Array {
+  const power = new Float64Array(fft.size)
+  const starts = frameStarts(from, to, fft.size)
+  for (const start of starts) {
+    for (const channel of channels) {
+      const x = spectrum(fft, channel, start, fft.size)
+      for (let k = 0; k < fft.size; k++) power[k] += (x[2 * k] ** 2 + x[2 * k + 1] ** 2) / starts.length
+    }
+  }
+  return power
+}
+
 /**
- * GCC-PHAT time difference of arrival, in samples, of microphone `j` relative to microphone `i` (positive when the
- * sound reaches `j` later) from their spectra. Only bins where `keep` is set take part (PHAT gives every bin the same
+ * GCC-PHAT time difference of arrival, in samples, from the cross-power spectrum Xj·conj(Xi) of microphones i and j
+ * (positive when the sound reaches `j` later). Only bins where `keep` is set take part (PHAT gives every bin the same
  * weight, so bins holding only ambient noise would drown the source). The integer peak of the whitened
  * cross-correlation within ±maxLag is refined by a golden-section search over fractional lags.
  */
-export function gccPhatDelay(fft: FFT, xi: Float64Array, xj: Float64Array, keep: Uint8Array, maxLag: number): number {
+export function gccPhatDelay(fft: FFT, crossPower: Float64Array, keep: Uint8Array, maxLag: number): number {
   const size = fft.size
   const cross = new Float64Array(2 * size)
   for (let k = 0; k < size; k++) {
     if (!keep[k]) continue
-    // Xj · conj(Xi), whitened: its inverse transform peaks at the lag of j behind i.
-    const re = xj[2 * k] * xi[2 * k] + xj[2 * k + 1] * xi[2 * k + 1]
-    const im = xj[2 * k + 1] * xi[2 * k] - xj[2 * k] * xi[2 * k + 1]
-    const magnitude = Math.hypot(re, im) || 1
-    cross[2 * k] = re / magnitude
-    cross[2 * k + 1] = im / magnitude
+    const magnitude = Math.hypot(crossPower[2 * k], crossPower[2 * k + 1]) || 1
+    cross[2 * k] = crossPower[2 * k] / magnitude
+    cross[2 * k + 1] = crossPower[2 * k + 1] / magnitude
   }
   const correlation = new Float64Array(2 * size)
   fft.inverseTransform(correlation, cross)
@@ -104,38 +122,42 @@ export function gccPhatDelay(fft: FFT, xi: Float64Array, xj: Float64Array, keep:
 }
 
 /**
- * Direction of a far source from GCC-PHAT delays of every microphone pair of a planar array (z = 0), analysing `size`
- * samples from `from`: least squares of delay_ij = (p_i − p_j)·u · fs / c over (u_x, u_y). A planar array only gives
- * |elevation| = acos(|(u_x, u_y)|). Bins less than 10 dB above the ambient noise, measured over `size` samples from
- * `noiseFrom` (a stretch without events), are left out.
+ * Direction of a far source from GCC-PHAT delays of every microphone pair of a planar array (z = 0) over samples
+ * [from, to): cross-power spectra averaged over 4096-sample frames (so every burst of an intermittent sound counts),
+ * then least squares of delay_ij = (p_i − p_j)·u · fs / c over (u_x, u_y). A planar array only gives
+ * |elevation| = acos(|(u_x, u_y)|). Bins less than 10 dB above the ambient noise, measured over [noiseFrom, noiseTo)
+ * (a stretch without events), are left out.
  */
-export function arrayDirection(channels: Float32Array[], positions: Array<[number, number, number]>, from: number, noiseFrom: number,
-  size: number, sampleRate: number, speedOfSound: number): Direction {
+export function arrayDirection(channels: Float32Array[], positions: Array<[number, number, number]>, from: number, to: number,
+  noiseFrom: number, noiseTo: number, sampleRate: number, speedOfSound: number): Direction {
+  const size = 4096
   const fft = new FFT(size)
-  const spectra = channels.map((channel) => spectrum(fft, channel, from, size))
-  const noise = channels.map((channel) => spectrum(fft, channel, noiseFrom, size))
-  const keep = new Uint8Array(size)
-  for (let k = 0; k < size; k++) {
-    let signalPower = 0
-    let noisePower = 0
-    for (let c = 0; c < channels.length; c++) {
-      signalPower += spectra[c][2 * k] ** 2 + spectra[c][2 * k + 1] ** 2
-      noisePower += noise[c][2 * k] ** 2 + noise[c][2 * k + 1] ** 2
-    }
-    keep[k] = signalPower > 10 * noisePower ? 1 : 0
+  const noise = powerPerBin(fft, channels, noiseFrom, noiseTo)
+  const signal = powerPerBin(fft, channels, from, to)
+  const keep = Uint8Array.from(signal, (power, k) => (power > 10 * noise[k] ? 1 : 0))
+  const pairs: Array<[number, number]> = []
+  for (let i = 0; i < channels.length; i++) for (let j = i + 1; j < channels.length; j++) pairs.push([i, j])
+  const crossPower = pairs.map(() => new Float64Array(2 * size))
+  for (const start of frameStarts(from, to, size)) {
+    const spectra = channels.map((channel) => spectrum(fft, channel, start, size))
+    pairs.forEach(([i, j], p) => {
+      const [xi, xj, cross] = [spectra[i], spectra[j], crossPower[p]]
+      for (let k = 0; k < size; k++) {
+        cross[2 * k] += xj[2 * k] * xi[2 * k] + xj[2 * k + 1] * xi[2 * k + 1]
+        cross[2 * k + 1] += xj[2 * k + 1] * xi[2 * k] - xj[2 * k] * xi[2 * k + 1]
+      }
+    })
   }
   const radius = Math.max(...positions.map((p) => Math.hypot(p[0], p[1])))
   const maxLag = Math.ceil((2 * radius * sampleRate) / speedOfSound) + 1
   // Normal equations of the 2-unknown least squares.
   let aa = 0, ab = 0, bb = 0, ay = 0, by = 0
-  for (let i = 0; i < channels.length; i++) {
-    for (let j = i + 1; j < channels.length; j++) {
-      const delay = gccPhatDelay(fft, spectra[i], spectra[j], keep, maxLag)
-      const a = ((positions[i][0] - positions[j][0]) * sampleRate) / speedOfSound
-      const b = ((positions[i][1] - positions[j][1]) * sampleRate) / speedOfSound
-      aa += a * a; ab += a * b; bb += b * b; ay += a * delay; by += b * delay
-    }
-  }
+  pairs.forEach(([i, j], p) => {
+    const delay = gccPhatDelay(fft, crossPower[p], keep, maxLag)
+    const a = ((positions[i][0] - positions[j][0]) * sampleRate) / speedOfSound
+    const b = ((positions[i][1] - positions[j][1]) * sampleRate) / speedOfSound
+    aa += a * a; ab += a * b; bb += b * b; ay += a * delay; by += b * delay
+  })
   const det = aa * bb - ab * ab
   const ux = (bb * ay - ab * by) / det
   const uy = (aa * by - ab * ay) / det

@@ -1,9 +1,9 @@
 import {describe, expect, it} from 'vitest'
 import {convolveAdd, convolveMany} from '../../src/seld/convolve.js'
-import {Rng} from '../../src/seld/random.js'
+import {Random} from '../../src/seld/random.js'
 
 function random(length: number, seed: string, density = 1): Float32Array {
-  const rng = Rng.from('convolve-test', seed)
+  const rng = Random.from('convolve-test', seed)
   return Float32Array.from({length}, () => (rng.next() < density ? rng.normal() : 0))
 }
 

@@ -7,7 +7,7 @@ import yauzl from 'yauzl'
 import {afterAll, describe, expect, it} from 'vitest'
 import {DCASE2016_CLASSES, datasetSpec} from '../../src/seld/datasets.js'
 import {parseDescCsv} from '../../src/seld/labels.js'
-import {Rng} from '../../src/seld/random.js'
+import {Random} from '../../src/seld/random.js'
 import {AZIMUTHS, DESC_HEADER, ELEVATIONS, descCsv, planScene, type SceneEvent} from '../../src/seld/scene.js'
 import {ProceduralBank} from '../../src/seld/sources.js'
 import {datasetOptions, recordingIds, synthesizeSplit, type SynthOptions} from '../../src/seld/synth.js'
@@ -21,7 +21,7 @@ const work = mkdtempSync(path.join(tmpdir(), 'seldpipe-synth-'))
 afterAll(() => rmSync(work, {recursive: true, force: true}))
 
 function scenes(ov: number, count: number, shiftDoa = false, set: 'train' | 'test' = 'train'): SceneEvent[][] {
-  return Array.from({length: count}, (_, i) => planScene(Rng.from('scene-test', ov, i), {classes: CLASSES, bank, set, sampleRate: FS, length: 30 * FS, ov, shiftDoa}))
+  return Array.from({length: count}, (_, i) => planScene(Random.from('scene-test', ov, i), {classes: CLASSES, bank, set, sampleRate: FS, length: 30 * FS, ov, shiftDoa}))
 }
 
 /** Most events sounding at any one sample. */
