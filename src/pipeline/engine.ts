@@ -82,32 +82,29 @@ export async function runGraph(graph: Graph, cache: Cache, options: RunOptions):
     reporter.started(instance.id)
     const began = Date.now()
     const logFile = join(cache.logsDir, `${instance.id}.log`)
-    let result: JobResult
-    try {
-      result = await options.executor.run({id: instance.id, argv: instance.argv, cwd: root, logFile, resources: instance.resources}, options.signal, (handle) => {
-        reporter.handle(instance.id, handle)
-        void cache.setRunning(instance.id, {...running, handle})
-      })
-    } finally {
-      reporter.stopped(instance.id)
-    }
     const logHint = `log: ${join('cache', 'logs', `${instance.id}.log`)}`
-    if (result.exitCode !== 0) {
-      await cache.setRunning(instance.id, undefined)
-      throw new InstanceFailure(describeExit(result), [result.stderrTail && indent(result.stderrTail), `    ${logHint}`].filter(Boolean).join('\n'))
-    }
     const outs: OutRecord[] = []
-    for (const out of instance.outs) {
-      const content = await hasher.hashPath(assessor.absolute(out))
-      if (content === undefined) {
-        await cache.setRunning(instance.id, undefined)
-        throw new InstanceFailure(`exited 0 but did not write its out ${out}`, `    ${logHint}`)
+    try {
+      const job = {id: instance.id, argv: instance.argv, cwd: root, logFile, resources: instance.resources}
+      const result = await options.executor
+        .run(job, options.signal, (handle) => {
+          reporter.handle(instance.id, handle)
+          void cache.setRunning(instance.id, {...running, handle})
+        })
+        .finally(() => reporter.stopped(instance.id))
+      if (result.exitCode !== 0) throw new InstanceFailure(describeExit(result), [result.stderrTail && indent(result.stderrTail), `    ${logHint}`].filter(Boolean).join('\n'))
+      for (const out of instance.outs) {
+        const content = await hasher.hashPath(assessor.absolute(out))
+        if (content === undefined) throw new InstanceFailure(`exited 0 but did not write its out ${out}`, `    ${logHint}`)
+        await cache.storeOut(assessor.absolute(out), content)
+        outs.push({path: out, content})
       }
-      await cache.storeOut(assessor.absolute(out), content)
-      outs.push({path: out, content})
+      const key = assessment.key!
+      await cache.commit(instance.id, key, {key, argv: instance.argv, deps: assessment.depHashes, params: instance.params, upstream: assessment.upstreamKeys}, outs)
+    } catch (error) {
+      await cache.setRunning(instance.id, undefined) // the commit clears it on success
+      throw error
     }
-    const key = assessment.key!
-    await cache.commit(instance.id, key, {key, argv: instance.argv, deps: assessment.depHashes, params: instance.params, upstream: assessment.upstreamKeys}, outs)
     reporter.line(`✓ ran ${instance.id} (${formatSeconds(Date.now() - began)})`)
     return {...assessment, state: 'up to date', reasons: [], record: {id: instance.id, outs, finishedAt: new Date().toISOString()}}
   }
