@@ -7,6 +7,7 @@ import {execa, type ResultPromise} from 'execa'
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const bin = join(repoRoot, 'bin', 'run.js')
+const STALE_BUILD_LOCK_MS = 5 * 60_000
 
 function newestMtime(folder: string, extension: string): number {
   return Math.max(0, ...readdirSync(folder, {recursive: true, encoding: 'utf8'}).filter((name) => name.endsWith(extension)).map((name) => statSync(join(folder, name)).mtimeMs))
@@ -33,6 +34,8 @@ export async function ensureBuilt(): Promise<void> {
       mkdirSync(lock)
       break
     } catch {
+      // A lock older than any build was left by a killed test run.
+      if (Date.now() - (statSync(lock, {throwIfNoEntry: false})?.mtimeMs ?? Date.now()) > STALE_BUILD_LOCK_MS) rmSync(lock, {recursive: true, force: true})
       await sleep(200)
     }
   }

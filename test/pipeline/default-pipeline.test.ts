@@ -1,0 +1,23 @@
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {buildGraph} from '../../src/pipeline/graph.js'
+import {loadPipeline} from '../../src/pipeline/spec.js'
+import {repoRoot} from './cli.js'
+
+describe('the repository pipeline.yaml', () => {
+  it('validates and expands: synth only for synth-* datasets, downloaded datasets start at unzip from plain files', async () => {
+    const pipeline = await loadPipeline(join(repoRoot, 'pipeline.yaml'), {matrix: ['dataset=synth-foa,ansim']})
+    const graph = buildGraph(pipeline)
+    const ids = graph.instances.map((instance) => instance.id)
+    expect(ids.filter((id) => id.startsWith('synth@'))).toEqual(['synth@dataset=synth-foa,ov=1,split=1'])
+    const unzip = graph.instances.find((instance) => instance.id === 'unzip@dataset=ansim,ov=1,split=1')!
+    expect(unzip.upstream).toEqual([])
+    expect(unzip.deps).toContain('data/ansim/wav_ov1_split1_30db.zip')
+    for (const stage of pipeline.stages) {
+      const instances = graph.instances.filter((instance) => instance.stage.name === stage.name)
+      expect(instances.length, stage.name).toBeGreaterThan(0)
+      // Every interpolated mapping or list is one argument of compact JSON.
+      for (const argument of instances[0].argv) if (argument.startsWith('{')) expect(() => JSON.parse(argument)).not.toThrow()
+    }
+  })
+})
