@@ -37,6 +37,18 @@ function compact(value: unknown): string {
   return value === undefined ? '(none)' : canonicalJson(value)
 }
 
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+/** `key old → new` for each leaf that differs, so a listed subtree names the one value that changed. */
+export function paramChanges(key: string, before: unknown, after: unknown): string[] {
+  if (isMapping(before) && isMapping(after)) {
+    return [...new Set([...Object.keys(before), ...Object.keys(after)])].flatMap((name) => paramChanges(`${key}.${name}`, before[name], after[name]))
+  }
+  return compact(before) === compact(after) ? [] : [`${key} ${compact(before)} → ${compact(after)}`]
+}
+
 /** Decides, instance by instance in graph order, what is up to date, what is stale and why. */
 export class Assessor {
   constructor(
@@ -106,9 +118,7 @@ export class Assessor {
       if (last.deps[dep] !== depHashes[dep]) reasons.push(`dep changed: ${dep}`)
     }
     for (const key of new Set([...Object.keys(last.params), ...Object.keys(instance.params)])) {
-      const before = compact(last.params[key])
-      const now = compact(instance.params[key])
-      if (before !== now) reasons.push(`param changed: ${key} ${before} → ${now}`)
+      for (const change of paramChanges(key, last.params[key], instance.params[key])) reasons.push(`param changed: ${change}`)
     }
     for (const id of new Set([...Object.keys(last.upstream), ...Object.keys(upstreamKeys)])) {
       if (last.upstream[id] !== upstreamKeys[id]) reasons.push(`upstream changed: ${id}`)

@@ -1,7 +1,6 @@
 import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {canonicalJson} from '../../src/pipeline/assess.js'
 import {Cache} from '../../src/pipeline/cache.js'
 import {Hasher} from '../../src/pipeline/hash.js'
 import {acquireLock, lockHolder} from '../../src/pipeline/lock.js'
@@ -74,11 +73,5 @@ describe('run lock', () => {
     })
     expect(JSON.parse(readFileSync(file, 'utf8')).pid).toBe(process.pid)
     await again()
-  })
-})
-
-describe('canonicalJson', () => {
-  it('ignores key order', () => {
-    expect(canonicalJson({b: 1, a: {d: 2, c: [3, {f: 1, e: 2}]}})).toBe(canonicalJson({a: {c: [3, {e: 2, f: 1}], d: 2}, b: 1}))
   })
 })

@@ -48,7 +48,7 @@ describe('seldpipe run', () => {
     ran()
     writeFileSync(join(dir, 'params.yaml'), 'p: {scale: 1}\nf: {n: 3}\n')
     const status = (await cli(dir, 'status')).stdout
-    expect(status).toContain('param changed: f {"n":2} → {"n":3}')
+    expect(status).toContain('param changed: f.n 2 → 3')
     expect(status).toMatch(/up to date\s+prep@ds=a/)
     expect((await cli(dir, 'run', '--jobs', '2')).exitCode).toBe(0)
     expect(ran()).toEqual(['feat-a', 'feat-b', 'report-a', 'report-b'])
