@@ -113,7 +113,7 @@ export async function runGraph(graph: Graph, cache: Cache, options: RunOptions):
     const assessment = await assessor.assess(instance, finished)
     if (assessment.missingDeps.length > 0) {
       const paths = assessment.missingDeps.join(', ')
-      throw new InstanceFailure(`dep missing: ${paths} (it does not exist and no instance of the pipeline produces it)`)
+      throw new InstanceFailure(`dep missing: ${paths} (neither on disk nor among the outs of an upstream instance)`)
     }
     if (!options.force && assessment.record) {
       if (assessment.state === 'stale') {
