@@ -49,7 +49,7 @@ describe('seldpipe predict', () => {
     const run = predict([path.join('..', 'audio', 'rec.wav')], {cwd: at('work')})
     expect(run.stderr).toContain(`model: ${path.join(model, 'best')}`)
     expect(run.code).toBe(0)
-    expect(run.stdout).toContain('1 events')
+    expect(run.stdout).toContain('../audio/rec.wav: 1 event → ')
     expect(readFileSync(at('audio', 'rec.csv'), 'utf8')).toBe(`${HEADER}\n${phoneRow(SAMPLES)}\n`)
     expect(readFileSync(at('audio', 'rec.png')).subarray(1, 4).toString()).toBe('PNG')
   })
