@@ -73,7 +73,7 @@ export function datasetOptions(dataset: DatasetSpec, scene: Omit<SynthOptions, '
   return {kind: dataset.kind, room: dataset.room, classes: classNames(dataset), sampleRate: dataset.sampleRate, ...scene}
 }
 
-export function validateOptions(options: SynthOptions): void {
+function validateOptions(options: SynthOptions): void {
   const integer = (name: string, value: number, minimum: number) => {
     if (!Number.isInteger(value) || value < minimum) throw new Error(`${name} must be an integer ≥ ${minimum}, got ${value}`)
   }

@@ -239,6 +239,23 @@ describe('synthesizeSplit', () => {
   })
 })
 
+describe('seldpipe synth', () => {
+  it('writes the zips of the given kind, room, overlap and split', async () => {
+    const out = path.join(work, 'command')
+    const run = spawnSync('node', [path.join(repoRoot, 'bin/run.js'), 'synth', '--kind', 'mic', '--room', 'anechoic', '--ov', '1', '--split', '2',
+      '--files', '2', '--duration', '3', '--seed', '5', '--out', out], {encoding: 'utf8'})
+    expect(run.stderr).toBe('')
+    expect(run.status).toBe(0)
+    const wavs = await readZip(path.join(out, 'wav_ov1_split2_30db.zip'))
+    // --test-files defaults to a third of --files, rounded up.
+    expect([...wavs.keys()]).toEqual(['wav_ov1_split2_30db/', 'wav_ov1_split2_30db/train_000.wav', 'wav_ov1_split2_30db/train_001.wav', 'wav_ov1_split2_30db/test_000.wav'])
+    expect(parseWav(wavs.get('wav_ov1_split2_30db/test_000.wav') as Buffer, 'test_000', {channels: 8}).samples.length).toBe(8 * 3 * FS)
+    const bad = spawnSync('node', [path.join(repoRoot, 'bin/run.js'), 'synth', '--kind', 'mic', '--duration', '0', '--out', out], {encoding: 'utf8'})
+    expect(bad.status).not.toBe(0)
+    expect(bad.stderr).toMatch(/expected a positive number of seconds, got '0'/)
+  })
+})
+
 describe('synth stage', () => {
   it('takes the pipeline flags and refuses a downloaded dataset with a clear message', () => {
     const out = path.join(work, 'stage')
