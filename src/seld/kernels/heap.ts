@@ -22,11 +22,6 @@ export function run(name: string, backend: BackendWasm, inputs: Record<string, T
   return kernel.kernelFunc({inputs, backend, attrs: attrs as tf.NamedAttrMap}) as TensorInfo
 }
 
-/** The same data seen with another shape (no copy): valid while `info` lives. */
-export function view(info: TensorInfo, shape: number[]): TensorInfo {
-  return {dataId: info.dataId, shape, dtype: info.dtype}
-}
-
 export function release(backend: BackendWasm, ...infos: TensorInfo[]): void {
   for (const info of infos) backend.disposeData(info.dataId)
 }

@@ -6,7 +6,6 @@ import {type BackendWasm, type TensorInfo} from './heap.js'
 export interface SimdKernels {
   add_into(acc: number, src: number, n: number): void
   transpose(src: number, dst: number, rows: number, cols: number): void
-  im2col_t(x: number, colsT: number, first: number, rows: number, h: number, w: number, ci: number, ho: number, wo: number, fh: number, fw: number, sh: number, sw: number, top: number, left: number): void
   im2col(x: number, cols: number, first: number, rows: number, h: number, w: number, ci: number, ho: number, wo: number, fh: number, fw: number, sh: number, sw: number, top: number, left: number): void
   sum_rows(x: number, count: number, channels: number, out: number, partial: number, total: number): void
   bn_stats(x: number, count: number, channels: number, mean: number, variance: number, partial: number, total: number): void
