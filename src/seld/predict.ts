@@ -88,7 +88,10 @@ export function resolveModelDir(dir: string): string {
 export function readPredictInfo(modelDir: string): {info: PredictInfo; scaler: Scaler} {
   const dir = [modelDir, dirname(modelDir)].find((candidate) => existsSync(join(candidate, PREDICT_INFO_FILE)))
   if (!dir) {
-    throw new Error(`${modelDir}: no ${PREDICT_INFO_FILE} in it or its parent folder: the model was saved without its feature settings and scaler (retrain it with this version)`)
+    throw new Error(
+      `${modelDir}: no ${PREDICT_INFO_FILE} in it or its parent folder (the feature settings and scaler the train stage ` +
+        'stores beside the model): is its training still running, or was it trained by an older version?',
+    )
   }
   const file = join(dir, PREDICT_INFO_FILE)
   let info: PredictInfo
