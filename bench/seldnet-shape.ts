@@ -32,7 +32,8 @@ export async function setUpBench(defaultSteps: number): Promise<BenchSetup> {
     if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} must be a non-negative integer, got ${values[name]}`)
     return value
   }
-  const backend = await initBackend(values.backend as BackendPreference)
+  let backend = await initBackend(values.backend as BackendPreference)
+  if (backend === 'wasm') backend += `(${(await import('@tensorflow/tfjs-backend-wasm')).getThreadsCount()} threads)`
   const batch = number('batch')
   const config: ModelConfig = {
     seqLen: number('frames'),

@@ -21,22 +21,30 @@ describe('initBackend', () => {
     expect(logged).toEqual(['tfjs backend: cpu', `tfjs backend: wasm (${threads} thread${threads === 1 ? '' : 's'})`])
   })
 
-  it('a process on the threaded wasm backend exits by itself when its work is done', () => {
-    // Runs the compiled module (npm test builds first) in a child process with two XNNPACK threads.
+  it('processes on the wasm backend, threaded or not, exit by themselves and agree', () => {
+    // Runs the compiled module (npm test builds first) in child processes: a filter gradient goes through the SIMD
+    // kernels, built for the shared memory of the threaded backend and the plain memory of the single-threaded one.
     const script = `
       import * as tf from '@tensorflow/tfjs'
       import {initBackend} from './dist/src/seld/backend.js'
       await initBackend('wasm', () => {})
       const {getThreadsCount} = await import('@tensorflow/tfjs-backend-wasm')
-      const product = tf.matMul(tf.ones([300, 200]), tf.ones([200, 100]))
-      console.log(getThreadsCount(), (await product.data())[0])`
-    const output = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-      cwd: repoRoot,
-      env: {...process.env, SELDPIPE_WASM_THREADS: '2'},
-      timeout: 60_000,
-      encoding: 'utf8',
-    })
-    expect(output.trim()).toBe('2 200')
+      const x = tf.sin(tf.range(0, 2 * 9 * 10 * 3).reshape([2, 9, 10, 3]))
+      const dy = tf.cos(tf.range(0, 2 * 9 * 10 * 4).reshape([2, 9, 10, 4]))
+      const dw = tf.engine().runKernel('Conv2DBackpropFilter', {x, dy}, {strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 3, 4]})
+      console.log(getThreadsCount(), Array.from(await dw.data()).map((v) => v.toFixed(4)).join(' '))`
+    const run = (threads: number) =>
+      execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: repoRoot,
+        env: {...process.env, SELDPIPE_WASM_THREADS: String(threads)},
+        timeout: 60_000,
+        encoding: 'utf8',
+      }).trim()
+    const [single, threaded] = [run(1), run(2)]
+    expect(single.split(' ')[0]).toBe('1')
+    expect(threaded.split(' ')[0]).toBe('2')
+    expect(single.split(' ')).toHaveLength(1 + 3 * 3 * 3 * 4)
+    expect(threaded.slice(2)).toBe(single.slice(2))
   })
 
   it('auto picks a native backend when one loads, else wasm', async () => {
