@@ -13,6 +13,11 @@ export const pipelineFlags = {
     multiple: true,
     helpValue: 'KEY=V1,V2',
   }),
+  params: Flags.string({
+    description: 'a params file layered over the pipeline\'s own (later wins), e.g. a preset: --params params/ansim.yaml',
+    multiple: true,
+    helpValue: 'FILE',
+  }),
   set: Flags.string({description: 'override a parameter for this invocation (part of the hash), e.g. --set train.epochs=5', multiple: true, helpValue: 'KEY=VALUE'}),
 }
 
@@ -20,10 +25,11 @@ export interface PipelineFlagValues {
   pipeline: string
   matrix?: string[]
   set?: string[]
+  params?: string[]
 }
 
 export async function loadGraph(flags: PipelineFlagValues): Promise<Graph> {
-  const pipeline = await loadPipeline(flags.pipeline, {matrix: flags.matrix, set: flags.set})
+  const pipeline = await loadPipeline(flags.pipeline, {matrix: flags.matrix, set: flags.set, params: flags.params})
   return buildGraph(pipeline)
 }
 

@@ -40,6 +40,8 @@ export interface Overrides {
   matrix?: string[]
   /** `dotted.key=value` items overriding parameters for this run. */
   set?: string[]
+  /** Extra params files (e.g. presets) layered over the pipeline's own, in order; relative to the current folder. */
+  params?: string[]
 }
 
 export const MATRIX_VALUE = /^[A-Za-z0-9._-]+$/
@@ -147,7 +149,7 @@ export function applyParamOverrides(params: Params, items: readonly string[], pa
   return result
 }
 
-async function loadParams(root: string, pipelineFile: YamlFile, listed: string | string[] | undefined): Promise<Params> {
+async function loadParams(root: string, pipelineFile: YamlFile, listed: string | string[] | undefined, overlays: readonly string[]): Promise<Params> {
   let params: Params = {}
   const list = listed === undefined ? [] : typeof listed === 'string' ? [listed] : listed
   for (const [index, name] of list.entries()) {
@@ -156,6 +158,12 @@ async function loadParams(root: string, pipelineFile: YamlFile, listed: string |
         ? pipelineFile.error(typeof listed === 'string' ? ['params'] : ['params', index], `params file ${name} not found`)
         : error
     })
+    const data = file.data ?? {}
+    if (typeof data !== 'object' || Array.isArray(data)) throw file.error([], 'a params file must be a mapping of names to values')
+    params = mergeParams(params, data as Params)
+  }
+  for (const name of overlays) {
+    const file = await readYamlFile(resolve(name))
     const data = file.data ?? {}
     if (typeof data !== 'object' || Array.isArray(data)) throw file.error([], 'a params file must be a mapping of names to values')
     params = mergeParams(params, data as Params)
@@ -190,8 +198,8 @@ export async function loadPipeline(file: string, overrides: Overrides = {}): Pro
     throw yamlFile.error(keyPath, message)
   }
   const raw = yamlFile.data as RawPipeline
-  const paramFiles = raw.params === undefined ? [] : typeof raw.params === 'string' ? [raw.params] : raw.params
-  const fileParams = await loadParams(root, yamlFile, raw.params)
+  const paramFiles = [...(raw.params === undefined ? [] : typeof raw.params === 'string' ? [raw.params] : raw.params), ...(overrides.params ?? [])]
+  const fileParams = await loadParams(root, yamlFile, raw.params, overrides.params ?? [])
   const params = applyParamOverrides(fileParams, overrides.set ?? [], paramFiles)
   const defaultMatrix = Object.fromEntries(Object.entries(raw.matrix ?? {}).map(([key, values]) => [key, values.map(String)]))
   const matrix = applyMatrixOverrides(defaultMatrix, overrides.matrix ?? [])

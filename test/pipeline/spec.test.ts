@@ -52,6 +52,19 @@ describe('loadPipeline', () => {
     expect(pipeline.matrix).toEqual({ds: ['c', 'd'], ov: ['1']})
     expect(pipeline.root).toBe(dir)
   })
+
+  it('layers --params files (presets) over the pipeline\'s own, before --set, and names a missing one', async () => {
+    const dir = tempDir({
+      'pipeline.yaml': 'version: 1\nparams: p1.yaml\nstages:\n  s: {cmd: x, params: [t]}\n',
+      'p1.yaml': 't: {lr: 0.1, epochs: 3, sizes: [1, 2]}\n',
+      'preset.yaml': 't: {epochs: 9, sizes: [7]}\n',
+    })
+    const pipeline = await loadPipeline(join(dir, 'pipeline.yaml'), {params: [join(dir, 'preset.yaml')], set: ['t.lr=0.5']})
+    expect(pipeline.params).toEqual({t: {lr: 0.5, epochs: 9, sizes: [7]}})
+    const missing = await loadPipeline(join(dir, 'pipeline.yaml'), {params: [join(dir, 'nope.yaml')]}).catch((error: unknown) => error)
+    expect(missing).toBeInstanceOf(PipelineError)
+    expect((missing as Error).message).toContain('nope.yaml')
+  })
 })
 
 describe('overrides', () => {
