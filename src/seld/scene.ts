@@ -36,8 +36,8 @@ export interface SceneOptions {
 
 export const AZIMUTHS = Array.from({length: 36}, (_, i) => -180 + 10 * i)
 export const ELEVATIONS = Array.from({length: 12}, (_, i) => -60 + 10 * i)
-export const DOA_SHIFT = 5
-export const MIN_DISTANCE = 1
+const DOA_SHIFT = 5
+const MIN_DISTANCE = 1
 export const MAX_DISTANCE = 10
 
 /** Seconds of silence between consecutive events of one track, and before a track's first event. */

@@ -16,7 +16,7 @@ export interface SoundBank {
 }
 
 /** Instance numbers are written with 3 digits in the description files. */
-export const MAX_INSTANCES = 1000
+const MAX_INSTANCES = 1000
 /** Instances kept in memory: a recording reuses few, and one instance is at most a few hundred kB. */
 const CACHE_SIZE = 64
 
@@ -43,7 +43,7 @@ function frameLevels(x: Float64Array | Float32Array, frame: number): number[] {
  * Trims leading and trailing frames more than 50 dB below the loudest one, and scales to unit RMS over the frames
  * within 30 dB of the loudest (so a sparse click train is as audible as a sustained tone).
  */
-export function prepareInstance(x: Float64Array | Float32Array): Float32Array {
+function prepareInstance(x: Float64Array | Float32Array): Float32Array {
   const frame = 256
   const levels = frameLevels(x, frame)
   const loudest = levels.reduce((max, level) => Math.max(max, level), 0)

@@ -45,12 +45,12 @@ export function unitVector(azimuthDeg: number, elevationDeg: number): Vec3 {
   return [Math.cos(ele) * Math.cos(azi), Math.cos(ele) * Math.sin(azi), Math.sin(ele)]
 }
 
-export function norm(v: Vec3): number {
+function norm(v: Vec3): number {
   return Math.hypot(v[0], v[1], v[2])
 }
 
 /** FOA gains of a plane wave from unit direction `d`, in ACN order W, Y, Z, X (SN3D). */
-export function foaGains(d: Vec3): [number, number, number, number] {
+function foaGains(d: Vec3): [number, number, number, number] {
   return [1, d[1], d[2], d[0]]
 }
 
