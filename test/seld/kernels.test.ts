@@ -150,6 +150,18 @@ describe('wasm matmul with transposed operands and leading-axis sums match the C
     expected.forEach((values, i) => expectClose(actual[i], values, 1e-5))
   })
 
+  it('identity shares data: a clone and its original each survive the other being disposed', async () => {
+    await initBackend('wasm', () => {})
+    const original = tf.tensor1d([1, 2, 3])
+    const clone = tf.clone(original)
+    const second = tf.clone(original)
+    original.dispose()
+    expect(Array.from(await clone.data())).toEqual([1, 2, 3])
+    clone.dispose()
+    expect(Array.from(await second.data())).toEqual([1, 2, 3])
+    second.dispose()
+  })
+
   it('sum over leading axes, with and without keepDims, and over other axes (stock kernel)', async () => {
     const f = () => {
       const x = tf.tensor(random([3, 4, 5, 6], 12), [3, 4, 5, 6])
