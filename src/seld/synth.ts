@@ -200,8 +200,8 @@ export function synthesizeRecording(options: SynthOptions, bank: SoundBank, id: 
 
 /**
  * Writes wav_ov{ov}_split{split}_30db.zip and desc_ov{ov}_split{split}.zip into `outDir`. Both are written under
- * temporary names and renamed only when both are complete; older archives of the same names are removed first, so a
- * failed or killed run never leaves a pair that looks like its output.
+ * temporary names and renamed over the final names only when both are complete, so a failed or killed run leaves no
+ * partial archive under a final name (and archives already there stay as they were).
  */
 export async function synthesizeSplit(options: SynthOptions, outDir: string, onRecording?: (id: RecordingId, done: number, total: number) => void): Promise<{wav: string; desc: string}> {
   validateOptions(options)
@@ -210,8 +210,6 @@ export async function synthesizeSplit(options: SynthOptions, outDir: string, onR
   const wavZip = path.join(outDir, `${names.wav}.zip`)
   const descZip = path.join(outDir, `${names.desc}.zip`)
   mkdirSync(outDir, {recursive: true})
-  rmSync(wavZip, {force: true})
-  rmSync(descZip, {force: true})
   const partial = (file: string) => `${file}.partial-${process.pid}`
   const ids = recordingIds(options.trainFiles, options.testFiles)
   const descs = new Map<string, string>()
@@ -231,7 +229,6 @@ export async function synthesizeSplit(options: SynthOptions, outDir: string, onR
   } catch (error) {
     rmSync(partial(wavZip), {force: true})
     rmSync(partial(descZip), {force: true})
-    rmSync(descZip, {force: true})
     throw error
   }
   return {wav: wavZip, desc: descZip}

@@ -192,7 +192,7 @@ describe('synthesizeSplit', () => {
     expect((await readZip(mic.desc)).get('desc_ov2_split1/train_000.csv')).toEqual((await readZip(foa.desc)).get('desc_ov2_split1/train_000.csv'))
   })
 
-  it('refuses bad options clearly and leaves nothing behind when a recording fails', async () => {
+  it('refuses bad options clearly, and leaves nothing partial when a recording fails', async () => {
     await expect(synthesizeSplit(smallOptions({ov: 0}), path.join(work, 'bad'))).rejects.toThrow(/ov must be an integer ≥ 1/)
     await expect(synthesizeSplit(smallOptions({duration: -1}), path.join(work, 'bad'))).rejects.toThrow(/duration/)
     expect(() => datasetOptions(datasetSpec('ansim'), smallOptions())).toThrow(/'ansim' is downloaded, not synthesized/)
@@ -205,8 +205,12 @@ describe('synthesizeSplit', () => {
       else writeWav(path.join(sources, name, 'a.wav'), floatToPcm16([Float32Array.from({length: 8000}, (_, i) => Math.sin(i / 5))], FS))
     }
     const out = path.join(work, 'broken-out')
+    const earlier = await synthesizeSplit(smallOptions({ov: 3}), out)
+    const before = [readFileSync(earlier.wav), readFileSync(earlier.desc)]
     await expect(synthesizeSplit(smallOptions({sources, duration: 20, ov: 3}), out)).rejects.toThrow(/knock[/\\]a\.wav: not a readable WAV file/)
-    expect(readdirSync(out)).toEqual([])
+    // No partial archive is left, and the archives of the earlier run are untouched.
+    expect(readdirSync(out).sort()).toEqual(['desc_ov3_split1.zip', 'wav_ov3_split1_30db.zip'])
+    expect([readFileSync(earlier.wav), readFileSync(earlier.desc)]).toEqual(before)
   })
 
   it('uses a folder of real recordings per class, named by their instance number', async () => {
