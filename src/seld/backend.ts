@@ -46,17 +46,14 @@ interface EmscriptenModule {
   PThread: {runningWorkers: {unref(): void}[]; unusedWorkers: {terminate(): void}[]}
 }
 
-let threadedWasmRegistered = false
-
 /**
- * Registers the 'wasm' backend on the package's threaded SIMD build. tfjs disables it in Node because it hands
- * Emscripten a blob: URL for the pthread worker, which Node's Worker cannot load; here the worker script is written
- * to a real file. The C++ side caps threads at half the logical cores, so the core count it reads while the
- * backend initialises is doubled. Idle pthread workers are terminated and XNNPACK's are unref'd, so a process
- * still exits when its work is done.
+ * The 'wasm' backend on the package's threaded SIMD build. tfjs disables it in Node because it hands Emscripten a
+ * blob: URL for the pthread worker, which Node's Worker cannot load; here the worker script is written to a real
+ * file. The C++ side caps threads at half the logical cores, so the core count it reads while the backend
+ * initialises is doubled. Idle pthread workers are terminated and XNNPACK's are unref'd, so a process still exits
+ * when its work is done.
  */
-async function registerThreadedWasm(threads: number): Promise<void> {
-  if (threadedWasmRegistered) return
+async function threadedWasmBackend(): Promise<tf.KernelBackend> {
   const wasmPackage = await import('@tensorflow/tfjs-backend-wasm')
   const require = createRequire(import.meta.url)
   const script = require.resolve('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js')
@@ -72,35 +69,51 @@ async function registerThreadedWasm(threads: number): Promise<void> {
     renameSync(temporary, workerFile)
   }
   const factory = require(script) as (config: object) => Promise<EmscriptenModule>
+  const cpus = os.cpus
+  os.cpus = () => [...cpus(), ...cpus()]
+  try {
+    const module = await factory({
+      locateFile: (file: string) => (file.endsWith('.worker.js') ? workerFile : path.join(folder, file)),
+      mainScriptUrlOrBlob: script,
+    })
+    Object.assign(module, {
+      tfjs: {
+        init: module.cwrap('init', null, []),
+        initWithThreadsCount: module.cwrap('init_with_threads_count', null, ['number']),
+        getThreadsCount: module.cwrap('get_threads_count', 'number', []),
+        registerTensor: module.cwrap('register_tensor', null, ['number', 'number', 'number']),
+        disposeData: module.cwrap('dispose_data', null, ['number']),
+        dispose: module.cwrap('dispose', null, []),
+      },
+    })
+    const backend = new wasmPackage.BackendWasm(module as never)
+    for (const worker of module.PThread.unusedWorkers) worker.terminate()
+    module.PThread.unusedWorkers.length = 0
+    for (const worker of module.PThread.runningWorkers) worker.unref()
+    return backend
+  } finally {
+    os.cpus = cpus
+  }
+}
+
+let threadedWasmRegistered = false
+
+/** Makes the 'wasm' backend threaded, falling back to the stock single-threaded build if that fails. */
+async function registerThreadedWasm(threads: number): Promise<void> {
+  if (threadedWasmRegistered) return
+  const wasmPackage = await import('@tensorflow/tfjs-backend-wasm')
+  const stockFactory = tf.findBackendFactory('wasm')
   wasmPackage.setThreadsCount(threads)
   tf.removeBackend('wasm')
   tf.registerBackend(
     'wasm',
     async () => {
-      const cpus = os.cpus
-      os.cpus = () => [...cpus(), ...cpus()]
       try {
-        const module = await factory({
-          locateFile: (file: string) => (file.endsWith('.worker.js') ? workerFile : path.join(folder, file)),
-          mainScriptUrlOrBlob: script,
-        })
-        Object.assign(module, {
-          tfjs: {
-            init: module.cwrap('init', null, []),
-            initWithThreadsCount: module.cwrap('init_with_threads_count', null, ['number']),
-            getThreadsCount: module.cwrap('get_threads_count', 'number', []),
-            registerTensor: module.cwrap('register_tensor', null, ['number', 'number', 'number']),
-            disposeData: module.cwrap('dispose_data', null, ['number']),
-            dispose: module.cwrap('dispose', null, []),
-          },
-        })
-        const backend = new wasmPackage.BackendWasm(module as never)
-        for (const worker of module.PThread.unusedWorkers) worker.terminate()
-        module.PThread.unusedWorkers.length = 0
-        for (const worker of module.PThread.runningWorkers) worker.unref()
-        return backend
-      } finally {
-        os.cpus = cpus
+        return await threadedWasmBackend()
+      } catch (error) {
+        // E.g. no worker threads, shared memory or writable temporary folder: one thread still works.
+        console.warn(`threaded wasm backend unavailable (${(error as Error).message}); using one thread`)
+        return stockFactory!()
       }
     },
     2,
