@@ -264,10 +264,16 @@ describe('synth stage', () => {
   it('takes the pipeline flags and refuses a downloaded dataset with a clear message', () => {
     const out = path.join(work, 'stage')
     const flags = ['--ov', '1', '--split', '1', '--train-files', '1', '--test-files', '1', '--duration', '3', '--seed', '2018', '--rt60', '0.4', '--shift-test-doa', 'true', '--out', out]
-    const ok = spawnSync('node', [path.join(repoRoot, 'dist/stages/synth.js'), '--dataset', 'synth-foa', ...flags], {encoding: 'utf8'})
+    const ok = spawnSync('node', [path.join(repoRoot, 'dist/stages/synth.js'), '--dataset', 'synth-foa', ...flags], {encoding: 'utf8', env: {...process.env, TZ: 'America/Los_Angeles'}})
     expect(ok.stderr).toBe('')
     expect(ok.status).toBe(0)
     expect(readdirSync(out).sort()).toEqual(['desc_ov1_split1.zip', 'wav_ov1_split1_30db.zip'])
+    // Zip timestamps are fixed, whatever the machine's time zone: the archives are the same bytes.
+    const elsewhere = path.join(work, 'stage-elsewhere')
+    const moved = spawnSync('node', [path.join(repoRoot, 'dist/stages/synth.js'), '--dataset', 'synth-foa', ...flags.slice(0, -1), elsewhere],
+      {encoding: 'utf8', env: {...process.env, TZ: 'Pacific/Chatham'}})
+    expect(moved.status).toBe(0)
+    for (const zip of ['desc_ov1_split1.zip', 'wav_ov1_split1_30db.zip']) expect(readFileSync(path.join(elsewhere, zip)).equals(readFileSync(path.join(out, zip)))).toBe(true)
     const bad = spawnSync('node', [path.join(repoRoot, 'dist/stages/synth.js'), '--dataset', 'ansim', ...flags], {encoding: 'utf8'})
     expect(bad.status).toBe(1)
     expect(bad.stderr).toMatch(/dataset 'ansim' is downloaded, not synthesized/)
