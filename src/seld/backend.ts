@@ -34,11 +34,20 @@ async function tryNative(pkg: string, why: string[]): Promise<boolean> {
   return false
 }
 
-/** XNNPACK threads for the wasm backend: SELDPIPE_WASM_THREADS, else every core. */
+/**
+ * XNNPACK threads for the wasm backend: SELDPIPE_WASM_THREADS, else the cores that are idle at start (by the
+ * 1-minute load average), at least one. Its thread pool spin-waits, so on cores other processes keep busy a second
+ * thread makes a step slower, not faster.
+ */
 function wasmThreads(): number {
-  const requested = Number(process.env.SELDPIPE_WASM_THREADS ?? os.availableParallelism())
-  if (!Number.isInteger(requested) || requested < 1) throw new Error(`SELDPIPE_WASM_THREADS must be a positive integer, got ${process.env.SELDPIPE_WASM_THREADS}`)
-  return requested
+  const forced = process.env.SELDPIPE_WASM_THREADS
+  if (forced !== undefined) {
+    const requested = Number(forced)
+    if (!Number.isInteger(requested) || requested < 1) throw new Error(`SELDPIPE_WASM_THREADS must be a positive integer, got '${forced}'`)
+    return requested
+  }
+  const cores = os.availableParallelism()
+  return Math.max(1, Math.min(cores, Math.round(cores - os.loadavg()[0])))
 }
 
 interface EmscriptenModule {
