@@ -10,13 +10,13 @@ const seconds = Flags.custom<number>({
 })
 
 export default class Synth extends Command {
-  static override description = `Synthesize one overlap and split of a SELD dataset in the TUT Sound Events 2018 layout.
-
-Writes wav_ov<N>_split<N>_30db.zip (train_000.wav …, test_000.wav …: 44.1 kHz 16-bit, 4 FOA channels W, Y, Z, X with
-SN3D, or 8 microphones on a 5 cm circle) and desc_ov<N>_split<N>.zip (one csv per recording:
-sound_event_recording,start_time,end_time,ele,azi,dist) into --out. Events of the 11 DCASE 2016 classes sit on a 10°
-grid (azimuth −180…170, elevation −60…50) at 1–10 m, at most --ov at once, over ambient noise at 30 dB SNR; the
-reverberant room is an image-source shoebox with the given RT60. Same arguments give byte-identical zips.`
+  static override description = [
+    'Synthesize one overlap and split of a SELD dataset in the TUT Sound Events 2018 layout.',
+    '',
+    'Writes wav_ov<N>_split<N>_30db.zip (train_000.wav …, test_000.wav …: 44.1 kHz 16-bit; 4 FOA channels W, Y, Z, X with SN3D, or 8 microphones on a 5 cm circle) and desc_ov<N>_split<N>.zip (one csv per recording: sound_event_recording,start_time,end_time,ele,azi,dist) into --out.',
+    '',
+    'Events of the 11 DCASE 2016 classes sit on a 10° grid (azimuth −180…170, elevation −60…50) at 1–10 m, at most --ov at once, over ambient noise at 30 dB SNR; the reverberant room is an image-source shoebox hall with the given RT60. Same arguments give byte-identical zips.',
+  ].join('\n')
   static override examples = [
     '<%= config.bin %> synth --kind foa --room anechoic --ov 1 --split 1 --files 24 --duration 30 --seed 2018 --out data/synth-foa',
     '<%= config.bin %> synth --kind mic --room reverberant --ov 3 --split 2 --files 100 --rt60 0.6 --shift-test-doa --out data/synth-mic-reverb',
