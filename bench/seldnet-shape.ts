@@ -33,7 +33,7 @@ export async function setUpBench(defaultSteps: number): Promise<BenchSetup> {
     return value
   }
   let backend = await initBackend(values.backend as BackendPreference)
-  if (backend === 'wasm') backend += ` (${(await import('@tensorflow/tfjs-backend-wasm')).getThreadsCount()} threads)`
+  if (backend === 'wasm') backend += ` threads=${(await import('@tensorflow/tfjs-backend-wasm')).getThreadsCount()}`
   const batch = number('batch')
   const config: ModelConfig = {
     seqLen: number('frames'),
