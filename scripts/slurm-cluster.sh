@@ -96,7 +96,7 @@ start_munge() {
     chmod 0400 /etc/munge/munge.key
   fi
   rm -f "$MUNGE_PID" /run/munge/munge.socket.2*
-  runuser -u munge -- munged --pid-file="$MUNGE_PID"
+  runuser -u munge -- munged --pid-file="$MUNGE_PID" 9>&-
   for _ in $(seq 50); do
     munge -n </dev/null | unmunge >/dev/null 2>&1 && return
     sleep 0.1
@@ -107,11 +107,11 @@ start_munge() {
 start_daemons() {
   if ! pid_alive "$CTLD_PID"; then
     rm -f "$CTLD_PID"
-    slurmctld
+    slurmctld 9>&-
   fi
   if ! pid_alive "$SLURMD_PID"; then
     rm -f "$SLURMD_PID"
-    slurmd -N "$NODE"
+    slurmd -N "$NODE" 9>&-
   fi
 }
 
@@ -179,6 +179,10 @@ status() {
   case $state in idle | mixed | allocated | completing) ;; *) ok=1 ;; esac
   return $ok
 }
+
+# Test files start the cluster concurrently: one start or stop at a time (daemons are started without this fd).
+exec 9>/run/seldpipe-slurm-cluster.lock
+flock 9
 
 case ${1:-} in
   start) start ;;

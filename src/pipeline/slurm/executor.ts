@@ -203,9 +203,18 @@ export class SlurmExecutor implements Executor {
     this.polling = undefined
   }
 
+  /** Brings the job's log up to date; trouble reading Slurm's files is a warning, not a reason to stop following. */
+  private async drain(job: FollowedJob): Promise<void> {
+    try {
+      await job.stdout.drainInto(job.log)
+      await job.stderr.drainInto(job.log)
+    } catch (error) {
+      this.options.warn?.(`Slurm job ${job.entry.slurmId}: ${(error as Error).message}`)
+    }
+  }
+
   private async update(job: FollowedJob, state: JobState | undefined): Promise<void> {
-    await job.stdout.drainInto(job.log)
-    await job.stderr.drainInto(job.log)
+    await this.drain(job)
     if (state && state.phase !== 'finished') {
       if (state.state !== job.entry.state) {
         job.entry = {...job.entry, phase: state.phase, state: state.state}
@@ -228,16 +237,17 @@ export class SlurmExecutor implements Executor {
 
   private async settle(job: FollowedJob, exitCode: number | null, finalState: string): Promise<void> {
     const {slurmId} = job.entry
-    await job.stdout.drainInto(job.log)
-    await job.stderr.drainInto(job.log)
-    await job.log.close()
-    const stderrTail = job.stderr.lines?.text() ?? ''
     this.followed.delete(slurmId)
-    await this.ledger.remove(job.entry.instance)
-    await this.removeJobFiles(slurmId)
+    const warn = (error: Error): void => this.options.warn?.(`Slurm job ${slurmId}: ${error.message}`)
+    await this.drain(job)
+    await job.log.close().catch(warn)
+    const stderrTail = job.stderr.lines?.text() ?? ''
     job.settle(exitCode === null
       ? {exitCode: null, signal: finalState, stderrTail: stderrTail || `Slurm job ${slurmId} ended ${finalState}`, handle: slurmId}
       : {exitCode, stderrTail, handle: slurmId})
+    // Bookkeeping after the result is handed back: its failure must not keep the job followed for ever.
+    await this.ledger.remove(job.entry.instance).catch(warn)
+    await this.removeJobFiles(slurmId).catch(warn)
   }
 
   private async readExitCode(slurmId: string): Promise<number | undefined> {

@@ -71,14 +71,14 @@ export class Ledger {
   }
 
   remove(instance: string): Promise<void> {
-    if (!this.jobs.delete(instance)) return this.writing
-    return this.save()
+    return this.jobs.delete(instance) ? this.save() : Promise.resolve()
   }
 
   /** Writes are chained so that the file always ends up holding the latest state. */
   private save(): Promise<void> {
     const snapshot = {jobs: this.all()}
-    this.writing = this.writing.then(() => writeJsonAtomically(this.file, snapshot))
+    // A failed write is reported to its caller and does not stop the later ones.
+    this.writing = this.writing.catch(() => undefined).then(() => writeJsonAtomically(this.file, snapshot))
     return this.writing
   }
 }

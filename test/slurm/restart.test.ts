@@ -1,0 +1,52 @@
+import {writeFile} from 'node:fs/promises'
+import path from 'node:path'
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {ensureCluster} from './cluster.js'
+import {SlurmProject, STEPS} from './project.js'
+
+const skipReason = await ensureCluster()
+if (skipReason) console.warn(`skipping the Slurm coordinator restart test: ${skipReason}`)
+
+describe.skipIf(skipReason !== undefined)('a Slurm coordinator killed mid-run', () => {
+  let project: SlurmProject
+  beforeEach(async () => {
+    project = await SlurmProject.create()
+  })
+  afterEach(async () => {
+    await project.remove()
+  })
+
+  it('leaves its jobs visible to status; its restart follows them and submits only the rest; a third coordinator is refused', async () => {
+    // The combine steps wait for a `release` file, so the kill surely finds them queued or running.
+    await writeFile(path.join(project.dir, 'hold-combine'), '')
+    const first = project.run()
+    await expect.poll(() => project.ledger().filter((job) => job.instance.startsWith('combine')).length, {timeout: 60_000, interval: 100}).toBe(4)
+    await expect.poll(async () => (await project.runs()).some((step) => step.startsWith('combine')), {timeout: 60_000, interval: 100}).toBe(true)
+    first.kill('SIGKILL')
+    await first
+    const left = Object.fromEntries(project.ledger().map((job) => [job.instance, job.slurmId]))
+
+    const orphaned = (await project.status()).filter((row) => row.slurm)
+    expect(Object.fromEntries(orphaned.map((row) => [row.id, row.slurm!.jobId]))).toEqual(left)
+    expect(orphaned.every((row) => ['queued', 'running'].includes(row.state))).toBe(true)
+    const running = orphaned.find((row) => row.state === 'running')!
+    const human = await project.seldpipe('status')
+    expect(human.all).toMatch(new RegExp(`^running +${running.id} +slurm job ${running.slurm!.jobId} RUNNING$`, 'm'))
+
+    const second = project.run()
+    // Release the held steps only once the new coordinator follows all four, so none of them ends unwatched.
+    await expect.poll(async () => Object.fromEntries((await project.status()).filter((row) => row.running?.handle).map((row) => [row.id, row.running!.handle])),
+      {timeout: 60_000, interval: 250}).toEqual(left)
+    const third = await project.run()
+    expect(third.exitCode).not.toBe(0)
+    expect(third.all!.replace(/\s+/g, ' ')).toMatch(/another seldpipe coordinator \(pid \d+ on .+\) is running this project's Slurm jobs/)
+    await writeFile(path.join(project.dir, 'release'), '')
+
+    const result = await second
+    expect(result.exitCode, result.all).toBe(0)
+    expect(result.all).toContain('6 ran, 0 restored, 2 up to date') // gen was recorded before the kill
+    expect([...await project.runs()].sort()).toEqual([...STEPS].sort())
+    expect(await project.submitted()).toHaveLength(8)
+    expect(project.ledger()).toEqual([])
+  })
+})
