@@ -3,11 +3,11 @@
 // ./kernels/gru; configurations those kernels do not cover, and other backends, take the stock path.
 import * as tf from '@tensorflow/tfjs'
 import {gruRecurrence, type GateActivation} from './kernels/gru.js'
+import {registerLayer, stockLayerClass} from './layers.js'
 
 type GRULayerArgs = Parameters<typeof tf.layers.gru>[0]
 
-type LayerClass = new (args: GRULayerArgs) => tf.layers.Layer
-const StockGRU = tf.serialization.SerializationMap.getMap().classNameMap['GRU'][0] as unknown as LayerClass
+const StockGRU = stockLayerClass('GRU') as unknown as new (args: GRULayerArgs) => tf.layers.Layer
 
 interface GruState {
   goBackwards: boolean
@@ -59,7 +59,7 @@ export class SeldGRU extends StockGRU {
     })
   }
 }
-tf.serialization.registerClass(SeldGRU as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>)
+registerLayer(SeldGRU)
 
 /** tf.layers.gru with the fast wasm path. */
 export function seldGru(args: GRULayerArgs): tf.layers.Layer {
