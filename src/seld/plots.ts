@@ -401,7 +401,7 @@ export function drawTrainingCurves(records: CurvePoint[], title = 'Training'): F
   detectionAxes.line(epochs, series('frameRecall'), {label: 'frame recall'})
   detectionAxes.legend()
 
-  const directionAxes = figure.axes(direction, {title: 'DOA error on the test split', xLabel: 'epoch', yLabel: 'degrees', x, y: [0, top(series('doaErrorDegrees'), 10)], grid: true})
+  const directionAxes = figure.axes(direction, {title: 'DOA error on the test split', xLabel: 'epoch', yLabel: 'degrees', x, xTicks, y: [0, top(series('doaErrorDegrees'), 10)], grid: true})
   directionAxes.line(epochs, series('doaErrorDegrees'), {color: seriesColor(3)})
 
   const scores = series('seldScore')
