@@ -1,24 +1,8 @@
 import {describe, expect, it} from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import {initBackend} from '../../src/seld/backend.js'
+import {expectClose, random} from './kernels-compare.js'
 import {SeldGRU, seldGru} from '../../src/seld/gru.js'
-
-function random(shape: number[], seed: number, scale = 1): Float32Array {
-  let state = seed
-  const values = new Float32Array(shape.reduce((a, b) => a * b, 1))
-  for (let i = 0; i < values.length; i++) {
-    state = (state * 1103515245 + 12345) % 2147483648
-    values[i] = (state / 1073741824 - 1) * scale
-  }
-  return values
-}
-
-function expectClose(actual: Float32Array, expected: Float32Array, tolerance = 1e-4): void {
-  expect(actual.length).toBe(expected.length)
-  let worst = 0
-  for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / (1 + Math.abs(expected[i])))
-  expect(worst).toBeLessThan(tolerance)
-}
 
 const [batch, steps, features, units] = [3, 7, 5, 4]
 

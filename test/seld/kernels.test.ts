@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import {initBackend} from '../../src/seld/backend.js'
+import {expectClose, random} from './kernels-compare.js'
 import {batchNormTraining} from '../../src/seld/kernels/batchnorm.js'
 import {SeldBatchNormalization, SeldConv2D} from '../../src/seld/layers.js'
 
@@ -11,23 +12,6 @@ async function on(backend: 'cpu' | 'wasm', f: () => tf.Tensor[]): Promise<Float3
   const arrays = await Promise.all(outputs.map((o) => o.data() as Promise<Float32Array>))
   tf.dispose(outputs)
   return arrays
-}
-
-function random(shape: number[], seed: number): Float32Array {
-  let state = seed
-  const values = new Float32Array(shape.reduce((a, b) => a * b, 1))
-  for (let i = 0; i < values.length; i++) {
-    state = (state * 1103515245 + 12345) % 2147483648
-    values[i] = state / 1073741824 - 1
-  }
-  return values
-}
-
-function expectClose(actual: Float32Array, expected: Float32Array, tolerance = 1e-4): void {
-  expect(actual.length).toBe(expected.length)
-  let worst = 0
-  for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / (1 + Math.abs(expected[i])))
-  expect(worst).toBeLessThan(tolerance)
 }
 
 /** Gradients of sum(conv2d(x, w) · dyWeights) with respect to x and w. */

@@ -51,16 +51,28 @@ EXPORT(im2col) void im2col(const f32 *restrict x, f32 *restrict cols, int first,
   }
 }
 
-// Per-channel sums over `count` rows of `channels` values, exact enough for 10^6 rows: float partial sums over
-// blocks of 256 rows (vectorised), added into double totals. partial: channels floats of scratch.
-static void channel_sums(const f32 *restrict x, int count, int channels, f32 *restrict partial, double *restrict total) {
+// Per-channel sums over `count` rows of `channels` values, of the values or (with `center`) of their squared
+// deviations from it, exact enough for 10^6 rows: float partial sums over blocks of 256 rows (vectorised), added
+// into double totals. partial: channels floats of scratch.
+static void channel_sums(const f32 *restrict x, int count, int channels, const f32 *restrict center,
+                         f32 *restrict partial, double *restrict total) {
   for (int c = 0; c < channels; c++) total[c] = 0;
   for (int first = 0; first < count; first += 256) {
     int last = first + 256 < count ? first + 256 : count;
     for (int c = 0; c < channels; c++) partial[c] = 0;
-    for (int row = first; row < last; row++) {
-      const f32 *in = x + row * channels;
-      for (int c = 0; c < channels; c++) partial[c] += in[c];
+    if (center) {
+      for (int row = first; row < last; row++) {
+        const f32 *in = x + row * channels;
+        for (int c = 0; c < channels; c++) {
+          f32 d = in[c] - center[c];
+          partial[c] += d * d;
+        }
+      }
+    } else {
+      for (int row = first; row < last; row++) {
+        const f32 *in = x + row * channels;
+        for (int c = 0; c < channels; c++) partial[c] += in[c];
+      }
     }
     for (int c = 0; c < channels; c++) total[c] += partial[c];
   }
@@ -68,28 +80,16 @@ static void channel_sums(const f32 *restrict x, int count, int channels, f32 *re
 
 EXPORT(sum_rows) void sum_rows(const f32 *restrict x, int count, int channels, f32 *restrict out, f32 *restrict partial,
                                double *restrict total) {
-  channel_sums(x, count, channels, partial, total);
+  channel_sums(x, count, channels, 0, partial, total);
   for (int c = 0; c < channels; c++) out[c] = (f32)total[c];
 }
 
 // Batch statistics: mean and biased variance (two passes) per channel.
 EXPORT(bn_stats) void bn_stats(const f32 *restrict x, int count, int channels, f32 *restrict mean, f32 *restrict variance,
                                f32 *restrict partial, double *restrict total) {
-  channel_sums(x, count, channels, partial, total);
+  channel_sums(x, count, channels, 0, partial, total);
   for (int c = 0; c < channels; c++) mean[c] = (f32)(total[c] / count);
-  for (int c = 0; c < channels; c++) total[c] = 0;
-  for (int first = 0; first < count; first += 256) {
-    int last = first + 256 < count ? first + 256 : count;
-    for (int c = 0; c < channels; c++) partial[c] = 0;
-    for (int row = first; row < last; row++) {
-      const f32 *in = x + row * channels;
-      for (int c = 0; c < channels; c++) {
-        f32 d = in[c] - mean[c];
-        partial[c] += d * d;
-      }
-    }
-    for (int c = 0; c < channels; c++) total[c] += partial[c];
-  }
+  channel_sums(x, count, channels, mean, partial, total);
   for (int c = 0; c < channels; c++) variance[c] = (f32)(total[c] / count);
 }
 
