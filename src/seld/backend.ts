@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {existsSync, readdirSync, renameSync, writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
@@ -34,12 +34,23 @@ async function tryNative(pkg: string, why: string[]): Promise<boolean> {
   return false
 }
 
+/** Idle and total CPU time of all cores so far (Linux), or undefined. */
+function cpuTimes(): {idle: number; total: number} | undefined {
+  try {
+    // user nice system idle iowait irq softirq steal (guest time is already counted in user and nice)
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number)
+    return {idle: fields[3] + (fields[4] ?? 0), total: fields.reduce((a, b) => a + b, 0)}
+  } catch {
+    return undefined
+  }
+}
+
 /**
- * XNNPACK threads for the wasm backend: SELDPIPE_WASM_THREADS, else the cores that are idle at start (by the
- * 1-minute load average), at least one. Its thread pool spin-waits, so on cores other processes keep busy a second
- * thread makes a step slower, not faster.
+ * XNNPACK threads for the wasm backend: SELDPIPE_WASM_THREADS, else as many as cores are idle now (measured over
+ * 200 ms; the load average where /proc/stat is missing), at least one. Its thread pool spin-waits, so on cores that
+ * other processes keep busy a second thread makes a training step slower, not faster.
  */
-function wasmThreads(): number {
+async function wasmThreads(): Promise<number> {
   const forced = process.env.SELDPIPE_WASM_THREADS
   if (forced !== undefined) {
     const requested = Number(forced)
@@ -47,7 +58,14 @@ function wasmThreads(): number {
     return requested
   }
   const cores = os.availableParallelism()
-  return Math.max(1, Math.min(cores, Math.round(cores - os.loadavg()[0])))
+  const before = cpuTimes()
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  const after = cpuTimes()
+  const idleCores =
+    before && after && after.total > before.total
+      ? (cores * (after.idle - before.idle)) / (after.total - before.total)
+      : cores - os.loadavg()[0]
+  return Math.max(1, Math.min(cores, Math.round(idleCores)))
 }
 
 interface EmscriptenModule {
@@ -134,7 +152,7 @@ async function tryWasm(why: string[]): Promise<boolean> {
   try {
     await import('@tensorflow/tfjs-backend-wasm')
     registerWasmTrainingKernels()
-    const threads = wasmThreads()
+    const threads = await wasmThreads()
     if (threads > 1) await registerThreadedWasm(threads)
     if (await tf.setBackend('wasm')) return true
     why.push('@tensorflow/tfjs-backend-wasm did not initialise')
