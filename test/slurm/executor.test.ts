@@ -99,6 +99,14 @@ describe.skipIf(skipReason !== undefined)('SlurmExecutor on the loopback cluster
     expect(readSubmittedJobs(stateDir)).toEqual([])
   })
 
+  it('fails with sbatch\'s own reason when the cluster cannot satisfy the resources', async () => {
+    const executor = open()
+    const job = nodeJob(dir, 'train@x=1', 'void 0', {gpus: 1})
+    await expect(executor.run(job, new AbortController().signal)).rejects.toThrow('sbatch refused seldpipe:train@x=1: sbatch: error: Invalid generic resource (gres) specification')
+    await executor.close()
+    expect(readSubmittedJobs(stateDir)).toEqual([])
+  })
+
   it('refuses a second coordinator on the same project while the first holds it', async () => {
     const first = open()
     expect(open).toThrow(new RegExp(`another seldpipe coordinator \\(pid ${process.pid} on .+\\) is running this project's Slurm jobs`))
@@ -120,9 +128,12 @@ describe.skipIf(skipReason !== undefined)('SlurmExecutor on the loopback cluster
     await executor.close()
   })
 
-  it('after the coordinator is killed, a new one follows its still-running job instead of submitting it again', async () => {
-    const job = nodeJob(dir, 'long@x=1',
-      `const fs = require('fs'); fs.appendFileSync('runs.txt', 'ran\\n'); ${waitFor('release')} function done() { fs.writeFileSync('out.txt', 'done') }`)
+  /** A job that logs each start to runs.txt and writes out.txt once the test creates `release`. */
+  const heldJob = (): Job => nodeJob(dir, 'long@x=1',
+    `const fs = require('fs'); fs.appendFileSync('runs.txt', 'ran\\n'); ${waitFor('release')} function done() { fs.writeFileSync('out.txt', 'done') }`)
+
+  /** Runs `job` under a coordinator in another process, SIGKILLs it once the job executes, and returns its Slurm id. */
+  async function submitThenKillCoordinator(job: Job): Promise<string> {
     const coordinator = path.join(dir, 'coordinator.mjs')
     const executorModule = path.join(repoRoot, 'dist', 'src', 'pipeline', 'slurm', 'executor.js')
     await writeFile(coordinator, `
@@ -131,10 +142,16 @@ describe.skipIf(skipReason !== undefined)('SlurmExecutor on the loopback cluster
       await executor.run(${JSON.stringify(job)}, new AbortController().signal, (handle) => console.log(handle))
     `)
     const first = execa(process.execPath, [coordinator], {reject: false})
-    const firstHandle = await new Promise<string>((resolve) => first.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())))
+    const handle = await new Promise<string>((resolve) => first.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())))
     await expect.poll(() => readFile(path.join(dir, 'runs.txt'), 'utf8').catch(() => ''), {timeout: 30_000, interval: 100}).toBe('ran\n')
     first.kill('SIGKILL')
     await first
+    return handle
+  }
+
+  it('after the coordinator is killed, a new one follows its still-running job instead of submitting it again', async () => {
+    const job = heldJob()
+    const firstHandle = await submitThenKillCoordinator(job)
 
     const second = open()
     let secondHandle = ''
@@ -148,5 +165,27 @@ describe.skipIf(skipReason !== undefined)('SlurmExecutor on the loopback cluster
     expect(result.exitCode).toBe(0)
     expect(await readFile(path.join(dir, 'runs.txt'), 'utf8')).toBe('ran\n')
     expect(await readFile(path.join(dir, 'out.txt'), 'utf8')).toBe('done')
+  })
+
+  it('submits again a job that ended while no coordinator watched it (the engine has cleared its outs by then)', async () => {
+    const job = heldJob()
+    const firstHandle = await submitThenKillCoordinator(job)
+    const second = open()
+    // Another instance first, as an engine running one job at a time would: the held job is still running then.
+    expect((await second.run(nodeJob(dir, 'quick@x=1', 'void 0'), new AbortController().signal)).exitCode).toBe(0)
+    expect(readSubmittedJobs(stateDir).map((entry) => entry.slurmId)).toEqual([firstHandle])
+    await writeFile(path.join(dir, 'release'), '')
+    await expect.poll(async () => (await showJob(firstHandle)).JobState, {timeout: 30_000, interval: 100}).toBe('COMPLETED')
+    await rm(path.join(dir, 'out.txt'))
+
+    let secondHandle = ''
+    const result = await second.run(job, new AbortController().signal, (handle) => { secondHandle = handle })
+    await second.close()
+
+    expect(secondHandle).not.toBe(firstHandle)
+    expect(result.exitCode).toBe(0)
+    expect(await readFile(path.join(dir, 'runs.txt'), 'utf8')).toBe('ran\nran\n')
+    expect(await readFile(path.join(dir, 'out.txt'), 'utf8')).toBe('done')
+    expect(readSubmittedJobs(stateDir)).toEqual([])
   })
 })

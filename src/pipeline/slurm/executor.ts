@@ -100,7 +100,7 @@ export class SlurmExecutor implements Executor {
   private readonly lock: CoordinatorLock
   private readonly ledger: Ledger
 
-  /** Takes the project's coordinator lock, refusing (CoordinatorBusyError) if another coordinator holds it. */
+  /** Takes the project's coordinator lock, refusing if another coordinator holds it. */
   constructor(private readonly options: SlurmExecutorOptions) {
     this.pollMs = options.pollMs ?? DEFAULT_POLL_MS
     this.jobsDir = path.resolve(options.stateDir, 'jobs')
@@ -124,12 +124,19 @@ export class SlurmExecutor implements Executor {
     if (recorded.length === 0) return
     const states = await queryStates(recorded.map((job) => job.slurmId))
     for (const job of recorded) {
-      const phase = states.get(job.slurmId)?.phase
-      if (phase !== 'queued' && phase !== 'running') {
-        await this.ledger.remove(job.instance)
-        await this.removeJobFiles(job.slurmId)
-      }
+      if (states.get(job.slurmId)?.phase === 'finished' || !states.has(job.slurmId)) await this.forget(job)
     }
+  }
+
+  /** Whether a job's command is still to come or still going (a COMPLETING job's command has already exited). */
+  private async commandNotEnded(slurmId: string): Promise<boolean> {
+    const state = (await queryStates([slurmId])).get(slurmId)
+    return state !== undefined && (state.phase === 'queued' || state.state === 'RUNNING' || state.state === 'CONFIGURING')
+  }
+
+  private async forget(job: SubmittedJob): Promise<void> {
+    await this.ledger.remove(job.instance)
+    await this.removeJobFiles(job.slurmId)
   }
 
   async run(job: Job, signal: AbortSignal, onStart?: (handle: string) => void): Promise<JobResult> {
@@ -137,10 +144,11 @@ export class SlurmExecutor implements Executor {
     await (this.prepared ??= this.prepare())
     const fingerprint = fingerprintOf(job)
     let entry = this.ledger.get(job.id)
-    if (entry && entry.fingerprint !== fingerprint) {
-      // A job left by an earlier coordinator for a different command of this instance: its result is of no use.
+    if (entry && !(entry.fingerprint === fingerprint && await this.commandNotEnded(entry.slurmId))) {
+      // Left by an earlier coordinator, and either for another command or already past its command, whose outs the
+      // engine has just cleared: of no use now.
       await cancel([entry.slurmId])
-      await this.ledger.remove(job.id)
+      await this.forget(entry)
       entry = undefined
     }
     if (!entry) {
@@ -242,12 +250,11 @@ export class SlurmExecutor implements Executor {
     await this.drain(job)
     await job.log.close().catch(warn)
     const stderrTail = job.stderr.lines?.text() ?? ''
+    // Bookkeeping failures are warnings: the result is handed back regardless, so no job is followed for ever.
+    await this.forget(job.entry).catch(warn)
     job.settle(exitCode === null
       ? {exitCode: null, signal: finalState, stderrTail: stderrTail || `Slurm job ${slurmId} ended ${finalState}`, handle: slurmId}
       : {exitCode, stderrTail, handle: slurmId})
-    // Bookkeeping after the result is handed back: its failure must not keep the job followed for ever.
-    await this.ledger.remove(job.entry.instance).catch(warn)
-    await this.removeJobFiles(slurmId).catch(warn)
   }
 
   private async readExitCode(slurmId: string): Promise<number | undefined> {

@@ -91,10 +91,6 @@ interface CoordinatorRecord extends LockHolder {
 const HEARTBEAT_STALE_MS = 120_000
 const HEARTBEAT_EVERY_MS = 20_000
 
-export class CoordinatorBusyError extends Error {
-  override name = 'CoordinatorBusyError'
-}
-
 /**
  * Exclusive right to coordinate a project's Slurm jobs, held in a file on the shared file system so that a second
  * coordinator is refused, even one on another host, where the run lock's pid check cannot see the first.
@@ -118,7 +114,7 @@ export class CoordinatorLock {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
       const holder = lockHolder(file) as CoordinatorRecord | undefined
       if (holder && (holder.host === hostname() || Date.now() - Date.parse(holder.heartbeatAt) <= HEARTBEAT_STALE_MS)) {
-        throw new CoordinatorBusyError(
+        throw new Error(
           `another seldpipe coordinator (${describeHolder(holder)}) is running this project's Slurm jobs; ` +
           `wait for it to finish or stop it (if it died on another host, remove ${file})`)
       }
