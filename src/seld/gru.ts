@@ -3,6 +3,7 @@
 // ./kernels/gru; configurations those kernels do not cover, and other backends, take the stock path.
 import * as tf from '@tensorflow/tfjs'
 import {gruRecurrence, type GateActivation} from './kernels/gru.js'
+import {wasmTrainingKernelsActive} from './kernels/index.js'
 import {registerLayer, stockLayerClass} from './layers.js'
 
 type GRULayerArgs = Parameters<typeof tf.layers.gru>[0]
@@ -37,7 +38,7 @@ export class SeldGRU extends StockGRU {
     const cell = state.cell
     const gate = GATES[cell.recurrentActivation.getClassName()]
     const fused =
-      tf.getBackend() === 'wasm' &&
+      wasmTrainingKernelsActive() &&
       !Array.isArray(inputs) &&
       kwargs?.mask == null &&
       kwargs?.initialState == null &&

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs'
 import {batchNormTraining} from './kernels/batchnorm.js'
 import {conv2dBias} from './kernels/conv.js'
+import {wasmTrainingKernelsActive} from './kernels/index.js'
 
 // tfjs-layers exports factories, not classes: the classes come from its serialization registry.
 type LayerClass = new (args: object) => tf.layers.Layer
@@ -39,7 +40,7 @@ export class SeldBatchNormalization extends StockBatchNormalization {
     const state = this as unknown as BatchNormState
     const input = Array.isArray(inputs) ? inputs[0] : inputs
     const lastAxis = state.axis === -1 || state.axis === input.rank - 1
-    if (!kwargs.training || tf.getBackend() !== 'wasm' || !lastAxis || !state.gamma || !state.beta) return super.call(inputs, kwargs)
+    if (!kwargs.training || !wasmTrainingKernelsActive() || !lastAxis || !state.gamma || !state.beta) return super.call(inputs, kwargs)
     return tf.tidy(() => {
       const {y, mean, variance} = batchNormTraining(input, state.gamma!.read() as tf.Tensor1D, state.beta!.read() as tf.Tensor1D, state.epsilon)
       for (const [variable, value] of [[state.movingMean, mean], [state.movingVariance, variance]] as const) {
@@ -77,7 +78,7 @@ export class SeldConv2D extends StockConv2D {
     const state = this as unknown as Conv2DState
     const input = Array.isArray(inputs) ? inputs[0] : inputs
     const covered =
-      tf.getBackend() === 'wasm' &&
+      wasmTrainingKernelsActive() &&
       state.rank === 2 &&
       input.rank === 4 &&
       state.dataFormat === 'channelsLast' &&

@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs'
 import {registerBatchNormKernels} from './batchnorm.js'
 import {registerConvKernels} from './conv.js'
 import {registerGruKernels} from './gru.js'
@@ -5,6 +6,11 @@ import {registerPoolKernels} from './pool.js'
 import {registerReduceKernels} from './reduce.js'
 
 let registered = false
+
+/** True when the wasm backend is in use and the kernels below are registered (initBackend does both). */
+export function wasmTrainingKernelsActive(): boolean {
+  return registered && tf.getBackend() === 'wasm'
+}
 
 /**
  * Registers the training kernels the wasm backend lacks or runs slowly. Call after importing
