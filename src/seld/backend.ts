@@ -123,11 +123,8 @@ async function threadedWasmBackend(): Promise<tf.KernelBackend> {
   }
 }
 
-let threadedWasmRegistered = false
-
 /** Makes the 'wasm' backend threaded, falling back to the stock single-threaded build if that fails. */
 async function registerThreadedWasm(threads: number): Promise<void> {
-  if (threadedWasmRegistered) return
   const wasmPackage = await import('@tensorflow/tfjs-backend-wasm')
   const stockFactory = tf.findBackendFactory('wasm')
   wasmPackage.setThreadsCount(threads)
@@ -145,15 +142,22 @@ async function registerThreadedWasm(threads: number): Promise<void> {
     },
     2,
   )
-  threadedWasmRegistered = true
+}
+
+// Kernels and thread count are set up once per process, before the backend first initialises.
+let wasmSetUp: Promise<void> | undefined
+
+async function setUpWasm(): Promise<void> {
+  await import('@tensorflow/tfjs-backend-wasm')
+  registerWasmTrainingKernels()
+  const threads = await wasmThreads()
+  if (threads > 1) await registerThreadedWasm(threads)
 }
 
 async function tryWasm(why: string[]): Promise<boolean> {
   try {
-    await import('@tensorflow/tfjs-backend-wasm')
-    registerWasmTrainingKernels()
-    const threads = await wasmThreads()
-    if (threads > 1) await registerThreadedWasm(threads)
+    wasmSetUp ??= setUpWasm()
+    await wasmSetUp
     if (await tf.setBackend('wasm')) return true
     why.push('@tensorflow/tfjs-backend-wasm did not initialise')
   } catch (error) {
