@@ -8,7 +8,7 @@
 #   bash scripts/slurm-cluster.sh stop
 #
 # Every command is idempotent. The config goes to /etc/slurm/slurm.conf (where the Slurm clients look by default); a
-# slurm.conf this script did not write is never overwritten.
+# slurm.conf this script did not write is never overwritten (`start` exits 3 instead).
 set -euo pipefail
 
 readonly CONF=/etc/slurm/slurm.conf
@@ -39,7 +39,8 @@ install_packages() {
 
 write_config() {
   if [[ -f $CONF ]] && ! grep -qF "$MARKER" "$CONF"; then
-    die "$CONF exists and was not written by this script; refusing to overwrite a real cluster's configuration"
+    echo "slurm-cluster: $CONF exists and was not written by this script; refusing to overwrite a real cluster's configuration" >&2
+    exit 3
   fi
   # The node's real CPUs, sockets and memory, as slurmd itself detects them, so it registers without being drained.
   local hardware

@@ -12,13 +12,15 @@ async function hasSlurmBinaries(): Promise<boolean> {
 
 /**
  * Makes sure the one-node loopback cluster runs, starting (and if needed installing) it. Returns why the Slurm tests
- * must be skipped only when the Slurm binaries cannot be installed on this machine at all; a cluster that is installed
- * but does not start is a test failure, not a skip.
+ * must be skipped only when the Slurm binaries cannot be installed on this machine at all, or when the machine has a
+ * real cluster's slurm.conf; a cluster that is installed but does not start is a test failure, not a skip.
  */
 export async function ensureCluster(): Promise<string | undefined> {
   if ((await execa('bash', [script, 'status'], {reject: false})).exitCode === 0) return undefined
   const started = await execa('bash', [script, 'start'], {reject: false, all: true, stdin: 'ignore'})
   if (started.exitCode === 0) return undefined
+  // This machine belongs to a real cluster, whose configuration the loopback cluster must not replace.
+  if (started.exitCode === 3) return started.all?.trim()
   if (!(await hasSlurmBinaries())) {
     return `Slurm is not installed and could not be installed (bash scripts/slurm-cluster.sh start said: ${started.all?.trim()})`
   }

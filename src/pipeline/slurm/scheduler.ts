@@ -16,7 +16,7 @@ const RUNNING_STATES = new Set(['RUNNING', 'CONFIGURING', 'COMPLETING', 'STAGE_O
 /** Still owned by the scheduler and may run later (held, suspended, requeued ...). */
 const WAITING_STATES = new Set(['PENDING', 'REQUEUED', 'REQUEUE_FED', 'REQUEUE_HOLD', 'SUSPENDED', 'STOPPED', 'RESV_DEL_HOLD'])
 
-export function phaseOf(state: string): JobPhase {
+function phaseOf(state: string): JobPhase {
   if (RUNNING_STATES.has(state)) return 'running'
   if (WAITING_STATES.has(state)) return 'queued'
   return 'finished'
