@@ -1,6 +1,6 @@
 // MaxPoolGrad for non-overlapping pooling windows, the SELDnet (1, p) frequency pooling.
 import * as tf from '@tensorflow/tfjs'
-import {registerWasmKernel, release, type BackendWasm, type KernelArgs, type TensorInfo} from './heap.js'
+import {registerWasmKernel, type BackendWasm, type KernelArgs, type TensorInfo} from './heap.js'
 import {address, simd} from './simd.js'
 
 /**
@@ -19,9 +19,7 @@ function maxPoolGradVia(stock: tf.KernelFunc) {
     const tiles = fh === sh && fw === sw && ho * fh === h && wo * fw === w && info.padInfo.top === 0 && info.padInfo.left === 0
     if (!tiles) return stock(args as never) as TensorInfo
     const dx = wasm.makeOutput(input.shape, 'float32')
-    const taken = wasm.makeOutput([c], 'int32')
-    simd(wasm).maxpool_grad(address(wasm, input), address(wasm, output), address(wasm, dy), address(wasm, dx), n * ho, w, c, wo, fh, fw, address(wasm, taken))
-    release(wasm, taken)
+    simd(wasm).maxpool_grad(address(wasm, input), address(wasm, output), address(wasm, dy), address(wasm, dx), n * ho, w, c, wo, fh, fw)
     return dx
   }
 }

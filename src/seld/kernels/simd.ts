@@ -12,7 +12,7 @@ export interface SimdKernels {
   affine_rows(x: number, count: number, channels: number, a: number, b: number, out: number): void
   bn_grad_sums(dy: number, x: number, mean: number, count: number, channels: number, sumDy: number, sumDyX: number, partial: number, total: number): void
   bn_grad_apply(dy: number, x: number, count: number, channels: number, a: number, b: number, d: number, dx: number): void
-  maxpool_grad(x: number, pooled: number, dy: number, dx: number, rows: number, w: number, channels: number, wo: number, fh: number, fw: number, taken: number): void
+  maxpool_grad(x: number, pooled: number, dy: number, dx: number, rows: number, w: number, channels: number, wo: number, fh: number, fw: number): void
   gru_forward(x: number, r: number, h: number, saved: number, batch: number, steps: number, units: number, backwards: number, hard: number, scratch: number): void
   gru_backward(dy: number, h: number, saved: number, r: number, dx: number, dr: number, batch: number, steps: number, units: number, backwards: number, scratch: number): void
 }

@@ -3,6 +3,7 @@
 // memory itself (no data segment, no stack use), so there are no static data, no local arrays, no libc; scratch
 // space comes in as pointers to temporary tensors. Rebuild with ./build.sh after editing.
 #include <stdint.h>
+#include <wasm_simd128.h>
 
 typedef float f32;
 #define EXPORT(name) __attribute__((export_name(#name)))
@@ -141,24 +142,35 @@ EXPORT(bn_grad_apply) void bn_grad_apply(const f32 *restrict dy, const f32 *rest
 }
 
 // Max-pool gradient for windows that tile the input: each dy goes to the first position of its window (in row-major
-// window order) that holds the pooled maximum, every other dx is 0. Rows of windows are [fh, w, channels] blocks;
-// the channel loop innermost keeps it vectorised. taken: channels ints of scratch.
+// window order) that holds the pooled maximum, every other dx is 0. Rows of windows are [fh, w, channels] blocks.
+// Four channels at a time, with the "already routed" mask kept in a register.
 EXPORT(maxpool_grad) void maxpool_grad(const f32 *restrict x, const f32 *restrict pooled, const f32 *restrict dy,
-                                       f32 *restrict dx, int rows, int w, int channels, int wo, int fh, int fw,
-                                       int *restrict taken) {
+                                       f32 *restrict dx, int rows, int w, int channels, int wo, int fh, int fw) {
   int row_stride = w * channels;
   for (int row = 0; row < rows; row++) {
     for (int col = 0; col < wo; col++) {
       const f32 *max = pooled + (row * wo + col) * channels;
       const f32 *g = dy + (row * wo + col) * channels;
-      for (int c = 0; c < channels; c++) taken[c] = 0;
-      for (int a = 0; a < fh; a++) {
-        for (int b = 0; b < fw; b++) {
-          int at = (row * fh + a) * row_stride + (col * fw + b) * channels;
-          for (int c = 0; c < channels; c++) {
-            int hit = (x[at + c] == max[c]) & !taken[c];
-            dx[at + c] = hit ? g[c] : 0;
-            taken[c] |= hit;
+      int c = 0;
+      for (; c + 4 <= channels; c += 4) {
+        v128_t m = wasm_v128_load(max + c), gv = wasm_v128_load(g + c), taken = wasm_i32x4_splat(0);
+        for (int a = 0; a < fh; a++) {
+          for (int b = 0; b < fw; b++) {
+            int at = (row * fh + a) * row_stride + (col * fw + b) * channels + c;
+            v128_t hit = wasm_v128_andnot(wasm_f32x4_eq(wasm_v128_load(x + at), m), taken);
+            wasm_v128_store(dx + at, wasm_v128_and(gv, hit));
+            taken = wasm_v128_or(taken, hit);
+          }
+        }
+      }
+      for (; c < channels; c++) {
+        int taken = 0;
+        for (int a = 0; a < fh; a++) {
+          for (int b = 0; b < fw; b++) {
+            int at = (row * fh + a) * row_stride + (col * fw + b) * channels + c;
+            int hit = x[at] == max[c] && !taken;
+            dx[at] = hit ? g[c] : 0;
+            taken |= hit;
           }
         }
       }
