@@ -1,11 +1,11 @@
 import {createHash} from 'node:crypto'
-import {mkdir, open, readFile, rename, rm, writeFile, type FileHandle} from 'node:fs/promises'
+import {mkdir, open, readFile, rm, type FileHandle} from 'node:fs/promises'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {Executor, Job, JobResult} from '../executor.js'
 import type {ExecutorContext} from '../executors.js'
 import {LineTail} from '../local-executor.js'
-import {CoordinatorLock, Ledger, readSubmittedJobs, type SubmittedJob} from './ledger.js'
+import {CoordinatorLock, Ledger, readSubmittedJobs, writeFileAtomically, type SubmittedJob} from './ledger.js'
 import {accountedState, cancel, queryStates, resourceFlags, submit, type JobState} from './scheduler.js'
 
 export interface SlurmExecutorOptions {
@@ -116,9 +116,7 @@ export class SlurmExecutor implements Executor {
 
   private async prepare(): Promise<void> {
     await mkdir(this.jobsDir, {recursive: true})
-    const tmp = `${this.script}.${process.pid}.tmp`
-    await writeFile(tmp, JOB_SCRIPT, {mode: 0o755})
-    await rename(tmp, this.script)
+    await writeFileAtomically(this.script, JOB_SCRIPT, 0o755)
     // Forget jobs that ended while no coordinator watched them: their instances run again if the engine asks.
     const recorded = this.ledger.all()
     if (recorded.length === 0) return

@@ -21,11 +21,14 @@ export interface SubmittedJob {
 const JOBS_FILE = 'jobs.json'
 const COORDINATOR_FILE = 'coordinator.json'
 
-async function writeJsonAtomically(file: string, value: unknown): Promise<void> {
+/** Replaces a file in one rename, so a reader on the shared file system never sees it half-written. */
+export async function writeFileAtomically(file: string, text: string, mode?: number): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`
-  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n')
+  await writeFile(tmp, text, {mode})
   await rename(tmp, file)
 }
+
+const toJson = (value: unknown): string => JSON.stringify(value, null, 2) + '\n'
 
 function readJson(file: string): unknown {
   try {
@@ -78,7 +81,7 @@ export class Ledger {
   private save(): Promise<void> {
     const snapshot = {jobs: this.all()}
     // A failed write is reported to its caller and does not stop the later ones.
-    this.writing = this.writing.catch(() => undefined).then(() => writeJsonAtomically(this.file, snapshot))
+    this.writing = this.writing.catch(() => undefined).then(() => writeFileAtomically(this.file, toJson(snapshot)))
     return this.writing
   }
 }
@@ -109,7 +112,7 @@ export class CoordinatorLock {
     const now = new Date().toISOString()
     const record: CoordinatorRecord = {pid: process.pid, host: hostname(), startedAt: now, heartbeatAt: now}
     try {
-      writeFileSync(file, JSON.stringify(record) + '\n', {flag: 'wx'})
+      writeFileSync(file, toJson(record), {flag: 'wx'})
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
       const holder = lockHolder(file) as CoordinatorRecord | undefined
@@ -118,7 +121,7 @@ export class CoordinatorLock {
           `another seldpipe coordinator (${describeHolder(holder)}) is running this project's Slurm jobs; ` +
           `wait for it to finish or stop it (if it died on another host, remove ${file})`)
       }
-      writeFileSync(`${file}.${process.pid}.tmp`, JSON.stringify(record) + '\n')
+      writeFileSync(`${file}.${process.pid}.tmp`, toJson(record))
       renameSync(`${file}.${process.pid}.tmp`, file)
     }
     return new CoordinatorLock(file, record)
@@ -126,7 +129,7 @@ export class CoordinatorLock {
 
   private async beat(): Promise<void> {
     this.record.heartbeatAt = new Date().toISOString()
-    await writeJsonAtomically(this.file, this.record).catch(() => undefined)
+    await writeFileAtomically(this.file, toJson(this.record)).catch(() => undefined)
   }
 
   async release(): Promise<void> {
