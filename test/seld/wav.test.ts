@@ -23,6 +23,15 @@ beforeEach(() => {
 afterEach(() => rmSync(work, {recursive: true, force: true}))
 
 describe('encodeWav and parseWav', () => {
+  it('writes the same bytes as wavefile for every channel count', () => {
+    for (const channels of [1, 2, 3, 4, 6, 8]) {
+      const samples = pcm(channels, 50).samples
+      const reference = new wavefile.WaveFile()
+      reference.fromScratch(channels, 44100, '16', samples)
+      expect(Buffer.from(encodeWav({sampleRate: 44100, channels, samples})).equals(Buffer.from(reference.toBuffer()))).toBe(true)
+    }
+  })
+
   for (const channels of [1, 2, 4, 8]) {
     it(`round-trip ${channels}-channel 16-bit PCM sample for sample`, () => {
       const original = pcm(channels, 1000)
