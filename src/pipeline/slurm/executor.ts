@@ -139,7 +139,11 @@ export class SlurmExecutor implements Executor {
 
   async run(job: Job, signal: AbortSignal, onStart?: (handle: string) => void): Promise<JobResult> {
     if (signal.aborted) return {exitCode: null, signal: 'CANCELLED', stderrTail: ''}
-    await (this.prepared ??= this.prepare())
+    // Once per coordinator; a failure (controller unreachable, say) is retried by the next job.
+    await (this.prepared ??= this.prepare().catch((error: unknown) => {
+      this.prepared = undefined
+      throw error
+    }))
     const fingerprint = fingerprintOf(job)
     let entry = this.ledger.get(job.id)
     if (entry && !(entry.fingerprint === fingerprint && await this.commandNotEnded(entry.slurmId))) {
