@@ -1,13 +1,13 @@
 import {writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {ensureCluster} from './cluster.js'
+import {ensureCluster, showJob} from './cluster.js'
 import {SlurmProject, STEPS} from './project.js'
 
 const skipReason = await ensureCluster()
 if (skipReason) console.warn(`skipping the Slurm coordinator restart test: ${skipReason}`)
 
-describe.skipIf(skipReason !== undefined)('a Slurm coordinator killed mid-run', () => {
+describe.skipIf(skipReason !== undefined)('a Slurm coordinator stopped mid-run', () => {
   let project: SlurmProject
   beforeEach(async () => {
     project = await SlurmProject.create()
@@ -16,7 +16,21 @@ describe.skipIf(skipReason !== undefined)('a Slurm coordinator killed mid-run', 
     await project.remove()
   })
 
-  it('leaves its jobs visible to status; its restart follows them and submits only the rest; a third coordinator is refused', async () => {
+  it('interrupted (SIGINT), cancels its Slurm jobs, records nothing for them and exits 130', async () => {
+    await writeFile(path.join(project.dir, 'hold-gen'), '')
+    const coordinator = project.run()
+    await expect.poll(() => project.ledger().length, {timeout: 60_000, interval: 100}).toBe(2)
+    await expect.poll(async () => (await project.runs()).length, {timeout: 60_000, interval: 100}).toBeGreaterThan(0)
+    const submitted = project.ledger().map((job) => job.slurmId)
+    coordinator.kill('SIGINT')
+    const result = await coordinator
+    expect(result.exitCode, result.all).toBe(130)
+    for (const id of submitted) expect((await showJob(id)).JobState).toBe('CANCELLED')
+    expect(project.ledger()).toEqual([])
+    expect((await project.status()).filter((row) => row.state === 'up to date')).toEqual([])
+  })
+
+  it('by SIGKILL, leaves its jobs visible to status; its restart follows them and submits only the rest; a third coordinator is refused', async () => {
     // The combine steps wait for a `release` file, so the kill surely finds them queued or running.
     await writeFile(path.join(project.dir, 'hold-combine'), '')
     const first = project.run()
