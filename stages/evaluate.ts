@@ -7,7 +7,7 @@ import type {EvaluationReport, Seld2018Metrics} from '../src/seld/metrics.js'
 import {drawRecording, drawTrainingCurves, spectrogramOf} from '../src/seld/plots.js'
 import {loadPredictor} from '../src/seld/predict.js'
 import {LOG_FILE, metricFramesPerSecond, PREDICT_BATCH, readLog, scoreRecordings} from '../src/seld/train.js'
-import {buildDirectoryAtomically} from '../src/seld/unzip.js'
+import {buildDirectoryAtomically} from '../src/seld/files.js'
 import {required, requiredNumber, runStage} from './stage.js'
 
 /** metrics.json: the EvaluationReport `seldpipe metrics` reads, plus the 2018 metrics of every test recording. */

@@ -1,4 +1,5 @@
-import {closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync} from 'node:fs'
+import {closeSync, fstatSync, openSync, readFileSync, readSync, writeSync} from 'node:fs'
+import {writeFileAtomically} from './files.js'
 
 /** An n-dimensional array in C order, as numpy stores it in .npy files. */
 export interface NdArray {
@@ -93,8 +94,8 @@ function headerOf(array: NdArray): Uint8Array {
  */
 export function writeNpy(file: string, array: NdArray): void {
   const header = headerOf(array)
-  const temporary = `${file}.tmp-${process.pid}`
-  try {
+  writeFileAtomically(file, (temporary) => {
+    // Header and values written straight from the array: no second copy of a large feature tensor.
     const fd = openSync(temporary, 'w')
     try {
       writeFully(fd, header)
@@ -102,11 +103,7 @@ export function writeNpy(file: string, array: NdArray): void {
     } finally {
       closeSync(fd)
     }
-    renameSync(temporary, file)
-  } catch (error) {
-    rmSync(temporary, {force: true})
-    throw error
-  }
+  })
 }
 
 function writeFully(fd: number, bytes: Uint8Array): void {

@@ -3,8 +3,8 @@
  * that draw heat maps, lines and points; drawTrainingCurves and drawRecording compose them into the pictures of the
  * evaluate stage and `seldpipe predict`.
  */
-import {renameSync, writeFileSync} from 'node:fs'
 import {createCanvas, type Canvas, type SKRSContext2D} from '@napi-rs/canvas'
+import {writeFileAtomically} from './files.js'
 import {xyzToAzimuthElevation} from './labels.js'
 
 export interface Rect {
@@ -343,9 +343,7 @@ export class Figure {
 
   /** Writes the PNG atomically (temporary name, then rename). */
   save(file: string) {
-    const temporary = `${file}.tmp-${process.pid}`
-    writeFileSync(temporary, this.png())
-    renameSync(temporary, file)
+    writeFileAtomically(file, this.png())
   }
 }
 

@@ -1,5 +1,6 @@
-import {readdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
+import {writeFileAtomically} from './files.js'
 import {readNpy, writeNpy, type NdArray} from './npy.js'
 
 /**
@@ -110,9 +111,7 @@ export function fitScaler(files: string[]): Scaler {
 }
 
 export function writeScaler(file: string, scaler: Scaler): void {
-  const temporary = `${file}.tmp-${process.pid}`
-  writeFileSync(temporary, JSON.stringify(scaler))
-  renameSync(temporary, file)
+  writeFileAtomically(file, JSON.stringify(scaler))
 }
 
 /** Reads a scaler written by writeScaler, refusing one that is incomplete or inconsistent. */

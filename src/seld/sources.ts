@@ -112,7 +112,7 @@ export class ProceduralBank extends CachedBank {
 export class RecordingBank extends CachedBank {
   private readonly files = new Map<string, string[]>()
 
-  constructor(private readonly dir: string, classes: string[], private readonly sampleRate: number) {
+  constructor(dir: string, classes: string[], private readonly sampleRate: number) {
     super()
     if (!statSync(dir, {throwIfNoEntry: false})?.isDirectory()) throw new Error(`${dir}: sources folder does not exist`)
     for (const name of classes) {

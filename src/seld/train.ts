@@ -1,11 +1,11 @@
-import {cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import {BatchReader, predictRecording, Random, readTargetFrames, recordingSource, sequencePlan, splitTargets, type Prediction, type Recording} from './data.js'
 import {jointMetrics, type JointMetrics} from './joint-metrics.js'
 import {seld2018Metrics, type Seld2018Metrics} from './metrics.js'
 import {loadTensors, loadWeightsInto, saveModel, saveTensors} from './model-io.js'
-import {buildDirectoryAtomically} from './unzip.js'
+import {buildDirectoryAtomically, writeFileAtomically} from './files.js'
 
 export interface TrainSettings {
   seqLen: number
@@ -171,14 +171,8 @@ export async function scoreRecordings(
   return {overall: seld2018Metrics(split), ...(scoring.joint ? {joint: jointMetrics(split)} : {}), recordings: scores}
 }
 
-function writeAtomically(file: string, text: string): void {
-  const temporary = `${file}.tmp-${process.pid}`
-  writeFileSync(temporary, text)
-  renameSync(temporary, file)
-}
-
 function writeLog(outDir: string, records: EpochRecord[]): void {
-  writeAtomically(join(outDir, LOG_FILE), records.map((record) => JSON.stringify(record) + '\n').join(''))
+  writeFileAtomically(join(outDir, LOG_FILE), records.map((record) => JSON.stringify(record) + '\n').join(''))
 }
 
 /** Reads a log written by trainSeldnet, one EpochRecord per line. */
@@ -230,7 +224,7 @@ async function writeCheckpoint(run: TrainRun, state: Omit<CheckpointState, 'last
     await buildDirectoryAtomically(join(dir, bestDir), (temporary) => cpSync(join(run.outDir, BEST_DIR), temporary, {recursive: true}))
   }
   const next: CheckpointState = {...state, lastDir, bestDir}
-  writeAtomically(join(dir, STATE_FILE), JSON.stringify(next))
+  writeFileAtomically(join(dir, STATE_FILE), JSON.stringify(next))
   for (const entry of readdirSync(dir)) {
     if (entry !== STATE_FILE && entry !== lastDir && entry !== bestDir) rmSync(join(dir, entry), {recursive: true, force: true})
   }

@@ -1,36 +1,11 @@
-import {createWriteStream, existsSync, mkdirSync, renameSync, rmSync} from 'node:fs'
+import {createWriteStream, existsSync, mkdirSync, rmSync} from 'node:fs'
 import path from 'node:path'
 import {Transform, type TransformCallback} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {crc32} from 'node:zlib'
 import yauzl from 'yauzl'
 import {DATASETS} from './datasets.js'
-
-/** A sibling of `target` to build it in, so a failure never leaves a half-written `target`. */
-export function stagingDirectory(target: string): string {
-  const staging = path.join(path.dirname(target), `.${path.basename(target)}.partial-${process.pid}`)
-  rmSync(staging, {recursive: true, force: true})
-  mkdirSync(staging, {recursive: true})
-  return staging
-}
-
-/** Replaces `target` with the finished `staging` directory. */
-export function publishStaged(staging: string, target: string): void {
-  rmSync(target, {recursive: true, force: true})
-  renameSync(staging, target)
-}
-
-/** Builds the directory `target` in a staging sibling and puts it in place only when `build` succeeds. */
-export async function buildDirectoryAtomically(target: string, build: (staging: string) => Promise<void> | void): Promise<void> {
-  const staging = stagingDirectory(target)
-  try {
-    await build(staging)
-  } catch (error) {
-    rmSync(staging, {recursive: true, force: true})
-    throw error
-  }
-  publishStaged(staging, target)
-}
+import {publishStaged, stagingDirectory} from './files.js'
 
 export class UnzipError extends Error {
   constructor(readonly archive: string, problem: string) {
