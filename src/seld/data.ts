@@ -2,6 +2,7 @@ import {closeSync, existsSync, openSync, read, readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import {readNpyHeader} from './npy.js'
+import type {Random} from './random.js'
 
 /**
  * One recording's normalized features (frames × bins × 2C float32) and targets (frames × 4K float32: K activities,
@@ -85,31 +86,6 @@ export function sequenceStarts(frames: number, seqLen: number): number[] {
   if (starts.length === 0) return [0]
   if (frames % seqLen !== 0) starts.push(frames - seqLen)
   return starts
-}
-
-/** A seeded generator (mulberry32) whose whole state is one integer, so a checkpoint can store and restore it. */
-export class Random {
-  constructor(public state: number) {
-    this.state = state >>> 0
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0
-    let t = this.state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-
-  /** Fisher–Yates shuffle in place. */
-  shuffle<T>(items: T[]): T[] {
-    for (let i = items.length - 1; i > 0; i--) {
-      const j = Math.floor(this.next() * (i + 1))
-      ;[items[i], items[j]] = [items[j], items[i]]
-    }
-    return items
-  }
 }
 
 export interface SequenceRef {
