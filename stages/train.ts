@@ -5,7 +5,8 @@ import {BACKEND_PREFERENCES, initBackend, type BackendPreference} from '../src/s
 import {listRecordings} from '../src/seld/data.js'
 import {datasetSpec, frameCount, type DatasetSpec} from '../src/seld/datasets.js'
 import {buildSeldnet, type ModelConfig} from '../src/seld/model.js'
-import {SCALER_FILE, writePredictInfo} from '../src/seld/predict.js'
+import {writePredictInfo} from '../src/seld/predict.js'
+import {SCALER_JSON} from '../src/seld/scaler.js'
 import {metricFramesPerSecond, trainSeldnet, type TrainSettings} from '../src/seld/train.js'
 import {required, requiredNumber, runStage} from './stage.js'
 
@@ -123,6 +124,9 @@ runStage(
         `${bins} bins × ${featureChannels} channels, ${classes} classes, ${framesPerSecond} frames/s, backend ${backend}` +
         (settings.quickTest ? ' (quick test: 2 epochs of 2 batches)' : ''),
     )
+    // predict and evaluate need the feature settings and the scaler beside the model; written first so that a model
+    // being trained is already usable from its best epoch so far.
+    writePredictInfo(out, dataset, nfft, join(features, SCALER_JSON))
     const result = await trainSeldnet({
       model: buildSeldnet(modelConfig),
       train: trainRecordings,
@@ -135,8 +139,6 @@ runStage(
       backend,
       print: (line) => console.log(line),
     })
-    // predict and evaluate need the feature settings and the scaler beside the model.
-    writePredictInfo(out, dataset, nfft, join(features, SCALER_FILE))
     console.log(`trained ${result.records.length} epochs; best model (epoch ${result.bestEpoch}) in ${join(out, 'best')}`)
   },
 )

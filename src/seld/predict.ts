@@ -1,10 +1,11 @@
-import {existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, statSync} from 'node:fs'
 import {basename, dirname, extname, join, resolve} from 'node:path'
 import type * as tf from '@tensorflow/tfjs'
 import {predictRecording, type FrameSource} from './data.js'
 import {classNames, frameCount, type DatasetSpec} from './datasets.js'
 import {doaComponents, framesToEvents, formatEvents, formatExtension, type EventFormat, type EventOptions, type FramePredictions, type SoundEvent} from './events.js'
 import {computeFeatures} from './features.js'
+import {writeFileAtomically} from './files.js'
 import {parseDescCsv, type DescEvent} from './labels.js'
 import {loadModel} from './model-io.js'
 // Registers the custom layers of SELDnet, which loading a saved model needs.
@@ -27,8 +28,6 @@ export interface PredictInfo {
 }
 
 export const PREDICT_INFO_FILE = 'seld.json'
-/** Name of the scaler copy beside seld.json (the normalize stage's file name). */
-export const SCALER_FILE = SCALER_JSON
 const MODEL_JSON = 'model.json'
 const BEST_DIR = 'best'
 
@@ -39,20 +38,10 @@ const BEST_DIR = 'best'
 export function writePredictInfo(dir: string, dataset: DatasetSpec, nfft: number, scalerFile: string): void {
   const info: PredictInfo = {dataset: dataset.name, nfft, sampleRate: dataset.sampleRate, channels: dataset.channels, classes: classNames(dataset)}
   mkdirSync(dir, {recursive: true})
-  writeAtomically(join(dir, SCALER_FILE), readFileSync(scalerFile))
-  writeAtomically(join(dir, PREDICT_INFO_FILE), JSON.stringify(info, null, 2) + '\n')
+  writeFileAtomically(join(dir, SCALER_JSON), readFileSync(scalerFile))
+  writeFileAtomically(join(dir, PREDICT_INFO_FILE), JSON.stringify(info, null, 2) + '\n')
 }
 
-function writeAtomically(file: string, content: string | Uint8Array): void {
-  const temporary = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`)
-  try {
-    writeFileSync(temporary, content)
-    renameSync(temporary, file)
-  } catch (error) {
-    rmSync(temporary, {force: true})
-    throw error
-  }
-}
 
 /** The folder of the project: the nearest folder upwards from `from` holding pipeline.yaml, else `from`. */
 export function projectRoot(from = process.cwd()): string {
@@ -105,7 +94,7 @@ export function readPredictInfo(modelDir: string): {info: PredictInfo; scaler: S
     !Array.isArray(info.classes) || info.classes.length === 0 || !info.classes.every((name) => typeof name === 'string')) {
     throw new Error(`${file}: expected {dataset, nfft, sampleRate, channels, classes: [names]}`)
   }
-  return {info, scaler: readScaler(join(dir, SCALER_FILE))}
+  return {info, scaler: readScaler(join(dir, SCALER_JSON))}
 }
 
 /** A loaded model with everything needed to turn audio into its predictions. */
@@ -130,7 +119,7 @@ export async function loadPredictor(dir: string): Promise<Predictor> {
     )
   }
   if (scaler.featureShape.join() !== [bins, featureChannels].join()) {
-    throw new Error(`${modelDir}: the stored ${SCALER_FILE} scales features of shape (${scaler.featureShape.join(', ')}), the network takes (${bins}, ${featureChannels})`)
+    throw new Error(`${modelDir}: the stored ${SCALER_JSON} scales features of shape (${scaler.featureShape.join(', ')}), the network takes (${bins}, ${featureChannels})`)
   }
   return {dir: modelDir, model, info, scaler}
 }
@@ -226,7 +215,7 @@ export async function predictToFiles(predictor: Predictor, pcm: Pcm16, name: str
   const events = framesToEvents(predictions, predictor.info.classes, options.events)
   mkdirSync(dirname(stem), {recursive: true})
   const outputFile = `${stem}.${formatExtension(options.format)}`
-  writeAtomically(outputFile, formatEvents(options.format, events, predictions))
+  writeFileAtomically(outputFile, formatEvents(options.format, events, predictions))
   if (!options.plot) return {events, outputFile}
   const pictureFile = `${stem}.png`
   drawRecording({
