@@ -14,6 +14,8 @@ export interface TrainSettings {
   epochs: number
   /** Stop after this many epochs without a better SELD score. */
   patience: number
+  /** Time budget in minutes (0: none): no epoch starts that would, at the last epoch's pace, end past it. */
+  maxMinutes: number
   /** 2 epochs of 2 batches, scored on the first test recording only: checks the whole path in seconds. */
   quickTest: boolean
   /** Seeds the shuffling of training sequences. */
@@ -267,9 +269,16 @@ async function trainEpoch(model: tf.LayersModel, reader: BatchReader, seqLen: nu
   return sums.map((sum) => sum / reader.batches)
 }
 
+/** Whether one more epoch, as long as the last one, would take the epochs' total time past `maxMinutes`. */
+function overBudget(records: EpochRecord[], maxMinutes: number): boolean {
+  if (maxMinutes <= 0 || records.length === 0) return false
+  const spent = records.reduce((total, record) => total + record.seconds, 0)
+  return spent + records[records.length - 1].seconds > maxMinutes * 60
+}
+
 /**
  * Trains a SELDnet on shuffled training sequences, scoring the test split after every epoch with the 2018 metrics,
- * until the SELD score has not improved for `patience` epochs or `epochs` is reached. Keeps the best model in
+ * until the SELD score has not improved for `patience` epochs, `epochs` is reached or the time budget is spent. Keeps the best model in
  * outDir/best and a log line per epoch in outDir/log.jsonl. After every epoch a checkpoint (model, optimizer state,
  * RNG state, log, best model) goes to checkpointDir, so a killed run restarted with the same fingerprint continues
  * from the last completed epoch; the checkpoint is deleted when training ends.
@@ -299,6 +308,10 @@ export async function trainSeldnet(run: TrainRun): Promise<TrainResult> {
   let staleEpochs = state?.staleEpochs ?? 0
 
   for (let epoch = resumedFrom + 1; epoch <= epochs && staleEpochs < settings.patience; epoch++) {
+    if (overBudget(records, settings.maxMinutes)) {
+      print(`stopped: the next epoch would end past the ${settings.maxMinutes}-minute budget`)
+      break
+    }
     const started = performance.now()
     const plan = sequencePlan(run.train, settings.seqLen, random)
     const used = settings.quickTest ? plan.slice(0, 2 * settings.batch) : plan

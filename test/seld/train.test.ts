@@ -82,7 +82,7 @@ function run(cell: {features: string; labels: string}, out: string, overrides: P
     model: buildSeldnet(modelConfig),
     train: listRecordings(cell.features, cell.labels, 'train'),
     test: listRecordings(cell.features, cell.labels, 'test'),
-    settings: {seqLen: 16, batch: 4, epochs: 6, patience: 10, quickTest: false, seed: 1, ...settings},
+    settings: {seqLen: 16, batch: 4, epochs: 6, patience: 10, maxMinutes: 0, quickTest: false, seed: 1, ...settings},
     scoring: {threshold: 0.5, framesPerSecond: 8, aziOnly: false},
     outDir: out,
     checkpointDir: `${out}.checkpoint`,
@@ -124,6 +124,23 @@ describe('trainSeldnet', () => {
     // Training finished: the checkpoint is gone and nothing temporary is left.
     expect(existsSync(`${out}.checkpoint`)).toBe(false)
     expect(readdirSync(out).sort()).toEqual(['best', 'log.jsonl'])
+  })
+
+  it('stops early: after `patience` epochs without a better score, and before an epoch that would overrun the budget', async () => {
+    const cell = writeCell(join(root, 'stops'), {train: 2, test: 1}, 48)
+    // A test split without any reference activity has no error rate (NaN), so no epoch after the first one is better.
+    const silent = join(cell.labels, 'test_0.targets.npy')
+    writeNpy(silent, {shape: [48, 4 * CLASSES], data: new Float32Array(48 * 4 * CLASSES)})
+    const lines: string[] = []
+    const patient = await trainSeldnet(run(cell, join(root, 'stops-patience'), {print: (line) => lines.push(line)}, {epochs: 20, patience: 2}))
+    expect(patient.records.map((r) => r.epoch)).toEqual([1, 2, 3])
+    expect(patient.bestEpoch).toBe(1)
+    expect(lines).toContain('stopped: no better SELD score for 2 epochs')
+
+    lines.length = 0
+    const budget = await trainSeldnet(run(cell, join(root, 'stops-budget'), {print: (line) => lines.push(line)}, {epochs: 20, maxMinutes: 1e-6}))
+    expect(budget.records.map((r) => r.epoch)).toEqual([1])
+    expect(lines).toContain('stopped: the next epoch would end past the 0.000001-minute budget')
   })
 
   it('runs 2 epochs of 2 batches in quick-test mode, here with an azimuth-only model', async () => {
@@ -193,7 +210,7 @@ describe('train and evaluate stages', () => {
     const trainArgs = [
       '--dataset', 'synth-foa', '--nfft', '512', '--features', cell.features, '--labels', cell.labels, '--out', out,
       '--model-config', JSON.stringify({conv_filters: 8, pool_sizes: [16, 16], rnn_units: 8, fnn_units: 8, dropout: 0, loss_weights: [1, 50], azi_only: false}),
-      '--train-config', JSON.stringify({seq_len: 32, batch: 8, lr: 0.005, epochs: 6, patience: 6, backend: 'wasm', quick_test: false, seed: 3}),
+      '--train-config', JSON.stringify({seq_len: 32, batch: 8, lr: 0.005, epochs: 6, patience: 6, max_minutes: 0, backend: 'wasm', quick_test: false, seed: 3}),
     ]
     const killed = await runStage('train.js', trainArgs, (text, kill) => {
       if (/^epoch 2\/6/m.test(text)) kill()
