@@ -1,13 +1,11 @@
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {writeNpy} from '../../src/seld/npy.js'
+import {readConformance, repoRoot} from '../conformance.js'
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-const conformanceDir = path.resolve(repoRoot, '..', 'shared', 'conformance')
 const cli = path.join(repoRoot, 'bin', 'run.js')
 
 let dir: string
@@ -33,7 +31,7 @@ interface MetricsCase {
   expected: Record<string, number>
 }
 
-const load = (name: string) => JSON.parse(readFileSync(path.join(conformanceDir, name), 'utf8')) as MetricsCase
+const load = (name: string) => readConformance<MetricsCase>(name)
 const arrays = (c: MetricsCase, prefix: string) => [
   '--sed-pred', save(`${prefix}sed_pred.npy`, c.pred_sed), '--sed-ref', save(`${prefix}sed_ref.npy`, c.gt_sed),
   '--doa-pred', save(`${prefix}doa_pred.npy`, c.pred_doa), '--doa-ref', save(`${prefix}doa_ref.npy`, c.gt_doa),

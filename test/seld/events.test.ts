@@ -1,6 +1,3 @@
-import {readFileSync} from 'node:fs'
-import path from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {splitTargets} from '../../src/seld/data.js'
 import {classNames, datasetSpec} from '../../src/seld/datasets.js'
@@ -8,6 +5,7 @@ import {labelGrid, labelMatrix, labelToTargets, parseDescCsv, type DescEvent} fr
 import {
   angleBetween, CSV_HEADER, eventsToCsv, scoreEvents, type SoundEvent, eventsToDcase, eventsToJson, framesToEvents, meanDirection, type EventOptions, type FramePredictions,
 } from '../../src/seld/events.js'
+import {readConformance} from '../conformance.js'
 
 const NAMES = ['knock', 'speech']
 // 10 ms frames make expected times easy to read: frame i starts at i / 100 s.
@@ -130,8 +128,7 @@ describe('framesToEvents', () => {
 describe('events from the network targets of a description file', () => {
   it('give back every annotated event: class, times within one hop, direction within a degree', () => {
     // The published labels' own description file; its targets are what a perfect network would output.
-    const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-    const vector = JSON.parse(readFileSync(path.resolve(repoRoot, '..', 'shared', 'conformance', 'labels_a_nfft512.json'), 'utf8'))
+    const vector = readConformance<{nfft: number; desc_csv: string}>('labels_a_nfft512.json')
     const dataset = datasetSpec('ansim')
     const grid = labelGrid(dataset, vector.nfft)
     const annotated = parseDescCsv(vector.desc_csv, 'labels_a_nfft512.json', dataset.classIndex)

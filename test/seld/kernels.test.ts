@@ -17,8 +17,8 @@ async function on(backend: 'cpu' | 'wasm', f: () => tf.Tensor[]): Promise<Float3
 /** Gradients of sum(conv2d(x, w) · dyWeights) with respect to x and w. */
 function convGradients(xShape: number[], wShape: number[], strides: number, pad: 'same' | 'valid') {
   return () => {
-    const x = tf.tensor(random(xShape, 1), xShape) as tf.Tensor4D
-    const w = tf.tensor(random(wShape, 2), wShape) as tf.Tensor4D
+    const x = tf.tensor<tf.Rank>(random(xShape, 1), xShape) as tf.Tensor4D
+    const w = tf.tensor<tf.Rank>(random(wShape, 2), wShape) as tf.Tensor4D
     const y = tf.conv2d(x, w, strides, pad)
     const weights = tf.tensor(random(y.shape, 3), y.shape)
     const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, strides, pad), weights)))
@@ -55,7 +55,7 @@ describe('wasm max-pool gradient matches the CPU backend', () => {
     it(name, async () => {
       const f = () => {
         // ReLU first, as in SELDnet, so windows with tied zeros occur.
-        const x = tf.relu(tf.tensor(random(shape, 4), shape)) as tf.Tensor4D
+        const x = tf.relu(tf.tensor<tf.Rank>(random(shape, 4), shape)) as tf.Tensor4D
         const pooled = tf.maxPool(x, size, strides, 'valid')
         const weights = tf.tensor(random(pooled.shape, 5), pooled.shape)
         return [tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, size, strides, 'valid'), weights)))(x)]
@@ -124,7 +124,7 @@ describe('wasm matmul with transposed operands and leading-axis sums match the C
         const a = tf.tensor(random([2, 5, 4], 10), transposeA ? [2, 4, 5] : [2, 5, 4])
         const b = tf.tensor(random([2, 4, 3], 11), transposeB ? [2, 3, 4] : [2, 4, 3])
         outputs.push(tf.matMul(a, b, transposeA, transposeB))
-        const first = (t: tf.Tensor) => tf.reshape(tf.slice(t, 0, 1), t.shape.slice(1)) as tf.Tensor2D
+        const first = (t: tf.Tensor) => tf.reshape<tf.Rank>(tf.slice(t, 0, 1), t.shape.slice(1)) as tf.Tensor2D
         outputs.push(tf.matMul(first(a), first(b), transposeA, transposeB))
       }
       return outputs

@@ -1,8 +1,7 @@
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {datasetSpec, DCASE2016_CLASSES} from '../../src/seld/datasets.js'
 import {
@@ -10,9 +9,8 @@ import {
   xyzToAzimuthElevation,
 } from '../../src/seld/labels.js'
 import {readNpy} from '../../src/seld/npy.js'
+import {readConformance, repoRoot} from '../conformance.js'
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-const conformanceDir = path.resolve(repoRoot, '..', 'shared', 'conformance')
 
 interface LabelsCase {
   nfft: number
@@ -23,7 +21,7 @@ interface LabelsCase {
   expected_doa_deg: number[][]
 }
 const cases = ['labels_a_nfft512.json', 'labels_a_nfft1024.json'].map(
-  (file) => [file, JSON.parse(readFileSync(path.join(conformanceDir, file), 'utf8')) as LabelsCase] as const,
+  (file) => [file, readConformance<LabelsCase>(file)] as const,
 )
 const ansim = datasetSpec('ansim')
 const HEADER = 'sound_event_recording,start_time,end_time,ele,azi,dist'

@@ -1,7 +1,5 @@
-import {readFileSync} from 'node:fs'
-import path from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
+import {readConformance} from '../conformance.js'
 import {createAssignmentSolver, jointMetrics, type JointInput} from '../../src/seld/joint-metrics.js'
 
 /** A scene of `seconds` 1-second segments of 10 frames, with `tracks` simultaneous events allowed per class. */
@@ -161,8 +159,6 @@ describe('jointMetrics on hand-computed cases', () => {
   })
 })
 
-const conformanceDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'conformance')
-
 /**
  * The DCASE 2023 baseline (SELD_evaluation_metrics.SELDMetrics, macro averaging, 20°, its segment_labels with
  * 1-second blocks of nb_frames_1s frames) run on the arrays of the 2018 conformance vectors, read as single-track output.
@@ -178,7 +174,7 @@ const BASELINE: Record<string, {er20: number; f20: number; leCd: number; lrCd: n
 describe('jointMetrics against the DCASE baseline', () => {
   for (const [name, expected] of Object.entries(BASELINE)) {
     it(`reproduces the baseline on the ${name} arrays`, () => {
-      const c = JSON.parse(readFileSync(path.join(conformanceDir, `${name}.json`), 'utf8'))
+      const c = readConformance<{gt_sed: number[][]; pred_sed: number[][]; gt_doa: number[][]; pred_doa: number[][]; nb_classes: number; nb_frames_1s: number; azi_only: boolean}>(name)
       const flat = (rows: number[][]) => Float64Array.from(rows.flat())
       const result = jointMetrics({
         sedRef: flat(c.gt_sed), sedPred: flat(c.pred_sed), doaRef: flat(c.gt_doa), doaPred: flat(c.pred_doa),

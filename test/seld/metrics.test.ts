@@ -1,11 +1,7 @@
-import {readdirSync, readFileSync} from 'node:fs'
-import path from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {seld2018Metrics, type Seld2018Input, type Seld2018Metrics} from '../../src/seld/metrics.js'
+import {conformanceFiles, readConformance} from '../conformance.js'
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-const conformanceDir = path.resolve(repoRoot, '..', 'shared', 'conformance')
 
 interface MetricsCase {
   nb_frames_1s: number
@@ -39,7 +35,7 @@ function toInput(c: MetricsCase, ArrayType: Float32ArrayConstructor | Float64Arr
   }
 }
 
-const caseFiles = readdirSync(conformanceDir).filter((f) => /^metrics_.*\.json$/.test(f)).sort()
+const caseFiles = conformanceFiles('metrics_')
 
 describe('seld2018Metrics against the published implementation', () => {
   it('finds the five conformance vectors', () => {
@@ -47,7 +43,7 @@ describe('seld2018Metrics against the published implementation', () => {
   })
 
   for (const file of caseFiles) {
-    const c = JSON.parse(readFileSync(path.join(conformanceDir, file), 'utf8')) as MetricsCase
+    const c = readConformance<MetricsCase>(file)
     for (const ArrayType of [Float64Array, Float32Array]) {
       it(`reproduces ${file} from ${ArrayType.name} input`, () => {
         const result = seld2018Metrics(toInput(c, ArrayType))

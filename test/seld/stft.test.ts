@@ -1,12 +1,8 @@
-import {readFileSync} from 'node:fs'
-import path from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {frameCount} from '../../src/seld/datasets.js'
 import {hannWindow, phase, Stft} from '../../src/seld/stft.js'
+import {readConformance} from '../conformance.js'
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-const conformanceDir = path.resolve(repoRoot, '..', 'shared', 'conformance')
 
 interface StftCase {
   sample_rate: number
@@ -32,7 +28,7 @@ describe('hannWindow', () => {
 describe('Stft', () => {
   for (const file of ['stft_a_nfft512_4ch.json', 'stft_a_nfft1024_8ch.json']) {
     it(`matches the published spectrogram of ${file}`, () => {
-      const vector = JSON.parse(readFileSync(path.join(conformanceDir, file), 'utf8')) as StftCase
+      const vector = readConformance<StftCase>(file)
       const stft = new Stft(vector.nfft)
       const samples = Int16Array.from(vector.pcm_int16_interleaved)
       const pcm = {sampleRate: vector.sample_rate, channels: vector.channels, samples}

@@ -82,7 +82,7 @@ function run(cell: {features: string; labels: string}, out: string, overrides: P
     model: buildSeldnet(modelConfig),
     train: listRecordings(cell.features, cell.labels, 'train'),
     test: listRecordings(cell.features, cell.labels, 'test'),
-    settings: {seqLen: 16, batch: 4, epochs: 6, patience: 10, maxMinutes: 0, quickTest: false, seed: 1, ...settings},
+    settings: {seqLen: 16, batch: 4, epochs: 6, patience: 10, maxMinutes: 0, lrDecay: 1, quickTest: false, seed: 1, ...settings},
     scoring: {threshold: 0.5, framesPerSecond: 8, aziOnly: false},
     outDir: out,
     checkpointDir: `${out}.checkpoint`,
@@ -141,6 +141,13 @@ describe('trainSeldnet', () => {
     const budget = await trainSeldnet(run(cell, join(root, 'stops-budget'), {print: (line) => lines.push(line)}, {epochs: 20, maxMinutes: 1e-6}))
     expect(budget.records.map((r) => r.epoch)).toEqual([1])
     expect(lines).toContain('stopped: the next epoch would end past the 0.000001-minute budget')
+  })
+
+  it('decays the learning rate by lr_decay after every epoch', async () => {
+    const cell = writeCell(join(root, 'decay'), {train: 2, test: 1}, 48)
+    const model = buildSeldnet(modelConfig)
+    await trainSeldnet(run(cell, join(root, 'decay-model'), {model}, {epochs: 3, lrDecay: 0.5}))
+    expect((model.optimizer as unknown as {learningRate: number}).learningRate).toBeCloseTo(modelConfig.lr * 0.25, 12)
   })
 
   it('runs 2 epochs of 2 batches in quick-test mode, here with an azimuth-only model', async () => {
@@ -210,7 +217,7 @@ describe('train and evaluate stages', () => {
     const trainArgs = [
       '--dataset', 'synth-foa', '--nfft', '512', '--features', cell.features, '--labels', cell.labels, '--out', out,
       '--model-config', JSON.stringify({conv_filters: 8, pool_sizes: [16, 16], rnn_units: 8, fnn_units: 8, dropout: 0, loss_weights: [1, 50], azi_only: false}),
-      '--train-config', JSON.stringify({seq_len: 32, batch: 8, lr: 0.005, epochs: 6, patience: 6, max_minutes: 0, backend: 'wasm', quick_test: false, seed: 3}),
+      '--train-config', JSON.stringify({seq_len: 32, batch: 8, lr: 0.005, epochs: 6, patience: 6, max_minutes: 0, lr_decay: 1, backend: 'wasm', quick_test: false, seed: 3}),
     ]
     const killed = await runStage('train.js', trainArgs, (text, kill) => {
       if (/^epoch 2\/6/m.test(text)) kill()
