@@ -95,7 +95,7 @@ runStage(
 
     const settings: TrainSettings = {
       seqLen: train.integer('seq_len'), batch: train.integer('batch'), epochs: train.integer('epochs'),
-      patience: train.integer('patience'), maxMinutes: train.number('max_minutes'), quickTest: train.boolean('quick_test'), seed: train.integer('seed'),
+      patience: train.integer('patience'), maxMinutes: train.number('max_minutes'), lrDecay: train.number('lr_decay'), quickTest: train.boolean('quick_test'), seed: train.integer('seed'),
     }
     const backendPreference = train.string('backend') as BackendPreference
     if (!BACKEND_PREFERENCES.includes(backendPreference)) {

@@ -16,6 +16,8 @@ export interface TrainSettings {
   patience: number
   /** Time budget in minutes (0: none): no epoch starts that would, at the last epoch's pace, end past it. */
   maxMinutes: number
+  /** Factor applied to the learning rate after every epoch (1: constant, as published). */
+  lrDecay: number
   /** 2 epochs of 2 batches, scored on the first test recording only: checks the whole path in seconds. */
   quickTest: boolean
   /** Seeds the shuffling of training sequences. */
@@ -291,6 +293,9 @@ export async function trainSeldnet(run: TrainRun): Promise<TrainResult> {
   const {bins, featureChannels} = run.train[0]
   mkdirSync(run.outDir, {recursive: true})
 
+  // Adam reads its learning rate on every step; tfjs has no public setter for it.
+  const optimizer = model.optimizer as unknown as {learningRate: number}
+  const initialLr = optimizer.learningRate
   const random = new Random(settings.seed)
   let state: CheckpointState | undefined = readCheckpoint(run.checkpointDir, run.fingerprint, print)
   const resumedFrom = state?.epoch ?? 0
@@ -313,6 +318,7 @@ export async function trainSeldnet(run: TrainRun): Promise<TrainResult> {
       break
     }
     const started = performance.now()
+    optimizer.learningRate = initialLr * settings.lrDecay ** (epoch - 1)
     const plan = sequencePlan(run.train, settings.seqLen, random)
     const used = settings.quickTest ? plan.slice(0, 2 * settings.batch) : plan
     const reader = new BatchReader(used, settings.seqLen, settings.batch, scoring.aziOnly)
