@@ -1,15 +1,15 @@
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {existsSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import wavefile from 'wavefile'
 import {frameCount} from '../../src/seld/datasets.js'
 import {computeFeatures, extractFeatureFile, featureJobs} from '../../src/seld/features.js'
 import {readNpy} from '../../src/seld/npy.js'
 import {Stft} from '../../src/seld/stft.js'
 import {encodeWav, type Pcm16} from '../../src/seld/wav.js'
+import {useWorkDir} from '../work-dir.js'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -26,11 +26,7 @@ function recording(channels: number, sampleRate: number, seconds: number, seed =
   return {sampleRate, channels, samples}
 }
 
-let work: string
-beforeEach(() => {
-  work = mkdtempSync(path.join(tmpdir(), 'seld-features-'))
-})
-afterEach(() => rmSync(work, {recursive: true, force: true}))
+const work = useWorkDir('seld-features-')
 
 describe('computeFeatures', () => {
   it('is frames × bins × (C magnitudes, C phases) of the STFT, over the recording\'s own length by default', () => {
@@ -60,11 +56,11 @@ describe('computeFeatures', () => {
 describe('extractFeatureFile', () => {
   const settings = {nfft: 256, seconds: 1, channels: 4, sampleRate: 8000}
   const write = (name: string, bytes: Uint8Array) => {
-    const file = path.join(work, name)
+    const file = path.join(work(), name)
     writeFileSync(file, bytes)
     return file
   }
-  const npy = () => path.join(work, 'out.npy')
+  const npy = () => path.join(work(), 'out.npy')
 
   it('pads a shorter recording to the fixed length', () => {
     const wav = write('short.wav', encodeWav(recording(4, 8000, 0.6)))
@@ -95,70 +91,70 @@ describe('extractFeatureFile', () => {
     it(`refuses ${problem}, naming the file and writing nothing`, () => {
       const wav = write('bad.wav', bytes())
       expect(() => extractFeatureFile(wav, npy(), settings)).toThrow(new RegExp(`^${wav.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: ${message.source}`))
-      expect(readdirSync(work)).toEqual(['bad.wav'])
+      expect(readdirSync(work())).toEqual(['bad.wav'])
     })
   }
 })
 
 describe('featureJobs', () => {
   it('maps every recording of a folder to its feature file, in name order', () => {
-    for (const name of ['train_1.wav', 'test_0.WAV', 'train_0.wav', 'notes.txt']) writeFileSync(path.join(work, name), '')
-    expect(featureJobs(work, '/out')).toEqual([
-      {wav: path.join(work, 'test_0.WAV'), npy: '/out/test_0.npy'},
-      {wav: path.join(work, 'train_0.wav'), npy: '/out/train_0.npy'},
-      {wav: path.join(work, 'train_1.wav'), npy: '/out/train_1.npy'},
+    for (const name of ['train_1.wav', 'test_0.WAV', 'train_0.wav', 'notes.txt']) writeFileSync(path.join(work(), name), '')
+    expect(featureJobs(work(), '/out')).toEqual([
+      {wav: path.join(work(), 'test_0.WAV'), npy: '/out/test_0.npy'},
+      {wav: path.join(work(), 'train_0.wav'), npy: '/out/train_0.npy'},
+      {wav: path.join(work(), 'train_1.wav'), npy: '/out/train_1.npy'},
     ])
   })
 
   it('refuses a folder without recordings', () => {
-    expect(() => featureJobs(work, work)).toThrow(/no \.wav recordings/)
+    expect(() => featureJobs(work(), work())).toThrow(/no \.wav recordings/)
   })
 })
 
 // The compiled stage and command, as the pipeline and users run them (`npm test` builds first).
 describe('features stage and command', () => {
   const stage = (wavDir: string) =>
-    spawnSync('node', [path.join(repoRoot, 'dist/stages/features.js'), '--dataset', 'ansim', '--nfft', '1024', '--wav', wavDir, '--out', path.join(work, 'features')], {encoding: 'utf8'})
+    spawnSync('node', [path.join(repoRoot, 'dist/stages/features.js'), '--dataset', 'ansim', '--nfft', '1024', '--wav', wavDir, '--out', path.join(work(), 'features')], {encoding: 'utf8'})
 
   it('writes a fixed-length feature file per recording on worker threads, as one thread computes it', () => {
-    mkdirSync(path.join(work, 'wav'))
+    mkdirSync(path.join(work(), 'wav'))
     const recordings = Object.fromEntries(['train_0', 'train_1', 'test_0'].map((name, i) => [name, recording(4, 44100, 0.5 + i, i + 1)]))
-    for (const [name, pcm] of Object.entries(recordings)) writeFileSync(path.join(work, 'wav', `${name}.wav`), encodeWav(pcm))
-    const run = stage(path.join(work, 'wav'))
+    for (const [name, pcm] of Object.entries(recordings)) writeFileSync(path.join(work(), 'wav', `${name}.wav`), encodeWav(pcm))
+    const run = stage(path.join(work(), 'wav'))
     expect(run.stderr).toBe('')
     expect(run.status).toBe(0)
-    expect(readdirSync(path.join(work, 'features')).sort()).toEqual(['test_0.npy', 'train_0.npy', 'train_1.npy'])
+    expect(readdirSync(path.join(work(), 'features')).sort()).toEqual(['test_0.npy', 'train_0.npy', 'train_1.npy'])
     const frames = frameCount(30 * 44100, 1024)
     for (const [name, pcm] of Object.entries(recordings)) {
-      const features = readNpy(path.join(work, 'features', `${name}.npy`))
+      const features = readNpy(path.join(work(), 'features', `${name}.npy`))
       expect(features.shape).toEqual([frames, 512, 8])
       expect(Buffer.from(features.data.buffer).equals(Buffer.from(computeFeatures(pcm, 1024, frames).data.buffer))).toBe(true)
     }
   })
 
   it('fails on a recording of the wrong format, naming it, and leaves no features folder', () => {
-    mkdirSync(path.join(work, 'wav'))
-    writeFileSync(path.join(work, 'wav', 'train_0.wav'), encodeWav(recording(4, 44100, 1)))
-    writeFileSync(path.join(work, 'wav', 'train_1.wav'), encodeWav(recording(4, 48000, 1)))
-    const run = stage(path.join(work, 'wav'))
+    mkdirSync(path.join(work(), 'wav'))
+    writeFileSync(path.join(work(), 'wav', 'train_0.wav'), encodeWav(recording(4, 44100, 1)))
+    writeFileSync(path.join(work(), 'wav', 'train_1.wav'), encodeWav(recording(4, 48000, 1)))
+    const run = stage(path.join(work(), 'wav'))
     expect(run.status).toBe(1)
     expect(run.stderr).toMatch(/^error: .*train_1\.wav: sample rate 48000 Hz; the dataset declares 44100 Hz/)
-    expect(readdirSync(work)).toEqual(['wav'])
+    expect(readdirSync(work())).toEqual(['wav'])
   })
 
   it('seldpipe features uses the file\'s own length unless --seconds fixes one', () => {
-    const wav = path.join(work, 'take.wav')
+    const wav = path.join(work(), 'take.wav')
     writeFileSync(wav, encodeWav(recording(3, 16000, 0.5)))
     const cli = (...args: string[]) => spawnSync('node', [path.join(repoRoot, 'bin/run.js'), 'features', wav, ...args], {encoding: 'utf8'})
-    const own = cli('--nfft', '256', '--out', path.join(work, 'own.npy'))
+    const own = cli('--nfft', '256', '--out', path.join(work(), 'own.npy'))
     expect(own.status).toBe(0)
-    expect(readNpy(path.join(work, 'own.npy')).shape).toEqual([frameCount(8000, 256), 128, 6])
-    const fixed = cli('--nfft', '256', '--out', path.join(work, 'fixed.npy'), '--seconds', '2')
+    expect(readNpy(path.join(work(), 'own.npy')).shape).toEqual([frameCount(8000, 256), 128, 6])
+    const fixed = cli('--nfft', '256', '--out', path.join(work(), 'fixed.npy'), '--seconds', '2')
     expect(fixed.status).toBe(0)
-    expect(readNpy(path.join(work, 'fixed.npy')).shape).toEqual([frameCount(32000, 256), 128, 6])
-    const bad = cli('--out', path.join(work, 'bad.npy'), '--seconds', 'soon')
+    expect(readNpy(path.join(work(), 'fixed.npy')).shape).toEqual([frameCount(32000, 256), 128, 6])
+    const bad = cli('--out', path.join(work(), 'bad.npy'), '--seconds', 'soon')
     expect(bad.status).toBe(1)
     expect(bad.stderr).toMatch(/--seconds must be a positive number/)
-    expect(existsSync(path.join(work, 'bad.npy'))).toBe(false)
+    expect(existsSync(path.join(work(), 'bad.npy'))).toBe(false)
   })
 })

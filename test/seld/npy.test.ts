@@ -1,8 +1,8 @@
-import {mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {decodeNpy, encodeNpy, readNpy, readNpyHeader, writeNpy} from '../../src/seld/npy.js'
+import {useWorkDir} from '../work-dir.js'
 
 /** A .npy file as numpy writes it: magic, version, little-endian header length, header, values. */
 function numpyFile(header: string, body: Uint8Array, major = 1): Uint8Array {
@@ -21,11 +21,7 @@ function numpyFile(header: string, body: Uint8Array, major = 1): Uint8Array {
 
 const bytesOf = (array: ArrayBufferView) => new Uint8Array(array.buffer, array.byteOffset, array.byteLength)
 
-let work: string
-beforeEach(() => {
-  work = mkdtempSync(path.join(tmpdir(), 'seld-npy-'))
-})
-afterEach(() => rmSync(work, {recursive: true, force: true}))
+const work = useWorkDir('seld-npy-')
 
 describe('encodeNpy', () => {
   it('writes the numpy 1.0 format: 64-byte aligned header describing little-endian float32 in C order', () => {
@@ -71,29 +67,29 @@ describe('decodeNpy', () => {
 describe('writeNpy and readNpy', () => {
   it('write the same bytes as encodeNpy, leaving no temporary file', () => {
     const array = {shape: [5, 4], data: Float32Array.from({length: 20}, (_, i) => Math.sin(i))}
-    const file = path.join(work, 'a.npy')
+    const file = path.join(work(), 'a.npy')
     writeNpy(file, array)
     expect(new Uint8Array(readFileSync(file))).toEqual(encodeNpy(array))
     expect(readNpy(file)).toEqual(array)
-    expect(readdirSync(work)).toEqual(['a.npy'])
+    expect(readdirSync(work())).toEqual(['a.npy'])
   })
 
   it('write a view into a larger buffer as just its values', () => {
     const backing = Float32Array.from({length: 10}, (_, i) => i)
-    writeNpy(path.join(work, 'view.npy'), {shape: [3], data: backing.subarray(4, 7)})
-    expect(Array.from(readNpy(path.join(work, 'view.npy')).data)).toEqual([4, 5, 6])
+    writeNpy(path.join(work(), 'view.npy'), {shape: [3], data: backing.subarray(4, 7)})
+    expect(Array.from(readNpy(path.join(work(), 'view.npy')).data)).toEqual([4, 5, 6])
   })
 
   it('keep the previous file when the new array is refused', () => {
-    const file = path.join(work, 'kept.npy')
+    const file = path.join(work(), 'kept.npy')
     writeNpy(file, {shape: [1], data: Float32Array.from([7])})
     expect(() => writeNpy(file, {shape: [2], data: new Float32Array(1)})).toThrow(/holds 2 values/)
     expect(Array.from(readNpy(file).data)).toEqual([7])
-    expect(readdirSync(work)).toEqual(['kept.npy'])
+    expect(readdirSync(work())).toEqual(['kept.npy'])
   })
 
   it('readNpyHeader finds the values without reading them and refuses a short file', () => {
-    const file = path.join(work, 'h.npy')
+    const file = path.join(work(), 'h.npy')
     writeNpy(file, {shape: [2, 3], data: new Float32Array(6)})
     expect(readNpyHeader(file)).toEqual({shape: [2, 3], descr: '<f4', dataOffset: 128, itemSize: 4})
     writeFileSync(file, encodeNpy({shape: [2, 3], data: new Float32Array(6)}).subarray(0, 140))

@@ -1,11 +1,11 @@
 import {spawnSync} from 'node:child_process'
-import {mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {mkdirSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {readNpy, writeNpy, type NdArray} from '../../src/seld/npy.js'
 import {applyScaler, fitScaler, normalizeDirectory, readScaler, RunningMoments, writeScaler} from '../../src/seld/scaler.js'
+import {useWorkDir} from '../work-dir.js'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -36,11 +36,7 @@ function exactMoments(arrays: NdArray[]): {mean: number[]; std: number[]} {
   return {mean, std: squares.map((s) => Math.sqrt(s / rows))}
 }
 
-let work: string
-beforeEach(() => {
-  work = mkdtempSync(path.join(tmpdir(), 'seld-scaler-'))
-})
-afterEach(() => rmSync(work, {recursive: true, force: true}))
+const work = useWorkDir('seld-scaler-')
 
 describe('RunningMoments', () => {
   it('gives the mean and standard deviation of all rows, added in batches of any size', () => {
@@ -93,11 +89,11 @@ describe('applyScaler and the scaler file', () => {
   })
 
   it('round-trips through JSON and refuses a damaged file', () => {
-    const file = path.join(work, 'scaler.json')
+    const file = path.join(work(), 'scaler.json')
     const scaler = {featureShape: [2, 1], count: 10, mean: [0.25, -3], scale: [1, 1e-3]}
     writeScaler(file, scaler)
     expect(readScaler(file)).toEqual(scaler)
-    expect(readdirSync(work)).toEqual(['scaler.json'])
+    expect(readdirSync(work())).toEqual(['scaler.json'])
     writeFileSync(file, JSON.stringify({...scaler, mean: [1]}))
     expect(() => readScaler(file)).toThrow(/mean and scale must hold 2 values/)
     writeFileSync(file, JSON.stringify({...scaler, scale: [1, 0]}))
@@ -109,14 +105,14 @@ describe('applyScaler and the scaler file', () => {
 
 describe('normalizeDirectory', () => {
   it('fits on train files only and writes standardised copies of train and test files with scaler.json', () => {
-    const input = path.join(work, 'features')
+    const input = path.join(work(), 'features')
     mkdirSync(input)
     const train = [features(300, 1, 2, 3), features(200, 2, 2, 3)]
     writeNpy(path.join(input, 'train_0.npy'), train[0])
     writeNpy(path.join(input, 'train_1.npy'), train[1])
     // Test files from another distribution must not move the scaler.
     writeNpy(path.join(input, 'test_0.npy'), features(300, 3, 50, 30))
-    const out = path.join(work, 'normalized')
+    const out = path.join(work(), 'normalized')
     mkdirSync(out)
     const result = normalizeDirectory(input, out)
     expect(result.train).toEqual(['train_0.npy', 'train_1.npy'])
@@ -132,29 +128,29 @@ describe('normalizeDirectory', () => {
   })
 
   it('refuses a folder without train files', () => {
-    writeNpy(path.join(work, 'test_0.npy'), features(10, 1))
-    expect(() => normalizeDirectory(work, work)).toThrow(/no train\*\.npy feature files/)
+    writeNpy(path.join(work(), 'test_0.npy'), features(10, 1))
+    expect(() => normalizeDirectory(work(), work())).toThrow(/no train\*\.npy feature files/)
   })
 })
 
 // The compiled stage, as the pipeline runs it (`npm test` builds first).
 describe('normalize stage', () => {
   const stage = () =>
-    spawnSync('node', [path.join(repoRoot, 'dist/stages/normalize.js'), '--features', path.join(work, 'features'), '--out', path.join(work, 'normalized')], {encoding: 'utf8'})
+    spawnSync('node', [path.join(repoRoot, 'dist/stages/normalize.js'), '--features', path.join(work(), 'features'), '--out', path.join(work(), 'normalized')], {encoding: 'utf8'})
 
   it('writes the normalized folder, or nothing when a file does not fit', () => {
-    mkdirSync(path.join(work, 'features'))
-    writeNpy(path.join(work, 'features', 'train_0.npy'), features(50, 1))
-    writeNpy(path.join(work, 'features', 'test_0.npy'), features(50, 2))
+    mkdirSync(path.join(work(), 'features'))
+    writeNpy(path.join(work(), 'features', 'train_0.npy'), features(50, 1))
+    writeNpy(path.join(work(), 'features', 'test_0.npy'), features(50, 2))
     const ok = stage()
     expect(ok.stderr).toBe('')
     expect(ok.status).toBe(0)
-    expect(readdirSync(path.join(work, 'normalized')).sort()).toEqual(['scaler.json', 'test_0.npy', 'train_0.npy'])
-    rmSync(path.join(work, 'normalized'), {recursive: true})
-    writeNpy(path.join(work, 'features', 'test_1.npy'), {shape: [4, 5], data: new Float32Array(20)})
+    expect(readdirSync(path.join(work(), 'normalized')).sort()).toEqual(['scaler.json', 'test_0.npy', 'train_0.npy'])
+    rmSync(path.join(work(), 'normalized'), {recursive: true})
+    writeNpy(path.join(work(), 'features', 'test_1.npy'), {shape: [4, 5], data: new Float32Array(20)})
     const refused = stage()
     expect(refused.status).toBe(1)
     expect(refused.stderr).toMatch(/test_1\.npy: shape \(4, 5\) does not end in the scaler's feature shape \(2, 3\)/)
-    expect(readdirSync(work)).toEqual(['features'])
+    expect(readdirSync(work())).toEqual(['features'])
   })
 })

@@ -1,9 +1,8 @@
-import {mkdtempSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import wavefile from 'wavefile'
 import {encodeWav, floatToPcm16, parseWav, readWav, WavError, writeWav, type Pcm16} from '../../src/seld/wav.js'
+import {useWorkDir} from '../work-dir.js'
 
 function pcm(channels: number, frames: number, sampleRate = 44100): Pcm16 {
   return {sampleRate, channels, samples: Int16Array.from({length: channels * frames}, (_, i) => ((i * 7919) % 65536) - 32768)}
@@ -16,11 +15,7 @@ function otherDepth(bitDepth: string, samples: ArrayLike<number>): Uint8Array {
   return wav.toBuffer()
 }
 
-let work: string
-beforeEach(() => {
-  work = mkdtempSync(path.join(tmpdir(), 'seld-wav-'))
-})
-afterEach(() => rmSync(work, {recursive: true, force: true}))
+const work = useWorkDir('seld-wav-')
 
 describe('encodeWav and parseWav', () => {
   it('writes the same bytes as wavefile for every channel count', () => {
@@ -50,10 +45,10 @@ describe('encodeWav and parseWav', () => {
   })
 
   it('writes and reads files, naming a missing one', () => {
-    const file = path.join(work, 'a.wav')
+    const file = path.join(work(), 'a.wav')
     writeWav(file, pcm(4, 10, 48000))
     expect(readWav(file, {channels: 4, sampleRate: 48000}).samples).toEqual(pcm(4, 10).samples)
-    expect(() => readWav(path.join(work, 'missing.wav'))).toThrow(`${path.join(work, 'missing.wav')}: cannot be read (ENOENT)`)
+    expect(() => readWav(path.join(work(), 'missing.wav'))).toThrow(`${path.join(work(), 'missing.wav')}: cannot be read (ENOENT)`)
   })
 })
 
