@@ -70,28 +70,35 @@ export async function runGraph(graph: Graph, cache: Cache, options: RunOptions):
   }
 
   async function execute(instance: Instance, assessment: Assessment): Promise<Assessment> {
-    // Stale or partial output must not pass as fresh: clear the outs and give them their folders.
-    for (const out of instance.outs) {
-      const path = assessor.absolute(out)
-      await rm(path, {recursive: true, force: true})
-      await mkdir(dirname(path), {recursive: true})
-    }
-    const startedAt = new Date().toISOString()
-    const running = {executor: options.executor.name, runPid: process.pid, startedAt}
-    await cache.setRunning(instance.id, running)
-    reporter.started(instance.id)
-    const began = Date.now()
     const logFile = join(cache.logsDir, `${instance.id}.log`)
+    const job = {id: instance.id, argv: instance.argv, cwd: root, logFile, resources: instance.resources, key: assessment.key}
+    const finishedUnwatched = options.force ? undefined : await options.executor.completed?.(job)
+    if (finishedUnwatched) {
+      reporter.line(`${instance.id} finished while no coordinator watched (job ${finishedUnwatched.handle}): recording its outs`)
+    } else {
+      // Stale or partial output must not pass as fresh: clear the outs and give them their folders.
+      for (const out of instance.outs) {
+        const path = assessor.absolute(out)
+        await rm(path, {recursive: true, force: true})
+        await mkdir(dirname(path), {recursive: true})
+      }
+    }
+    const began = Date.now()
     const logHint = `log: ${join('cache', 'logs', `${instance.id}.log`)}`
     const outs: OutRecord[] = []
-    try {
-      const job = {id: instance.id, argv: instance.argv, cwd: root, logFile, resources: instance.resources}
-      const result = await options.executor
+    const runJob = async () => {
+      const running = {executor: options.executor.name, runPid: process.pid, startedAt: new Date().toISOString()}
+      await cache.setRunning(instance.id, running)
+      reporter.started(instance.id)
+      return options.executor
         .run(job, options.signal, (handle) => {
           reporter.handle(instance.id, handle)
           void cache.setRunning(instance.id, {...running, handle})
         })
         .finally(() => reporter.stopped(instance.id))
+    }
+    try {
+      const result = finishedUnwatched ?? await runJob()
       if (result.exitCode !== 0) throw new InstanceFailure(describeExit(result), [result.stderrTail && indent(result.stderrTail), `    ${logHint}`].filter(Boolean).join('\n'))
       for (const out of instance.outs) {
         const content = await hasher.hashPath(assessor.absolute(out))

@@ -15,6 +15,8 @@ export interface Job {
   cwd: string
   /** Where the full stdout+stderr log must be written. */
   logFile: string
+  /** The instance's cache key: what the job's outputs will be recorded under. */
+  key?: string
   resources?: Resources
 }
 
@@ -31,6 +33,12 @@ export interface JobResult {
 /** The seam between the engine and whatever runs commands: local subprocesses, or a cluster scheduler. */
 export interface Executor {
   readonly name: string
+  /**
+   * The result of this very job (same key and command) if it already ran to a successful end while no coordinator
+   * was watching (a cluster job that outlived a killed coordinator): the engine then records its outs instead of
+   * clearing them and running it again.
+   */
+  completed?(job: Job): Promise<JobResult | undefined>
   /** Runs a job to completion; aborting `signal` must stop the job (kill the process, cancel the cluster job). */
   run(job: Job, signal: AbortSignal, onStart?: (handle: string) => void): Promise<JobResult>
   /** Called once when the run is over: releases what the executor holds (the Slurm coordinator lock). */

@@ -63,4 +63,25 @@ describe.skipIf(skipReason !== undefined)('a Slurm coordinator stopped mid-run',
     expect(await project.submitted()).toHaveLength(8)
     expect(project.ledger()).toEqual([])
   })
+
+  it('by SIGKILL, with its jobs then finishing unwatched: the restart records their outs and submits only the rest', async () => {
+    await writeFile(path.join(project.dir, 'hold-combine'), '')
+    const first = project.run()
+    await expect.poll(() => project.ledger().filter((job) => job.instance.startsWith('combine')).length, {timeout: 60_000, interval: 100}).toBe(4)
+    first.kill('SIGKILL')
+    await first
+    await writeFile(path.join(project.dir, 'release'), '')
+    // Every submitted job ends with no coordinator watching.
+    await expect.poll(async () => (await project.status()).filter((row) => row.slurm).length, {timeout: 120_000, interval: 250}).toBe(0)
+    const submittedBefore = (await project.submitted()).length
+
+    const second = await project.run()
+    expect(second.exitCode, second.all).toBe(0)
+    expect(second.all).toMatch(/combine@.* finished while no coordinator watched \(job \d+\): recording its outs/)
+    // Only the two report steps are new jobs; every step ran exactly once.
+    expect(await project.submitted()).toHaveLength(submittedBefore + 2)
+    expect([...await project.runs()].sort()).toEqual([...STEPS].sort())
+    expect((await project.status()).every((row) => row.state === 'up to date')).toBe(true)
+    expect(project.ledger()).toEqual([])
+  })
 })

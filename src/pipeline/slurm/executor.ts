@@ -79,7 +79,7 @@ interface FollowedJob {
 }
 
 function fingerprintOf(job: Job): string {
-  return createHash('sha256').update(JSON.stringify([job.argv, job.cwd, job.resources ?? {}])).digest('hex')
+  return createHash('sha256').update(JSON.stringify([job.key ?? null, job.argv, job.cwd, job.resources ?? {}])).digest('hex')
 }
 
 /**
@@ -117,13 +117,50 @@ export class SlurmExecutor implements Executor {
   private async prepare(): Promise<void> {
     await mkdir(this.jobsDir, {recursive: true})
     await writeFileAtomically(this.script, JOB_SCRIPT, 0o755)
-    // Forget jobs that ended while no coordinator watched them: their instances run again if the engine asks.
+    // Of the jobs that ended while no coordinator watched them, keep those whose command exited 0 (their outs are on
+    // the shared file system, for `completed` to hand to the engine); forget the others, which run again.
     const recorded = this.ledger.all()
     if (recorded.length === 0) return
     const states = await queryStates(recorded.map((job) => job.slurmId))
     for (const job of recorded) {
-      if (states.get(job.slurmId)?.phase === 'finished' || !states.has(job.slurmId)) await this.forget(job)
+      const state = states.get(job.slurmId)
+      if (state && state.phase !== 'finished') continue
+      const finalState = state?.state ?? (await accountedState(job.slurmId)) ?? 'UNKNOWN'
+      if (RAN_TO_END_STATES.has(finalState) && (await this.readExitCode(job.slurmId)) === 0) {
+        await this.ledger.put({...job, phase: 'finished', state: finalState})
+      } else {
+        await this.forget(job)
+      }
     }
+  }
+
+  private async ensurePrepared(): Promise<void> {
+    // Once per coordinator; a failure (controller unreachable, say) is retried by the next job.
+    await (this.prepared ??= this.prepare().catch((error: unknown) => {
+      this.prepared = undefined
+      throw error
+    }))
+  }
+
+  async completed(job: Job): Promise<JobResult | undefined> {
+    await this.ensurePrepared()
+    const entry = this.ledger.get(job.id)
+    if (entry?.phase !== 'finished') return undefined
+    if (entry.fingerprint !== fingerprintOf(job)) {
+      await this.forget(entry)
+      return undefined
+    }
+    await mkdir(path.dirname(job.logFile), {recursive: true})
+    const log = await open(job.logFile, 'w')
+    const stderr = new LogTail(path.join(this.jobsDir, `${entry.slurmId}.err`), new LineTail(STDERR_TAIL_LINES))
+    try {
+      await new LogTail(path.join(this.jobsDir, `${entry.slurmId}.out`)).drainInto(log)
+      await stderr.drainInto(log)
+    } finally {
+      await log.close()
+    }
+    await this.forget(entry)
+    return {exitCode: 0, stderrTail: stderr.lines?.text() ?? '', handle: entry.slurmId}
   }
 
   /** Whether a job's command is still to come or still going (a COMPLETING job's command has already exited). */
@@ -139,11 +176,7 @@ export class SlurmExecutor implements Executor {
 
   async run(job: Job, signal: AbortSignal, onStart?: (handle: string) => void): Promise<JobResult> {
     if (signal.aborted) return {exitCode: null, signal: 'CANCELLED', stderrTail: ''}
-    // Once per coordinator; a failure (controller unreachable, say) is retried by the next job.
-    await (this.prepared ??= this.prepare().catch((error: unknown) => {
-      this.prepared = undefined
-      throw error
-    }))
+    await this.ensurePrepared()
     const fingerprint = fingerprintOf(job)
     let entry = this.ledger.get(job.id)
     if (entry && !(entry.fingerprint === fingerprint && await this.commandNotEnded(entry.slurmId))) {
