@@ -3,6 +3,7 @@ import {join} from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import {BatchReader, predictRecording, readTargetFrames, recordingSource, sequencePlan, splitTargets, type Prediction, type Recording} from './data.js'
 import {Random} from './random.js'
+import {setPopulationStatistics} from './bn-statistics.js'
 import {jointMetrics, type JointMetrics} from './joint-metrics.js'
 import {seld2018Metrics, type Seld2018Metrics} from './metrics.js'
 import {loadTensors, loadWeightsInto, saveModel, saveTensors} from './model-io.js'
@@ -86,6 +87,11 @@ export function metricFramesPerSecond(sampleRate: number, nfft: number): number 
 /** Sequences predicted at once when scoring: larger than training batches, as prediction keeps no gradients. */
 export const PREDICT_BATCH = 32
 
+/**
+ * Training frames (from the start of the epoch's shuffled sequences) over which the BatchNormalization statistics are
+ * recomputed after every epoch (see setPopulationStatistics): about 3 minutes of audio, a few seconds of compute.
+ */
+const BN_STATISTICS_FRAMES = 32768
 export const LOG_FILE = 'log.jsonl'
 export const BEST_DIR = 'best'
 const STATE_FILE = 'state.json'
@@ -256,6 +262,11 @@ function describe(record: EpochRecord, epochs: number, best: boolean): string {
   )
 }
 
+/** The model inputs of a reader's batches, as tensors the consumer disposes. */
+async function* inputBatches(reader: BatchReader, seqLen: number, bins: number, channels: number): AsyncGenerator<tf.Tensor4D> {
+  for await (const batch of reader) yield tf.tensor4d(batch.x, [batch.size, seqLen, bins, channels])
+}
+
 /** Trains on every batch of `reader`; returns the mean of each loss the model reports ([total, sed, doa]). */
 async function trainEpoch(model: tf.LayersModel, reader: BatchReader, seqLen: number, bins: number, channels: number): Promise<number[]> {
   const sums = [0, 0, 0]
@@ -279,7 +290,8 @@ function overBudget(records: EpochRecord[], maxMinutes: number): boolean {
 }
 
 /**
- * Trains a SELDnet on shuffled training sequences, scoring the test split after every epoch with the 2018 metrics,
+ * Trains a SELDnet on shuffled training sequences; after every epoch it recomputes the BatchNormalization statistics
+ * over part of the training data (setPopulationStatistics) and scores the test split with the 2018 metrics,
  * until the SELD score has not improved for `patience` epochs, `epochs` is reached or the time budget is spent. Keeps the best model in
  * outDir/best and a log line per epoch in outDir/log.jsonl. After every epoch a checkpoint (model, optimizer state,
  * RNG state, log, best model) goes to checkpointDir, so a killed run restarted with the same fingerprint continues
@@ -323,6 +335,8 @@ export async function trainSeldnet(run: TrainRun): Promise<TrainResult> {
     const used = settings.quickTest ? plan.slice(0, 2 * settings.batch) : plan
     const reader = new BatchReader(used, settings.seqLen, settings.batch, scoring.aziOnly)
     const [loss, sedLoss, doaLoss] = await trainEpoch(model, reader, settings.seqLen, bins, featureChannels)
+    const sample = used.slice(0, Math.ceil(BN_STATISTICS_FRAMES / settings.seqLen))
+    await setPopulationStatistics(model, () => inputBatches(new BatchReader(sample, settings.seqLen, settings.batch, scoring.aziOnly), settings.seqLen, bins, featureChannels))
     const {overall} = await scoreRecordings(model, scoredRecordings, {...scoring, batch: PREDICT_BATCH})
     const record: EpochRecord = {
       epoch, backend: run.backend, loss, sedLoss, doaLoss,
