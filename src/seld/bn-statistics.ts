@@ -26,7 +26,7 @@ function variable(layer: tf.layers.Layer, name: 'moving_mean' | 'moving_variance
 export async function setPopulationStatistics(model: tf.LayersModel, sample: () => AsyncIterable<tf.Tensor>): Promise<number> {
   const layers = model.layers.filter(isBatchNorm)
   for (const layer of layers) {
-    const axis = (layer.getConfig().axis as number | number[])
+    const axis = layer.getConfig().axis as number | number[]
     const rank = (layer.input as tf.SymbolicTensor).shape.length
     if (!(axis === -1 || axis === rank - 1)) throw new Error(`${layer.name}: only BatchNormalization over the last axis is supported, got axis ${axis}`)
     const upToLayer = tf.model({inputs: model.inputs, outputs: layer.input as tf.SymbolicTensor})
