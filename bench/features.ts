@@ -1,9 +1,9 @@
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {datasetSpec, frameCount} from '../src/seld/datasets.js'
-import {extractFeatureFile, extractFeatureFiles, type FeatureSettings} from '../src/seld/features.js'
-import {floatToPcm16, writeWav} from '../src/seld/wav.js'
+import {datasetSpec, frameCount} from '../src/seld/features/datasets.js'
+import {extractFeatureFile, extractFeatureFiles, type FeatureSettings} from '../src/seld/features/features.js'
+import {floatToPcm16, writeWav} from '../src/seld/io/wav.js'
 
 // Features of a 30 s, 4-channel, 44.1 kHz recording with nfft 512: read + STFT + magnitude/phase + write, per file.
 const RUNS = 9

@@ -1,8 +1,8 @@
 // Shared by bench/train.ts and bench/predict.ts: the issue-6 benchmark model and its command line.
 import {parseArgs} from 'node:util'
 import * as tf from '@tensorflow/tfjs'
-import {initBackend, type BackendPreference} from '../src/seld/backend.js'
-import {buildSeldnet, doaSize, type ModelConfig} from '../src/seld/model.js'
+import {initBackend, type BackendPreference} from '../src/seld/model/backend.js'
+import {buildSeldnet, doaSize, type ModelConfig} from '../src/seld/model/model.js'
 
 export interface BenchSetup {
   model: tf.LayersModel

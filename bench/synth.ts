@@ -1,6 +1,6 @@
-import {datasetSpec} from '../src/seld/datasets.js'
-import {createBank, datasetOptions, synthesizeRecording, type SynthOptions} from '../src/seld/synth.js'
-import {encodeWav, floatToPcm16} from '../src/seld/wav.js'
+import {datasetSpec} from '../src/seld/features/datasets.js'
+import {createBank, datasetOptions, synthesizeRecording, type SynthOptions} from '../src/seld/synth/synthesize.js'
+import {encodeWav, floatToPcm16} from '../src/seld/io/wav.js'
 
 // Seconds to synthesize one 30 s recording and encode its WAV: the target case is 4-channel FOA, ov3, reverberant.
 const RUNS = 5

@@ -1,6 +1,6 @@
-import {datasetSpec, frameCount} from '../src/seld/datasets.js'
-import {extractFeatureFiles, featureJobs} from '../src/seld/features.js'
-import {buildDirectoryAtomically} from '../src/seld/files.js'
+import {datasetSpec, frameCount} from '../src/seld/features/datasets.js'
+import {extractFeatureFiles, featureJobs} from '../src/seld/features/features.js'
+import {buildDirectoryAtomically} from '../src/seld/io/atomic-files.js'
 import {required, requiredNumber, runStage} from './stage.js'
 
 runStage(

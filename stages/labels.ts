@@ -1,6 +1,6 @@
-import {datasetSpec} from '../src/seld/datasets.js'
-import {writeLabelDirectory} from '../src/seld/labels.js'
-import {buildDirectoryAtomically} from '../src/seld/files.js'
+import {datasetSpec} from '../src/seld/features/datasets.js'
+import {writeLabelDirectory} from '../src/seld/features/labels.js'
+import {buildDirectoryAtomically} from '../src/seld/io/atomic-files.js'
 import {required, requiredNumber, runStage} from './stage.js'
 
 runStage(

@@ -1,5 +1,5 @@
-import {normalizeDirectory} from '../src/seld/scaler.js'
-import {buildDirectoryAtomically} from '../src/seld/files.js'
+import {normalizeDirectory} from '../src/seld/features/scaler.js'
+import {buildDirectoryAtomically} from '../src/seld/io/atomic-files.js'
 import {required, runStage} from './stage.js'
 
 runStage({features: {type: 'string'}, out: {type: 'string'}}, async ({values}) => {

@@ -1,5 +1,5 @@
-import {datasetSpec} from '../src/seld/datasets.js'
-import {datasetOptions, synthesizeSplit} from '../src/seld/synth.js'
+import {datasetSpec} from '../src/seld/features/datasets.js'
+import {datasetOptions, synthesizeSplit} from '../src/seld/synth/synthesize.js'
 import {required, requiredNumber, runStage} from './stage.js'
 
 function requiredBoolean(values: Record<string, unknown>, name: string): boolean {

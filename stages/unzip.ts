@@ -1,5 +1,5 @@
-import {datasetSpec} from '../src/seld/datasets.js'
-import {extractDataset} from '../src/seld/unzip.js'
+import {datasetSpec} from '../src/seld/features/datasets.js'
+import {extractDataset} from '../src/seld/io/unzip.js'
 import {required, requiredNumber, runStage} from './stage.js'
 
 runStage(

@@ -1,5 +1,5 @@
 import {Command, Flags} from '@oclif/core'
-import {loadGraph, pipelineFlags, reportingPipelineErrors} from '../pipeline/cli.js'
+import {loadGraph, pipelineFlags, reportingPipelineErrors} from '../pipeline/spec/command-flags.js'
 
 export default class Dag extends Command {
   static override description = 'Show the expanded graph of stage instances, upstream before downstream.'

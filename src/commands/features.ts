@@ -1,5 +1,5 @@
 import {Args, Command, Flags} from '@oclif/core'
-import {extractFeatureFile} from '../seld/features.js'
+import {extractFeatureFile} from '../seld/features/features.js'
 
 export default class Features extends Command {
   static override description = `SELDnet features of one 16-bit PCM WAV file.

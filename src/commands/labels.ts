@@ -1,6 +1,6 @@
 import {Args, Command, Flags} from '@oclif/core'
-import {DATASETS, datasetSpec} from '../seld/datasets.js'
-import {targetsPath, writeLabelFiles} from '../seld/labels.js'
+import {DATASETS, datasetSpec} from '../seld/features/datasets.js'
+import {targetsPath, writeLabelFiles} from '../seld/features/labels.js'
 
 export default class Labels extends Command {
   static override description = `Published SELDnet regression labels of one description csv.

@@ -1,8 +1,8 @@
 import {basename, extname} from 'node:path'
 import {Command, Flags} from '@oclif/core'
-import type {BackendPreference} from '../seld/backend.js'
-import {DEFAULT_EVENT_OPTIONS, EVENT_FORMATS, scoreEvents, type EventFormat, type EventScore} from '../seld/events.js'
-import {parseWav, readWav, type Pcm16} from '../seld/wav.js'
+import type {BackendPreference} from '../seld/model/backend.js'
+import {DEFAULT_EVENT_OPTIONS, EVENT_FORMATS, scoreEvents, type EventFormat, type EventScore} from '../seld/predict/events.js'
+import {parseWav, readWav, type Pcm16} from '../seld/io/wav.js'
 
 async function readStdin(): Promise<Uint8Array> {
   const chunks: Buffer[] = []
@@ -69,8 +69,8 @@ the direction error of every annotated event that a predicted event of its class
     const format = flags.format as EventFormat
     // tfjs and the plotting canvas load only once the arguments are known to be good (and not for --help).
     const [{initBackend}, {latestModelDir, loadPredictor, outputStem, predictToFiles, projectRoot, readAnnotations, STDIN_NAME}] = await Promise.all([
-      import('../seld/backend.js'),
-      import('../seld/predict.js'),
+      import('../seld/model/backend.js'),
+      import('../seld/predict/predictor.js'),
     ])
     const stems = inputs.map((input) => outputStem(input, flags.out))
     const clash = stems.find((stem, i) => stems.indexOf(stem) !== i)

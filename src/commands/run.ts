@@ -1,12 +1,12 @@
 import {Command, Flags} from '@oclif/core'
-import {assessGraph} from '../pipeline/assess.js'
-import {loadGraph, openCache, pipelineFlags, reportingPipelineErrors} from '../pipeline/cli.js'
-import {runGraph} from '../pipeline/engine.js'
-import {createExecutor, executors} from '../pipeline/executors.js'
-import {acquireLock, describeHolder} from '../pipeline/lock.js'
-import {stopLeftoverJob} from '../pipeline/local-executor.js'
-import type {Executor} from '../pipeline/executor.js'
-import {PlainReporter, type Reporter} from '../pipeline/progress.js'
+import {assessGraph} from '../pipeline/run/assess.js'
+import {loadGraph, openCache, pipelineFlags, reportingPipelineErrors} from '../pipeline/spec/command-flags.js'
+import {runGraph} from '../pipeline/run/engine.js'
+import {createExecutor, executors} from '../pipeline/executors/registry.js'
+import {acquireLock, describeHolder} from '../pipeline/state/lock.js'
+import {stopLeftoverJob} from '../pipeline/executors/local.js'
+import type {Executor} from '../pipeline/executors/executor.js'
+import {PlainReporter, type Reporter} from '../pipeline/run/progress.js'
 
 export default class Run extends Command {
   static override description = 'Run the pipeline: skip what is cached, restore deleted outs from cache/, run the rest.'
@@ -62,7 +62,7 @@ export default class Run extends Command {
       })
       await this.stopLeftovers(cache)
       // log-update is loaded only for a terminal: plain output starts faster without it.
-      reporter = process.stdout.isTTY ? new (await import('../pipeline/live-reporter.js')).LiveReporter() : new PlainReporter((text) => this.log(text))
+      reporter = process.stdout.isTTY ? new (await import('../pipeline/run/live-reporter.js')).LiveReporter() : new PlainReporter((text) => this.log(text))
       const summary = await runGraph(graph, cache, {executor, jobs: flags.jobs, force: flags.force, reporter, signal: controller.signal}).finally(() => reporter?.close())
       const parts = [`${summary.ran.length} ran`, `${summary.restored.length} restored`, `${summary.upToDate.length} up to date`]
       if (summary.failed.length > 0) parts.push(`${summary.failed.length} failed`)

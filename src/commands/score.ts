@@ -1,7 +1,7 @@
 import {Command, Flags} from '@oclif/core'
-import {readNpy, type NdArray} from '../seld/npy.js'
-import {checkActivity, seld2018Metrics, type EvaluationReport, type Seld2018Metrics} from '../seld/metrics.js'
-import {DOA_THRESHOLD_DEGREES, jointMetrics, type JointMetrics} from '../seld/joint-metrics.js'
+import {readNpy, type NdArray} from '../seld/io/npy.js'
+import {checkActivity, seld2018Metrics, type EvaluationReport, type Seld2018Metrics} from '../seld/eval/metrics-2018.js'
+import {DOA_THRESHOLD_DEGREES, jointMetrics, type JointMetrics} from '../seld/eval/joint-metrics.js'
 
 /** A .npy array seen as rows × columns: rank 2, or rank 3 (sequences × frames × columns) flattened as published. */
 interface Table {

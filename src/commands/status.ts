@@ -1,9 +1,9 @@
 import {Command, Flags} from '@oclif/core'
-import {assessGraph} from '../pipeline/assess.js'
-import {loadGraph, openCache, pipelineFlags, reportingPipelineErrors} from '../pipeline/cli.js'
-import {lockHolder} from '../pipeline/lock.js'
-import {formatSeconds} from '../pipeline/progress.js'
-import {activeSlurmJobs} from '../pipeline/slurm/executor.js'
+import {assessGraph} from '../pipeline/run/assess.js'
+import {loadGraph, openCache, pipelineFlags, reportingPipelineErrors} from '../pipeline/spec/command-flags.js'
+import {lockHolder} from '../pipeline/state/lock.js'
+import {formatSeconds} from '../pipeline/run/progress.js'
+import {activeSlurmJobs} from '../pipeline/executors/slurm/slurm-executor.js'
 
 export default class Status extends Command {
   static override description = 'Show every stage instance as up to date or stale, with the reason.'

@@ -1,5 +1,5 @@
 import {Command, Flags} from '@oclif/core'
-import {datasetOptions, syntheticDataset, synthesizeSplit} from '../seld/synth.js'
+import {datasetOptions, syntheticDataset, synthesizeSplit} from '../seld/synth/synthesize.js'
 
 const seconds = Flags.custom<number>({
   parse: async (input) => {

@@ -5,7 +5,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import * as tf from '@tensorflow/tfjs'
-import {encodeWav} from '../../src/seld/wav.js'
+import {encodeWav} from '../../src/seld/io/wav.js'
 import {FRAME_SECONDS, framesOf, noise, saveFixedModel, writeNoiseWav} from '../seld/predict-fixture.js'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')

@@ -3,7 +3,7 @@ import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {writeNpy} from '../../src/seld/npy.js'
+import {writeNpy} from '../../src/seld/io/npy.js'
 import {readConformance, repoRoot} from '../conformance.js'
 
 const cli = path.join(repoRoot, 'bin', 'run.js')

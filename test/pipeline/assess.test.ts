@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {canonicalJson, paramChanges} from '../../src/pipeline/assess.js'
+import {canonicalJson, paramChanges} from '../../src/pipeline/run/assess.js'
 
 describe('canonicalJson', () => {
   it('ignores key order', () => {

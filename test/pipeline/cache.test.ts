@@ -1,9 +1,9 @@
 import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {Cache} from '../../src/pipeline/cache.js'
-import {Hasher} from '../../src/pipeline/hash.js'
-import {acquireLock, lockHolder} from '../../src/pipeline/lock.js'
+import {Cache} from '../../src/pipeline/state/cache.js'
+import {Hasher} from '../../src/pipeline/state/hash.js'
+import {acquireLock, lockHolder} from '../../src/pipeline/state/lock.js'
 import {useTempDirs} from './helpers.js'
 
 const tempDir = useTempDirs()

@@ -1,7 +1,7 @@
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {buildGraph} from '../../src/pipeline/graph.js'
-import {loadPipeline} from '../../src/pipeline/spec.js'
+import {buildGraph} from '../../src/pipeline/graph/graph.js'
+import {loadPipeline} from '../../src/pipeline/spec/pipeline-file.js'
 import {repoRoot} from './cli.js'
 
 describe('the repository pipeline.yaml', () => {

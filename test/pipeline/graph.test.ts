@@ -1,7 +1,7 @@
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {buildGraph, cartesian, globMatches, interpolate, isWithin} from '../../src/pipeline/graph.js'
-import {loadPipeline} from '../../src/pipeline/spec.js'
+import {buildGraph, cartesian, globMatches, interpolate, isWithin} from '../../src/pipeline/graph/graph.js'
+import {loadPipeline} from '../../src/pipeline/spec/pipeline-file.js'
 import {useTempDirs} from './helpers.js'
 
 const tempDir = useTempDirs()

@@ -1,7 +1,7 @@
 import {statSync, utimesSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {contentAt, Hasher, manifestHash, memoEntryFor, sha256, type HashMemo, type MemoEntry} from '../../src/pipeline/hash.js'
+import {contentAt, Hasher, manifestHash, memoEntryFor, sha256, type HashMemo, type MemoEntry} from '../../src/pipeline/state/hash.js'
 import {useTempDirs} from './helpers.js'
 
 const tempDir = useTempDirs()

@@ -1,7 +1,7 @@
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {PipelineError} from '../../src/pipeline/errors.js'
-import {applyMatrixOverrides, applyParamOverrides, loadPipeline, lookupParam} from '../../src/pipeline/spec.js'
+import {PipelineError} from '../../src/pipeline/spec/errors.js'
+import {applyMatrixOverrides, applyParamOverrides, loadPipeline, lookupParam} from '../../src/pipeline/spec/pipeline-file.js'
 import {useTempDirs} from './helpers.js'
 
 const tempDir = useTempDirs()

@@ -5,7 +5,7 @@ import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import * as tf from '@tensorflow/tfjs'
 import {getThreadsCount} from '@tensorflow/tfjs-backend-wasm'
-import {initBackend, type BackendPreference} from '../../src/seld/backend.js'
+import {initBackend, type BackendPreference} from '../../src/seld/model/backend.js'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -28,7 +28,7 @@ describe('initBackend', () => {
     // kernels, built for the shared memory of the threaded backend and the plain memory of the single-threaded one.
     const script = `
       import * as tf from '@tensorflow/tfjs'
-      import {initBackend} from './dist/src/seld/backend.js'
+      import {initBackend} from './dist/src/seld/model/backend.js'
       await initBackend('wasm', () => {})
       const {getThreadsCount} = await import('@tensorflow/tfjs-backend-wasm')
       const x = tf.sin(tf.range(0, 2 * 9 * 10 * 3).reshape([2, 9, 10, 3]))

@@ -1,9 +1,9 @@
 import {beforeAll, describe, expect, it} from 'vitest'
 import * as tf from '@tensorflow/tfjs'
-import {initBackend} from '../../src/seld/backend.js'
-import {setPopulationStatistics} from '../../src/seld/bn-statistics.js'
-import {buildSeldnet} from '../../src/seld/model.js'
-import {Random} from '../../src/seld/random.js'
+import {initBackend} from '../../src/seld/model/backend.js'
+import {setPopulationStatistics} from '../../src/seld/model/bn-statistics.js'
+import {buildSeldnet} from '../../src/seld/model/model.js'
+import {Random} from '../../src/seld/synth/random.js'
 
 const SHAPE = [4, 8, 16, 8] as const
 

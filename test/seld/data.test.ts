@@ -3,9 +3,9 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import * as tf from '@tensorflow/tfjs'
-import {arraySource, BatchReader, listRecordings, predictRecording, sequencePlan, sequenceStarts, type Recording} from '../../src/seld/data.js'
-import {Random} from '../../src/seld/random.js'
-import {encodeNpyHeader, writeNpy} from '../../src/seld/npy.js'
+import {arraySource, BatchReader, listRecordings, predictRecording, sequencePlan, sequenceStarts, type Recording} from '../../src/seld/train/recordings.js'
+import {Random} from '../../src/seld/synth/random.js'
+import {encodeNpyHeader, writeNpy} from '../../src/seld/io/npy.js'
 
 const BINS = 4
 const CHANNELS = 2

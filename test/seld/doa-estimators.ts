@@ -2,7 +2,7 @@ import FFT from 'fft.js'
 
 /**
  * Non-learned direction-of-arrival estimators, used by the tests to prove the synthesizer's geometry. They share no
- * code with src/seld/spatial.ts beyond the microphone positions and the speed of sound, which they take as inputs.
+ * code with src/seld/synth/spatial.ts beyond the microphone positions and the speed of sound, which they take as inputs.
  */
 
 export interface Direction {

@@ -1,10 +1,10 @@
 import {describe, expect, it} from 'vitest'
-import {splitTargets} from '../../src/seld/data.js'
-import {classNames, datasetSpec} from '../../src/seld/datasets.js'
-import {labelGrid, labelMatrix, labelToTargets, parseDescCsv, type DescEvent} from '../../src/seld/labels.js'
+import {splitTargets} from '../../src/seld/train/recordings.js'
+import {classNames, datasetSpec} from '../../src/seld/features/datasets.js'
+import {labelGrid, labelMatrix, labelToTargets, parseDescCsv, type DescEvent} from '../../src/seld/features/labels.js'
 import {
   angleBetween, CSV_HEADER, eventsToCsv, scoreEvents, type SoundEvent, eventsToDcase, eventsToJson, framesToEvents, meanDirection, type EventOptions, type FramePredictions,
-} from '../../src/seld/events.js'
+} from '../../src/seld/predict/events.js'
 import {readConformance} from '../conformance.js'
 
 const NAMES = ['knock', 'speech']

@@ -1,8 +1,8 @@
 import {describe, expect, it} from 'vitest'
 import * as tf from '@tensorflow/tfjs'
-import {initBackend} from '../../src/seld/backend.js'
+import {initBackend} from '../../src/seld/model/backend.js'
 import {expectClose, random} from './kernels-compare.js'
-import {SeldGRU, seldGru} from '../../src/seld/gru.js'
+import {SeldGRU, seldGru} from '../../src/seld/model/gru.js'
 
 const [batch, steps, features, units] = [3, 7, 5, 4]
 

@@ -1,9 +1,9 @@
 import {describe, expect, it} from 'vitest'
 import * as tf from '@tensorflow/tfjs'
-import {initBackend} from '../../src/seld/backend.js'
+import {initBackend} from '../../src/seld/model/backend.js'
 import {expectClose, random} from './kernels-compare.js'
-import {batchNormTraining} from '../../src/seld/kernels/batchnorm.js'
-import {SeldBatchNormalization, SeldConv2D} from '../../src/seld/layers.js'
+import {batchNormTraining} from '../../src/seld/model/kernels/batchnorm.js'
+import {SeldBatchNormalization, SeldConv2D} from '../../src/seld/model/layers.js'
 
 /** Runs `f` on the given backend with fresh tensors from `values`, returning the plain arrays it produced. */
 async function on(backend: 'cpu' | 'wasm', f: () => tf.Tensor[]): Promise<Float32Array[]> {

@@ -3,12 +3,12 @@ import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} 
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {datasetSpec, DCASE2016_CLASSES} from '../../src/seld/datasets.js'
+import {datasetSpec, DCASE2016_CLASSES} from '../../src/seld/features/datasets.js'
 import {
   INACTIVE_AZIMUTH, INACTIVE_ELEVATION, labelGrid, labelMatrix, labelToTargets, parseDescCsv, targetsToLabel,
   xyzToAzimuthElevation,
-} from '../../src/seld/labels.js'
-import {readNpy} from '../../src/seld/npy.js'
+} from '../../src/seld/features/labels.js'
+import {readNpy} from '../../src/seld/io/npy.js'
 import {readConformance, repoRoot} from '../conformance.js'
 
 

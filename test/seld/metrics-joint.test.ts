@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 import {readConformance} from '../conformance.js'
-import {createAssignmentSolver, jointMetrics, type JointInput} from '../../src/seld/joint-metrics.js'
+import {createAssignmentSolver, jointMetrics, type JointInput} from '../../src/seld/eval/joint-metrics.js'
 
 /** A scene of `seconds` 1-second segments of 10 frames, with `tracks` simultaneous events allowed per class. */
 function scene(seconds: number, classes = 1, tracks = 1) {

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {seld2018Metrics, type Seld2018Input, type Seld2018Metrics} from '../../src/seld/metrics.js'
+import {seld2018Metrics, type Seld2018Input, type Seld2018Metrics} from '../../src/seld/eval/metrics-2018.js'
 import {conformanceFiles, readConformance} from '../conformance.js'
 
 

@@ -3,8 +3,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import * as tf from '@tensorflow/tfjs'
-import {buildSeldnet, type ModelConfig} from '../../src/seld/model.js'
-import {loadModel, loadTensors, loadWeightsInto, saveModel, saveTensors} from '../../src/seld/model-io.js'
+import {buildSeldnet, type ModelConfig} from '../../src/seld/model/model.js'
+import {loadModel, loadTensors, loadWeightsInto, saveModel, saveTensors} from '../../src/seld/model/model-io.js'
 
 const config: ModelConfig = {
   seqLen: 6, bins: 8, channels: 4, classes: 2, convFilters: 3, poolSizes: [2, 2], rnnUnits: 4, fnnUnits: 5,

@@ -1,7 +1,7 @@
 import {beforeAll, describe, expect, it} from 'vitest'
 import * as tf from '@tensorflow/tfjs'
-import {initBackend} from '../../src/seld/backend.js'
-import {buildSeldnet, compileSeldnet, type ModelConfig} from '../../src/seld/model.js'
+import {initBackend} from '../../src/seld/model/backend.js'
+import {buildSeldnet, compileSeldnet, type ModelConfig} from '../../src/seld/model/model.js'
 
 const config: ModelConfig = {
   seqLen: 8,

@@ -1,7 +1,7 @@
 import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {decodeNpy, encodeNpy, readNpy, readNpyHeader, writeNpy} from '../../src/seld/npy.js'
+import {decodeNpy, encodeNpy, readNpy, readNpyHeader, writeNpy} from '../../src/seld/io/npy.js'
 import {useWorkDir} from '../work-dir.js'
 
 /** A .npy file as numpy writes it: magic, version, little-endian header length, header, values. */

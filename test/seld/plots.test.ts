@@ -2,7 +2,7 @@ import {mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {drawRecording, drawTrainingCurves, Figure, niceTicks, percentileRange, viridis, type CurvePoint} from '../../src/seld/plots.js'
+import {drawRecording, drawTrainingCurves, Figure, niceTicks, percentileRange, viridis, type CurvePoint} from '../../src/seld/plots/plots.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'seld-plots-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))

@@ -2,12 +2,12 @@
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import * as tf from '@tensorflow/tfjs'
-import {classNames, datasetSpec} from '../../src/seld/datasets.js'
-import {buildSeldnet, DOA_OUTPUT, SED_OUTPUT} from '../../src/seld/model.js'
-import {saveModel} from '../../src/seld/model-io.js'
-import {writePredictInfo} from '../../src/seld/predict.js'
-import {writeScaler} from '../../src/seld/scaler.js'
-import {floatToPcm16, encodeWav, type Pcm16} from '../../src/seld/wav.js'
+import {classNames, datasetSpec} from '../../src/seld/features/datasets.js'
+import {buildSeldnet, DOA_OUTPUT, SED_OUTPUT} from '../../src/seld/model/model.js'
+import {saveModel} from '../../src/seld/model/model-io.js'
+import {writePredictInfo} from '../../src/seld/predict/predictor.js'
+import {writeScaler} from '../../src/seld/features/scaler.js'
+import {floatToPcm16, encodeWav, type Pcm16} from '../../src/seld/io/wav.js'
 
 export const DATASET = datasetSpec('synth-foa')
 export const CLASS_NAMES = classNames(DATASET)

@@ -3,12 +3,12 @@ import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import * as tf from '@tensorflow/tfjs'
-import {DEFAULT_EVENT_OPTIONS} from '../../src/seld/events.js'
-import {computeFeatures} from '../../src/seld/features.js'
-import {applyScaler} from '../../src/seld/scaler.js'
+import {DEFAULT_EVENT_OPTIONS} from '../../src/seld/predict/events.js'
+import {computeFeatures} from '../../src/seld/features/features.js'
+import {applyScaler} from '../../src/seld/features/scaler.js'
 import {
   latestModelDir, loadPredictor, outputStem, pcmSource, predictFrames, predictToFiles, projectRoot, readPredictInfo, resolveModelDir, type Predictor,
-} from '../../src/seld/predict.js'
+} from '../../src/seld/predict/predictor.js'
 import {CLASS_NAMES, FRAME_SECONDS, framesOf, noise, NFFT, saveFixedModel} from './predict-fixture.js'
 
 let root: string

@@ -3,8 +3,8 @@ import {mkdirSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
-import {readNpy, writeNpy, type NdArray} from '../../src/seld/npy.js'
-import {applyScaler, fitScaler, normalizeDirectory, readScaler, RunningMoments, writeScaler} from '../../src/seld/scaler.js'
+import {readNpy, writeNpy, type NdArray} from '../../src/seld/io/npy.js'
+import {applyScaler, fitScaler, normalizeDirectory, readScaler, RunningMoments, writeScaler} from '../../src/seld/features/scaler.js'
 import {useWorkDir} from '../work-dir.js'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')

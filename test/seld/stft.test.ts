@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
-import {frameCount} from '../../src/seld/datasets.js'
-import {hannWindow, phase, Stft} from '../../src/seld/stft.js'
+import {frameCount} from '../../src/seld/features/datasets.js'
+import {hannWindow, phase, Stft} from '../../src/seld/features/stft.js'
 import {readConformance} from '../conformance.js'
 
 

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
-import {convolveAdd, convolveMany} from '../../src/seld/convolve.js'
-import {Random} from '../../src/seld/random.js'
+import {convolveAdd, convolveMany} from '../../src/seld/synth/convolve.js'
+import {Random} from '../../src/seld/synth/random.js'
 
 function random(length: number, seed: string, density = 1): Float32Array {
   const rng = Random.from('convolve-test', seed)

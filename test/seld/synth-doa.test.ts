@@ -1,11 +1,11 @@
 import {describe, expect, it} from 'vitest'
-import {convolveMany} from '../../src/seld/convolve.js'
-import {DCASE2016_CLASSES} from '../../src/seld/datasets.js'
-import {Random} from '../../src/seld/random.js'
-import {AZIMUTHS, ELEVATIONS} from '../../src/seld/scene.js'
-import {MIC_POSITIONS, SPEED_OF_SOUND, renderResponses, unitVector, RENDER_LATENCY, type Vec3} from '../../src/seld/spatial.js'
-import {createBank, synthesizeRecording, type SynthOptions} from '../../src/seld/synth.js'
-import {floatToPcm16} from '../../src/seld/wav.js'
+import {convolveMany} from '../../src/seld/synth/convolve.js'
+import {DCASE2016_CLASSES} from '../../src/seld/features/datasets.js'
+import {Random} from '../../src/seld/synth/random.js'
+import {AZIMUTHS, ELEVATIONS} from '../../src/seld/synth/scene.js'
+import {MIC_POSITIONS, SPEED_OF_SOUND, renderResponses, unitVector, RENDER_LATENCY, type Vec3} from '../../src/seld/synth/spatial.js'
+import {createBank, synthesizeRecording, type SynthOptions} from '../../src/seld/synth/synthesize.js'
+import {floatToPcm16} from '../../src/seld/io/wav.js'
 import {angleBetween, arrayDirection, azimuthDifference, foaIntensityDirection} from './doa-estimators.js'
 
 const FS = 44100

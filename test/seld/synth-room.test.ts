@@ -1,8 +1,8 @@
 import {describe, expect, it} from 'vitest'
-import {DCASE2016_CLASSES} from '../../src/seld/datasets.js'
-import {imageSources, reflectionCoefficient} from '../../src/seld/room.js'
-import {SPEED_OF_SOUND, renderResponses, type Vec3} from '../../src/seld/spatial.js'
-import {createBank, synthesizeRecording, type SynthOptions} from '../../src/seld/synth.js'
+import {DCASE2016_CLASSES} from '../../src/seld/features/datasets.js'
+import {imageSources, reflectionCoefficient} from '../../src/seld/synth/room.js'
+import {SPEED_OF_SOUND, renderResponses, type Vec3} from '../../src/seld/synth/spatial.js'
+import {createBank, synthesizeRecording, type SynthOptions} from '../../src/seld/synth/synthesize.js'
 
 const FS = 44100
 

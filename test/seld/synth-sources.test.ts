@@ -1,7 +1,7 @@
 import FFT from 'fft.js'
 import {describe, expect, it} from 'vitest'
-import {DCASE2016_CLASSES} from '../../src/seld/datasets.js'
-import {ProceduralBank} from '../../src/seld/sources.js'
+import {DCASE2016_CLASSES} from '../../src/seld/features/datasets.js'
+import {ProceduralBank} from '../../src/seld/synth/sources.js'
 
 const FS = 44100
 const CLASSES = Object.keys(DCASE2016_CLASSES)

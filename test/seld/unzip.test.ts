@@ -5,7 +5,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import yazl from 'yazl'
-import {extractDataset} from '../../src/seld/unzip.js'
+import {extractDataset} from '../../src/seld/io/unzip.js'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 

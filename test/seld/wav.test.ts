@@ -1,7 +1,7 @@
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import wavefile from 'wavefile'
-import {encodeWav, floatToPcm16, parseWav, readWav, WavError, writeWav, type Pcm16} from '../../src/seld/wav.js'
+import {encodeWav, floatToPcm16, parseWav, readWav, WavError, writeWav, type Pcm16} from '../../src/seld/io/wav.js'
 import {useWorkDir} from '../work-dir.js'
 
 function pcm(channels: number, frames: number, sampleRate = 44100): Pcm16 {

@@ -3,8 +3,8 @@ import {copyFile, mkdtemp, readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {expect} from 'vitest'
-import {readSubmittedJobs, type SubmittedJob} from '../../src/pipeline/slurm/ledger.js'
-import {cancel} from '../../src/pipeline/slurm/scheduler.js'
+import {readSubmittedJobs, type SubmittedJob} from '../../src/pipeline/executors/slurm/ledger.js'
+import {cancel} from '../../src/pipeline/executors/slurm/scheduler.js'
 import {repoRoot} from './cluster.js'
 
 const fixture = path.join(repoRoot, 'test', 'slurm', 'fixture')

@@ -1,13 +1,13 @@
 import {cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import * as tf from '@tensorflow/tfjs'
-import {BatchReader, predictRecording, readTargetFrames, recordingSource, sequencePlan, splitTargets, type Prediction, type Recording} from './data.js'
-import {Random} from './random.js'
-import {setPopulationStatistics} from './bn-statistics.js'
-import {jointMetrics, type JointMetrics} from './joint-metrics.js'
-import {seld2018Metrics, type Seld2018Metrics} from './metrics.js'
-import {loadTensors, loadWeightsInto, saveModel, saveTensors} from './model-io.js'
-import {buildDirectoryAtomically, writeFileAtomically} from './files.js'
+import {BatchReader, predictRecording, readTargetFrames, recordingSource, sequencePlan, splitTargets, type Prediction, type Recording} from './recordings.js'
+import {Random} from '../synth/random.js'
+import {setPopulationStatistics} from '../model/bn-statistics.js'
+import {jointMetrics, type JointMetrics} from '../eval/joint-metrics.js'
+import {seld2018Metrics, type Seld2018Metrics} from '../eval/metrics-2018.js'
+import {loadTensors, loadWeightsInto, saveModel, saveTensors} from '../model/model-io.js'
+import {buildDirectoryAtomically, writeFileAtomically} from '../io/atomic-files.js'
 
 export interface TrainSettings {
   seqLen: number

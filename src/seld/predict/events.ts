@@ -1,4 +1,4 @@
-import {xyzToAzimuthElevation, type DescEvent} from './labels.js'
+import {xyzToAzimuthElevation, type DescEvent} from '../features/labels.js'
 
 /**
  * What a SELD model says about one recording, frame by frame, in the layout of the published code: `sed` is

@@ -1,5 +1,5 @@
 import {closeSync, fstatSync, openSync, readFileSync, readSync, writeSync} from 'node:fs'
-import {writeFileAtomically} from './files.js'
+import {writeFileAtomically} from './atomic-files.js'
 
 /** An n-dimensional array in C order, as numpy stores it in .npy files. */
 export interface NdArray {

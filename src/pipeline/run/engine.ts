@@ -1,10 +1,10 @@
 import {mkdir, rm} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {Assessor, type Assessment} from './assess.js'
-import type {Cache, OutRecord} from './cache.js'
-import type {Executor, JobResult} from './executor.js'
-import type {Graph, Instance} from './graph.js'
-import {Hasher} from './hash.js'
+import type {Cache, OutRecord} from '../state/cache.js'
+import type {Executor, JobResult} from '../executors/executor.js'
+import type {Graph, Instance} from '../graph/graph.js'
+import {Hasher} from '../state/hash.js'
 import {formatSeconds, type Reporter} from './progress.js'
 
 export interface RunOptions {

@@ -4,8 +4,8 @@
  * evaluate stage and `seldpipe predict`.
  */
 import {createCanvas, type Canvas, type SKRSContext2D} from '@napi-rs/canvas'
-import {writeFileAtomically} from './files.js'
-import {xyzToAzimuthElevation} from './labels.js'
+import {writeFileAtomically} from '../io/atomic-files.js'
+import {xyzToAzimuthElevation} from '../features/labels.js'
 
 export interface Rect {
   x: number

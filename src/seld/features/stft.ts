@@ -1,5 +1,5 @@
 import FFT from 'fft.js'
-import type {Pcm16} from './wav.js'
+import type {Pcm16} from '../io/wav.js'
 
 /** Symmetric Hann window of n samples, as numpy's `hanning(n)`: 0.5 − 0.5·cos(2πi/(n−1)). */
 export function hannWindow(n: number): Float64Array {

@@ -1,7 +1,7 @@
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import * as tf from '@tensorflow/tfjs'
-import {buildDirectoryAtomically} from './files.js'
+import {buildDirectoryAtomically} from '../io/atomic-files.js'
 
 /** A tensor with its name, as optimizers' getWeights returns them. */
 type NamedTensor = {name: string; tensor: tf.Tensor}

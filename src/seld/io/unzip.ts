@@ -4,8 +4,8 @@ import {Transform, type TransformCallback} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {crc32} from 'node:zlib'
 import yauzl from 'yauzl'
-import {DATASETS} from './datasets.js'
-import {publishStaged, stagingDirectory} from './files.js'
+import {DATASETS} from '../features/datasets.js'
+import {publishStaged, stagingDirectory} from './atomic-files.js'
 
 export class UnzipError extends Error {
   constructor(readonly archive: string, problem: string) {

@@ -2,7 +2,7 @@ import {readdirSync, statSync} from 'node:fs'
 import path from 'node:path'
 import {Random} from './random.js'
 import {SOUND_FAMILIES} from './sounds.js'
-import {readWav} from './wav.js'
+import {readWav} from '../io/wav.js'
 
 /**
  * Where the dry (mono, unspatialized) sound events come from: numbered instances per class, as in DCASE 2016 task 2

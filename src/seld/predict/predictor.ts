@@ -1,18 +1,18 @@
 import {existsSync, mkdirSync, readdirSync, readFileSync, statSync} from 'node:fs'
 import {basename, dirname, extname, join, resolve} from 'node:path'
 import type * as tf from '@tensorflow/tfjs'
-import {predictRecording, type FrameSource} from './data.js'
-import {classNames, frameCount, type DatasetSpec} from './datasets.js'
+import {predictRecording, type FrameSource} from '../train/recordings.js'
+import {classNames, frameCount, type DatasetSpec} from '../features/datasets.js'
 import {doaComponents, framesToEvents, formatEvents, formatExtension, type EventFormat, type EventOptions, type FramePredictions, type SoundEvent} from './events.js'
-import {computeFeatures} from './features.js'
-import {writeFileAtomically} from './files.js'
-import {parseDescCsv, type DescEvent} from './labels.js'
-import {loadModel} from './model-io.js'
+import {computeFeatures} from '../features/features.js'
+import {writeFileAtomically} from '../io/atomic-files.js'
+import {parseDescCsv, type DescEvent} from '../features/labels.js'
+import {loadModel} from '../model/model-io.js'
 // Registers the custom layers of SELDnet, which loading a saved model needs.
-import './model.js'
-import {drawRecording, spectrogramOf} from './plots.js'
-import {applyScaler, readScaler, SCALER_JSON, type Scaler} from './scaler.js'
-import type {Pcm16} from './wav.js'
+import '../model/model.js'
+import {drawRecording, spectrogramOf} from '../plots/plots.js'
+import {applyScaler, readScaler, SCALER_JSON, type Scaler} from '../features/scaler.js'
+import type {Pcm16} from '../io/wav.js'
 
 /**
  * What predicting needs besides the network, stored beside a trained model as `seld.json` (with a copy of the

@@ -2,7 +2,7 @@ import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {rename, unlink, writeFile} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import path from 'node:path'
-import {describeHolder, lockHolder, type LockHolder} from '../lock.js'
+import {describeHolder, lockHolder, type LockHolder} from '../../state/lock.js'
 import type {JobPhase} from './scheduler.js'
 
 /** A Slurm job the coordinator submitted and has not yet handed back to the engine. */

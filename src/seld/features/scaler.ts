@@ -1,7 +1,7 @@
 import {readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
-import {writeFileAtomically} from './files.js'
-import {readNpy, writeNpy, type NdArray} from './npy.js'
+import {writeFileAtomically} from '../io/atomic-files.js'
+import {readNpy, writeNpy, type NdArray} from '../io/npy.js'
 
 /**
  * Per-feature standardisation fitted on training features: x ↦ (x − mean) / scale. A feature is one position of the

@@ -1,6 +1,6 @@
 import type {Executor} from './executor.js'
-import {LocalExecutor} from './local-executor.js'
-import {createSlurmExecutor} from './slurm/executor.js'
+import {LocalExecutor} from './local.js'
+import {createSlurmExecutor} from './slurm/slurm-executor.js'
 
 /** What an executor may need to know about the project it runs for. */
 export interface ExecutorContext {

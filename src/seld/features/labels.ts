@@ -1,7 +1,7 @@
 import {readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {frameCount, type DatasetSpec} from './datasets.js'
-import {writeNpy, type NdArray} from './npy.js'
+import {writeNpy, type NdArray} from '../io/npy.js'
 
 /** One row of a description file: a sound event with its direction of arrival. */
 export interface DescEvent {

@@ -1,9 +1,9 @@
 import {join} from 'node:path'
 import {Flags} from '@oclif/core'
-import {Cache} from './cache.js'
+import {Cache} from '../state/cache.js'
 import {PipelineError} from './errors.js'
-import {buildGraph, type Graph} from './graph.js'
-import {loadPipeline} from './spec.js'
+import {buildGraph, type Graph} from '../graph/graph.js'
+import {loadPipeline} from './pipeline-file.js'
 
 /** Flags every pipeline command takes: which pipeline, which sweep, which parameter overrides. */
 export const pipelineFlags = {

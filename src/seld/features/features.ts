@@ -3,9 +3,9 @@ import {availableParallelism} from 'node:os'
 import path from 'node:path'
 import {Worker} from 'node:worker_threads'
 import {frameCount} from './datasets.js'
-import {writeNpy, type NdArray} from './npy.js'
+import {writeNpy, type NdArray} from '../io/npy.js'
 import {Stft} from './stft.js'
-import {readWav, type Pcm16, type WavExpectation} from './wav.js'
+import {readWav, type Pcm16, type WavExpectation} from '../io/wav.js'
 
 // One Stft per FFT length and thread: its buffers are reused by every recording.
 const transforms = new Map<number, Stft>()

@@ -1,15 +1,15 @@
 import {mkdirSync, renameSync, rmSync} from 'node:fs'
 import path from 'node:path'
 import {convolveAdd} from './convolve.js'
-import {DATASETS, classNames, type DatasetSpec} from './datasets.js'
+import {DATASETS, classNames, type DatasetSpec} from '../features/datasets.js'
 import {Random} from './random.js'
 import {imageSources, reflectionCoefficient} from './room.js'
 import {ELEVATIONS, MAX_DISTANCE, descCsv, planScene, type SceneEvent} from './scene.js'
 import {ProceduralBank, RecordingBank, type SoundBank} from './sources.js'
 import {RENDER_LATENCY, SPEED_OF_SOUND, renderResponses, unitVector, type Path, type Vec3} from './spatial.js'
-import {archiveNames} from './unzip.js'
-import {encodeWav, floatToPcm16} from './wav.js'
-import {writeZip} from './zip-writer.js'
+import {archiveNames} from '../io/unzip.js'
+import {encodeWav, floatToPcm16} from '../io/wav.js'
+import {writeZip} from '../io/zip-writer.js'
 
 /**
  * The dataset synthesizer: recordings in the TUT Sound Events 2018 layout (see scene.ts for the placement rules,

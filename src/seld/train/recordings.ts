@@ -1,8 +1,8 @@
 import {closeSync, existsSync, openSync, read, readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import * as tf from '@tensorflow/tfjs'
-import {readNpyHeader} from './npy.js'
-import type {Random} from './random.js'
+import {readNpyHeader} from '../io/npy.js'
+import type {Random} from '../synth/random.js'
 
 /**
  * One recording's normalized features (frames × bins × 2C float32) and targets (frames × 4K float32: K activities,

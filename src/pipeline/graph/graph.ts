@@ -1,6 +1,6 @@
 import {isAbsolute, posix} from 'node:path'
-import type {Resources} from './executor.js'
-import {lookupParam, type Pipeline, type StageSpec} from './spec.js'
+import type {Resources} from '../executors/executor.js'
+import {lookupParam, type Pipeline, type StageSpec} from '../spec/pipeline-file.js'
 
 /** A stage together with the values of the matrix keys it references. */
 export interface Instance {

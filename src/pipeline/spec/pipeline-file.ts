@@ -4,7 +4,7 @@ import {fileURLToPath} from 'node:url'
 import {Ajv, type ErrorObject} from 'ajv'
 import {parse as parseYaml} from 'yaml'
 import {PipelineError} from './errors.js'
-import type {Resources} from './executor.js'
+import type {Resources} from '../executors/executor.js'
 import {readYamlFile, type YamlFile} from './yaml-file.js'
 
 export type Params = Record<string, unknown>

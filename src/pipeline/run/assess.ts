@@ -1,7 +1,7 @@
 import {isAbsolute, join} from 'node:path'
-import type {Cache, KeyRecord} from './cache.js'
-import type {Graph, Instance} from './graph.js'
-import {contentAt, Hasher, sha256} from './hash.js'
+import type {Cache, KeyRecord} from '../state/cache.js'
+import type {Graph, Instance} from '../graph/graph.js'
+import {contentAt, Hasher, sha256} from '../state/hash.js'
 
 /** Where an instance stands against the cache, and why. */
 export interface Assessment {
