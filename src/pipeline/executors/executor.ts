@@ -44,3 +44,11 @@ export interface Executor {
   /** Called once when the run is over: releases what the executor holds (the Slurm coordinator lock). */
   close?(): Promise<void>
 }
+
+/** What an executor may need to know about the project it runs for. */
+export interface ExecutorContext {
+  /** The project's cache/ folder (logs, index); executors keep their own state in a subfolder of it. */
+  cacheDir: string
+  /** Reports trouble the executor retries rather than fails, shown to the user as a warning. */
+  warn: (message: string) => void
+}

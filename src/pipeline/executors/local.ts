@@ -4,6 +4,7 @@ import {dirname} from 'node:path'
 import {once} from 'node:events'
 import {execa} from 'execa'
 import type {Executor, Job, JobResult} from './executor.js'
+import {LineTail} from './line-tail.js'
 
 const STDERR_TAIL_LINES = 20
 /** Grace period between SIGTERM and SIGKILL when a run is aborted. */
@@ -12,26 +13,6 @@ const KILL_GRACE_MS = 3000
 const CLOCK_TICKS_PER_SECOND = 100
 /** How far a leftover job's process start may be from the time its run recorded (a loaded machine spawns slowly). */
 const START_TOLERANCE_MS = 10_000
-
-/** Keeps the last lines of a byte stream without holding the whole stream in memory. */
-export class LineTail {
-  private lines: string[] = []
-  private partial = ''
-
-  constructor(private readonly limit: number) {}
-
-  push(chunk: string): void {
-    const parts = (this.partial + chunk).split('\n')
-    this.partial = parts.pop() ?? ''
-    this.lines.push(...parts)
-    if (this.lines.length > this.limit) this.lines.splice(0, this.lines.length - this.limit)
-  }
-
-  text(): string {
-    const all = this.partial === '' ? this.lines : [...this.lines, this.partial]
-    return all.slice(-this.limit).join('\n')
-  }
-}
 
 /** Runs each job as a subprocess of this machine (argv array, never a shell), logging stdout+stderr to the job's log. */
 export class LocalExecutor implements Executor {
