@@ -1,7 +1,7 @@
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {Command, Flags} from '@oclif/core'
-import type {EvaluationReport} from '../seld/eval/metrics-2018.js'
+import type {EvaluationReport} from '../seld/eval/report.js'
 
 /** One evaluate result, or the mean over the splits of a (dataset, ov) pair. */
 interface ResultRow {

@@ -1,6 +1,8 @@
 import {Command, Flags} from '@oclif/core'
 import {readNpy, type NdArray} from '../seld/io/npy.js'
-import {checkActivity, seld2018Metrics, type EvaluationReport, type Seld2018Metrics} from '../seld/eval/metrics-2018.js'
+import {checkActivity} from '../seld/eval/frames.js'
+import {seld2018Metrics, type Seld2018Metrics} from '../seld/eval/metrics-2018.js'
+import type {EvaluationReport} from '../seld/eval/report.js'
 import {DOA_THRESHOLD_DEGREES, jointMetrics, type JointMetrics} from '../seld/eval/joint-metrics.js'
 
 /** A .npy array seen as rows × columns: rank 2, or rank 3 (sequences × frames × columns) flattened as published. */

@@ -4,7 +4,8 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import type {EvaluationReport, Seld2018Metrics} from '../../src/seld/eval/metrics-2018.js'
+import type {Seld2018Metrics} from '../../src/seld/eval/metrics-2018.js'
+import type {EvaluationReport} from '../../src/seld/eval/report.js'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 const cli = path.join(repoRoot, 'bin', 'run.js')

@@ -5,7 +5,7 @@
  * localization error and recall. Scored on 1-second segments; within a segment the predicted DOAs of a class are
  * paired frame by frame with its reference DOAs by minimum-cost (Hungarian) assignment.
  */
-import {checkFrames, type SeldFrames} from './metrics-2018.js'
+import {checkFrames, EPS, type SeldFrames} from './frames.js'
 
 /** A detection is correct when its mean angular error over the segment is at most this many degrees. */
 export const DOA_THRESHOLD_DEGREES = 20
@@ -47,7 +47,6 @@ export interface JointMetrics {
   classwise: ClasswiseJointMetrics
 }
 
-const EPS = 2.220446049250313e-16
 
 /**
  * Computes ER20°, F20°, LE_CD and LR_CD. Conventions kept from the baseline: segments of framesPerSecond frames
