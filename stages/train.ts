@@ -5,7 +5,7 @@ import {BACKEND_PREFERENCES, initBackend, type BackendPreference} from '../src/s
 import {listRecordings} from '../src/seld/train/recordings.js'
 import {datasetSpec, frameCount, type DatasetSpec} from '../src/seld/features/datasets.js'
 import {buildSeldnet, type ModelConfig} from '../src/seld/model/model.js'
-import {writePredictInfo} from '../src/seld/predict/predictor.js'
+import {writePredictInfo} from '../src/seld/model/model-folder.js'
 import {SCALER_JSON} from '../src/seld/features/scaler.js'
 import {metricFramesPerSecond, trainSeldnet, type TrainSettings} from '../src/seld/train/training.js'
 import {required, requiredNumber, runStage} from './stage.js'

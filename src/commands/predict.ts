@@ -68,9 +68,10 @@ the direction error of every annotated event that a predicted event of its class
     }
     const format = flags.format as EventFormat
     // tfjs and the plotting canvas load only once the arguments are known to be good (and not for --help).
-    const [{initBackend}, {latestModelDir, loadPredictor, outputStem, predictToFiles, projectRoot, readAnnotations, STDIN_NAME}] = await Promise.all([
+    const [{initBackend}, {loadPredictor, outputStem, predictToFiles, projectRoot, readAnnotations, STDIN_NAME}, {latestModelDir}] = await Promise.all([
       import('../seld/model/backend.js'),
       import('../seld/predict/predictor.js'),
+      import('../seld/model/model-folder.js'),
     ])
     const stems = inputs.map((input) => outputStem(input, flags.out))
     const clash = stems.find((stem, i) => stems.indexOf(stem) !== i)

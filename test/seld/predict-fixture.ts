@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs'
 import {classNames, datasetSpec} from '../../src/seld/features/datasets.js'
 import {buildSeldnet, DOA_OUTPUT, SED_OUTPUT} from '../../src/seld/model/model.js'
 import {saveModel} from '../../src/seld/model/model-io.js'
-import {writePredictInfo} from '../../src/seld/predict/predictor.js'
+import {writePredictInfo} from '../../src/seld/model/model-folder.js'
 import {writeScaler} from '../../src/seld/features/scaler.js'
 import {floatToPcm16, encodeWav, type Pcm16} from '../../src/seld/io/wav.js'
 

@@ -6,9 +6,8 @@ import * as tf from '@tensorflow/tfjs'
 import {DEFAULT_EVENT_OPTIONS} from '../../src/seld/predict/events.js'
 import {computeFeatures} from '../../src/seld/features/features.js'
 import {applyScaler} from '../../src/seld/features/scaler.js'
-import {
-  latestModelDir, loadPredictor, outputStem, pcmSource, predictFrames, predictToFiles, projectRoot, readPredictInfo, resolveModelDir, type Predictor,
-} from '../../src/seld/predict/predictor.js'
+import {loadPredictor, outputStem, pcmSource, predictFrames, predictToFiles, projectRoot, type Predictor} from '../../src/seld/predict/predictor.js'
+import {latestModelDir, readPredictInfo, resolveModelDir} from '../../src/seld/model/model-folder.js'
 import {CLASS_NAMES, FRAME_SECONDS, framesOf, noise, NFFT, saveFixedModel} from './predict-fixture.js'
 
 let root: string

@@ -1,8 +1,8 @@
-import {existsSync, mkdirSync, readdirSync, readFileSync, statSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync} from 'node:fs'
 import {basename, dirname, extname, join, resolve} from 'node:path'
 import type * as tf from '@tensorflow/tfjs'
 import {predictRecording, type FrameSource} from '../train/recordings.js'
-import {classNames, frameCount, type DatasetSpec} from '../features/datasets.js'
+import {frameCount} from '../features/datasets.js'
 import {doaComponents, framesToEvents, formatEvents, formatExtension, type EventFormat, type EventOptions, type FramePredictions, type SoundEvent} from './events.js'
 import {computeFeatures} from '../features/features.js'
 import {writeFileAtomically} from '../io/atomic-files.js'
@@ -11,37 +11,9 @@ import {loadModel} from '../model/model-io.js'
 // Registers the custom layers of SELDnet, which loading a saved model needs.
 import '../model/model.js'
 import {drawRecording, spectrogramOf} from '../plots/plots.js'
-import {applyScaler, readScaler, SCALER_JSON, type Scaler} from '../features/scaler.js'
+import {applyScaler, SCALER_JSON, type Scaler} from '../features/scaler.js'
+import {PREDICT_INFO_FILE, readPredictInfo, resolveModelDir, type PredictInfo} from '../model/model-folder.js'
 import type {Pcm16} from '../io/wav.js'
-
-/**
- * What predicting needs besides the network, stored beside a trained model as `seld.json` (with a copy of the
- * normalize stage's scaler.json): the feature settings and the dataset's audio format and classes.
- */
-export interface PredictInfo {
-  dataset: string
-  nfft: number
-  sampleRate: number
-  channels: number
-  /** Class names in output column order. */
-  classes: string[]
-}
-
-export const PREDICT_INFO_FILE = 'seld.json'
-const MODEL_JSON = 'model.json'
-const BEST_DIR = 'best'
-
-/**
- * Writes seld.json and a copy of the scaler into `dir` (the train stage's model folder, which holds best/), so the
- * model folder alone is enough to predict.
- */
-export function writePredictInfo(dir: string, dataset: DatasetSpec, nfft: number, scalerFile: string): void {
-  const info: PredictInfo = {dataset: dataset.name, nfft, sampleRate: dataset.sampleRate, channels: dataset.channels, classes: classNames(dataset)}
-  mkdirSync(dir, {recursive: true})
-  writeFileAtomically(join(dir, SCALER_JSON), readFileSync(scalerFile))
-  writeFileAtomically(join(dir, PREDICT_INFO_FILE), JSON.stringify(info, null, 2) + '\n')
-}
-
 
 /** The folder of the project: the nearest folder upwards from `from` holding pipeline.yaml, else `from`. */
 export function projectRoot(from = process.cwd()): string {
@@ -49,52 +21,6 @@ export function projectRoot(from = process.cwd()): string {
     if (existsSync(join(dir, 'pipeline.yaml'))) return dir
     if (dirname(dir) === dir) return resolve(from)
   }
-}
-
-/** The best model of the most recent run: the newest work/<dataset>/<cell>/model/best by modification time. */
-export function latestModelDir(root: string): string {
-  const work = join(root, 'work')
-  const candidates: {dir: string; mtime: number}[] = []
-  const subdirs = (dir: string) => (existsSync(dir) ? readdirSync(dir, {withFileTypes: true}).filter((d) => d.isDirectory()).map((d) => join(dir, d.name)) : [])
-  for (const dataset of subdirs(work)) {
-    for (const cell of subdirs(dataset)) {
-      const best = join(cell, 'model', BEST_DIR)
-      if (existsSync(join(best, MODEL_JSON))) candidates.push({dir: best, mtime: statSync(best).mtimeMs})
-    }
-  }
-  if (candidates.length === 0) throw new Error(`no trained model under ${work} (no work/*/*/model/best/${MODEL_JSON}): run the pipeline first, or pass --model`)
-  return candidates.reduce((a, b) => (b.mtime > a.mtime ? b : a)).dir
-}
-
-/** A model folder as the user names it: the folder holding model.json, or a train output folder holding best/. */
-export function resolveModelDir(dir: string): string {
-  if (existsSync(join(dir, MODEL_JSON))) return dir
-  if (existsSync(join(dir, BEST_DIR, MODEL_JSON))) return join(dir, BEST_DIR)
-  throw new Error(`${dir}: not a trained model folder (no ${MODEL_JSON} in it or in ${join(dir, BEST_DIR)})`)
-}
-
-/** seld.json and the scaler of a model folder, looked up in the folder, then in its parent (the train output). */
-export function readPredictInfo(modelDir: string): {info: PredictInfo; scaler: Scaler} {
-  const dir = [modelDir, dirname(modelDir)].find((candidate) => existsSync(join(candidate, PREDICT_INFO_FILE)))
-  if (!dir) {
-    throw new Error(
-      `${modelDir}: no ${PREDICT_INFO_FILE} in it or its parent folder (the feature settings and scaler the train stage ` +
-        'stores beside the model): is its training still running, or was it trained by an older version?',
-    )
-  }
-  const file = join(dir, PREDICT_INFO_FILE)
-  let info: PredictInfo
-  try {
-    info = JSON.parse(readFileSync(file, 'utf8')) as PredictInfo
-  } catch (error) {
-    throw new Error(`${file}: not valid JSON (${(error as Error).message})`)
-  }
-  const positive = (value: unknown) => Number.isInteger(value) && (value as number) > 0
-  if (typeof info.dataset !== 'string' || !positive(info.nfft) || !positive(info.sampleRate) || !positive(info.channels) ||
-    !Array.isArray(info.classes) || info.classes.length === 0 || !info.classes.every((name) => typeof name === 'string')) {
-    throw new Error(`${file}: expected {dataset, nfft, sampleRate, channels, classes: [names]}`)
-  }
-  return {info, scaler: readScaler(join(dir, SCALER_JSON))}
 }
 
 /** A loaded model with everything needed to turn audio into its predictions. */

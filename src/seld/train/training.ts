@@ -8,6 +8,7 @@ import {jointMetrics, type JointMetrics} from '../eval/joint-metrics.js'
 import {seld2018Metrics, type Seld2018Metrics} from '../eval/metrics-2018.js'
 import {loadTensors, loadWeightsInto, saveModel, saveTensors} from '../model/model-io.js'
 import {buildDirectoryAtomically, writeFileAtomically} from '../io/atomic-files.js'
+import {BEST_DIR} from '../model/model-folder.js'
 
 export interface TrainSettings {
   seqLen: number
@@ -93,7 +94,6 @@ export const PREDICT_BATCH = 32
  */
 const BN_STATISTICS_FRAMES = 32768
 export const LOG_FILE = 'log.jsonl'
-export const BEST_DIR = 'best'
 const STATE_FILE = 'state.json'
 
 /** What a checkpoint folder's state.json holds; it is written last, so it only ever names complete folders. */
