@@ -1,4 +1,5 @@
 import {parseArgs, type ParseArgsConfig} from 'node:util'
+import {formatProgressLine} from '../src/pipeline/run/stage-progress.js'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
@@ -35,4 +36,9 @@ export function requiredNumber(values: Record<string, unknown>, name: string): n
   const value = Number(text)
   if (!Number.isFinite(value)) throw new Error(`--${name} must be a number, got '${text}'`)
   return value
+}
+
+/** Prints a progress line in the pipeline's progress protocol (see src/pipeline/run/stage-progress.ts). */
+export function reportProgress(text: string): void {
+  process.stdout.write(formatProgressLine(text))
 }
