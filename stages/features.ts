@@ -1,7 +1,7 @@
 import {datasetSpec, frameCount} from '../src/seld/features/datasets.js'
 import {extractFeatureFiles, featureJobs} from '../src/seld/features/features.js'
 import {buildDirectoryAtomically} from '../src/seld/io/atomic-files.js'
-import {required, requiredNumber, runStage} from './stage.js'
+import {reportProgress, required, requiredNumber, runStage} from './stage.js'
 
 runStage(
   {dataset: {type: 'string'}, nfft: {type: 'string'}, wav: {type: 'string'}, out: {type: 'string'}},
@@ -14,7 +14,7 @@ runStage(
     await buildDirectoryAtomically(required(values, 'out'), async (staging) => {
       const jobs = featureJobs(wav, staging)
       count = jobs.length
-      await extractFeatureFiles(jobs, settings)
+      await extractFeatureFiles(jobs, settings, undefined, (done, total) => reportProgress(`features ${done}/${total} recordings`))
     })
     console.log(`${dataset.name}: features of ${count} recordings, ${frameCount(dataset.seconds * dataset.sampleRate, nfft)} frames × ${nfft / 2} bins × ${2 * dataset.channels}`)
   },

@@ -8,7 +8,8 @@ import {buildSeldnet, type ModelConfig} from '../src/seld/model/model.js'
 import {writePredictInfo} from '../src/seld/model/model-folder.js'
 import {SCALER_JSON} from '../src/seld/features/scaler.js'
 import {metricFramesPerSecond, trainSeldnet, type TrainSettings} from '../src/seld/train/training.js'
-import {required, requiredNumber, runStage} from './stage.js'
+import {describeProgress} from '../src/seld/train/train-progress.js'
+import {reportProgress, required, requiredNumber, runStage} from './stage.js'
 
 /** Typed reads of a params section passed as JSON (e.g. `--train-config '{"seq_len": 64, ...}'`), failing clearly. */
 function parseSection(text: string, flag: string) {
@@ -127,6 +128,7 @@ runStage(
     // predict and evaluate need the feature settings and the scaler beside the model; written first so that a model
     // being trained is already usable from its best epoch so far.
     writePredictInfo(out, dataset, nfft, join(features, SCALER_JSON))
+    let lastBatchReport = 0
     const result = await trainSeldnet({
       model: buildSeldnet(modelConfig),
       train: trainRecordings,
@@ -138,6 +140,13 @@ runStage(
       fingerprint,
       backend,
       print: (line) => console.log(line),
+      progress: (progress) => {
+        // Batches can be many a second on small models: one batch line a second is plenty for the display.
+        const now = Date.now()
+        if (progress.phase === 'batch' && progress.batch !== progress.batches && now - lastBatchReport < 1000) return
+        lastBatchReport = now
+        reportProgress(describeProgress(progress))
+      },
     })
     console.log(`trained ${result.records.length} epochs; best model (epoch ${result.bestEpoch}) in ${join(out, 'best')}`)
   },

@@ -39,8 +39,11 @@ export interface Executor {
    * clearing them and running it again.
    */
   completed?(job: Job): Promise<JobResult | undefined>
-  /** Runs a job to completion; aborting `signal` must stop the job (kill the process, cancel the cluster job). */
-  run(job: Job, signal: AbortSignal, onStart?: (handle: string) => void): Promise<JobResult>
+  /**
+   * Runs a job to completion; aborting `signal` must stop the job (kill the process, cancel the cluster job).
+   * `onProgress` receives the text of each progress line the job prints (see run/stage-progress.ts) as it arrives.
+   */
+  run(job: Job, signal: AbortSignal, onStart?: (handle: string) => void, onProgress?: (text: string) => void): Promise<JobResult>
   /** Called once when the run is over: releases what the executor holds (the Slurm coordinator lock). */
   close?(): Promise<void>
 }

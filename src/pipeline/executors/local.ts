@@ -5,6 +5,7 @@ import {once} from 'node:events'
 import {execa} from 'execa'
 import type {Executor, Job, JobResult} from './executor.js'
 import {LineTail} from './line-tail.js'
+import {ProgressScanner} from '../run/stage-progress.js'
 
 const STDERR_TAIL_LINES = 20
 /** Grace period between SIGTERM and SIGKILL when a run is aborted. */
@@ -18,7 +19,7 @@ const START_TOLERANCE_MS = 10_000
 export class LocalExecutor implements Executor {
   readonly name = 'local'
 
-  async run(job: Job, signal: AbortSignal, onStart?: (handle: string) => void): Promise<JobResult> {
+  async run(job: Job, signal: AbortSignal, onStart?: (handle: string) => void, onProgress?: (text: string) => void): Promise<JobResult> {
     await mkdir(dirname(job.logFile), {recursive: true})
     const log = createWriteStream(job.logFile)
     await once(log, 'open')
@@ -39,7 +40,11 @@ export class LocalExecutor implements Executor {
     if (signal.aborted) abort()
     else signal.addEventListener('abort', abort, {once: true})
     if (pid !== undefined) onStart?.(`pid ${pid}`)
-    subprocess.stdout?.on('data', (chunk: Buffer) => log.write(chunk))
+    const progress = onProgress && new ProgressScanner(onProgress)
+    subprocess.stdout?.on('data', (chunk: Buffer) => {
+      log.write(chunk)
+      progress?.push(chunk)
+    })
     subprocess.stderr?.on('data', (chunk: Buffer) => {
       log.write(chunk)
       tail.push(chunk.toString('utf8'))

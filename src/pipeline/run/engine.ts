@@ -94,7 +94,7 @@ export async function runGraph(graph: Graph, cache: Cache, options: RunOptions):
         .run(job, options.signal, (handle) => {
           reporter.handle(instance.id, handle)
           void cache.setRunning(instance.id, {...running, handle})
-        })
+        }, (text) => reporter.progress(instance.id, text))
         .finally(() => reporter.stopped(instance.id))
     }
     try {

@@ -1,11 +1,23 @@
 import {createLogUpdate} from 'log-update'
 import {formatSeconds, type Reporter} from './progress.js'
 
-/** On a terminal: permanent lines above, and a live line per running instance with its elapsed time. */
+const MIN_RENDER_INTERVAL_MS = 200
+
+interface RunningInstance {
+  since: number
+  handle?: string
+  progress?: string
+}
+
+/**
+ * On a terminal: permanent lines above, and a live line per running instance with its elapsed time and its latest
+ * progress line.
+ */
 export class LiveReporter implements Reporter {
-  private readonly running = new Map<string, {since: number; handle?: string}>()
+  private readonly running = new Map<string, RunningInstance>()
   private readonly live = createLogUpdate(process.stdout)
   private readonly timer = setInterval(() => this.render(), 1000)
+  private renderedAt = 0
 
   line(text: string): void {
     this.live.clear()
@@ -21,6 +33,12 @@ export class LiveReporter implements Reporter {
     if (entry) entry.handle = handle
     this.render()
   }
+  progress(id: string, text: string): void {
+    const entry = this.running.get(id)
+    if (entry) entry.progress = text
+    // A stage may report many lines a second; the timer shows the latest one at the latest a second later.
+    if (Date.now() - this.renderedAt >= MIN_RENDER_INTERVAL_MS) this.render()
+  }
   stopped(id: string): void {
     this.running.delete(id)
     this.render()
@@ -32,7 +50,13 @@ export class LiveReporter implements Reporter {
   }
   private render(): void {
     const now = Date.now()
-    const lines = [...this.running].map(([id, {since, handle}]) => `  ▸ ${id}  ${formatSeconds(now - since)}${handle ? `  (${handle})` : ''}`)
+    this.renderedAt = now
+    // One screen line per instance: a wrapped line would leave fragments behind when the display redraws.
+    const columns = process.stdout.columns || 120
+    const lines = [...this.running].map(([id, {since, handle, progress}]) => {
+      const line = `  ▸ ${id}  ${formatSeconds(now - since)}${handle ? `  (${handle})` : ''}${progress ? `  ${progress}` : ''}`
+      return line.length > columns - 1 ? `${line.slice(0, columns - 2)}…` : line
+    })
     if (lines.length === 0) this.live.clear()
     else this.live(lines.join('\n'))
   }

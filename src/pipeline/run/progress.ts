@@ -4,6 +4,8 @@ export interface Reporter {
   line(text: string): void
   started(id: string): void
   handle(id: string, handle: string): void
+  /** The latest progress line of a running instance (see stage-progress.ts). */
+  progress(id: string, text: string): void
   stopped(id: string): void
   close(): void
 }
@@ -23,6 +25,10 @@ export class PlainReporter implements Reporter {
   started(): void {}
   handle(id: string, handle: string): void {
     this.write(`running ${id} (${handle})`)
+  }
+  /** Every progress line, prefixed with its instance, so interleaved instances stay apart in a log. */
+  progress(id: string, text: string): void {
+    this.write(`${id}: ${text}`)
   }
   stopped(): void {}
   close(): void {}

@@ -66,8 +66,9 @@ export const DEFAULT_THREADS = Math.min(availableParallelism(), 8)
  * Computes the features of every job on `threads` worker threads, each holding one recording at a time, so memory
  * stays bounded by a few recordings whatever the dataset size. Stops at the first failure, rejecting with its message.
  */
-export async function extractFeatureFiles(jobs: FeatureJob[], settings: FeatureSettings, threads = DEFAULT_THREADS): Promise<void> {
+export async function extractFeatureFiles(jobs: FeatureJob[], settings: FeatureSettings, threads = DEFAULT_THREADS, onFile?: (done: number, total: number) => void): Promise<void> {
   const queue = [...jobs]
+  let done = 0
   const workers: Worker[] = []
   try {
     await new Promise<void>((resolve, reject) => {
@@ -86,7 +87,11 @@ export async function extractFeatureFiles(jobs: FeatureJob[], settings: FeatureS
         const worker = new Worker(new URL('./features-worker.js', import.meta.url), {workerData: settings})
         workers.push(worker)
         running++
-        worker.on('message', (reply: WorkerReply) => (reply.ok ? feed(worker) : reject(new Error(reply.message))))
+        worker.on('message', (reply: WorkerReply) => {
+          if (!reply.ok) return reject(new Error(reply.message))
+          onFile?.(++done, jobs.length)
+          feed(worker)
+        })
         worker.on('error', reject)
         worker.on('exit', (code) => code !== 0 && reject(new Error(`features worker stopped with exit code ${code}`)))
         feed(worker)

@@ -9,6 +9,7 @@ import {seld2018Metrics, type Seld2018Metrics} from '../eval/metrics-2018.js'
 import {loadTensors, loadWeightsInto, saveModel, saveTensors} from '../model/model-io.js'
 import {buildDirectoryAtomically, writeFileAtomically} from '../io/atomic-files.js'
 import {BEST_DIR} from '../model/model-folder.js'
+import {estimateRemainingSeconds, type TrainProgress} from './train-progress.js'
 
 export interface TrainSettings {
   seqLen: number
@@ -55,6 +56,8 @@ export interface TrainRun {
   backend: string
   /** Progress lines for people (one per epoch, and resume notices). */
   print?: (line: string) => void
+  /** Where training is: after every batch, when scoring starts and after every epoch. */
+  progress?: (progress: TrainProgress) => void
 }
 
 /** One line of log.jsonl. Losses are the training means over the epoch (SED and DOA include their loss weights). */
@@ -267,9 +270,13 @@ async function* inputBatches(reader: BatchReader, seqLen: number, bins: number, 
   for await (const batch of reader) yield tf.tensor4d(batch.x, [batch.size, seqLen, bins, channels])
 }
 
-/** Trains on every batch of `reader`; returns the mean of each loss the model reports ([total, sed, doa]). */
-async function trainEpoch(model: tf.LayersModel, reader: BatchReader, seqLen: number, bins: number, channels: number): Promise<number[]> {
+/**
+ * Trains on every batch of `reader`; returns the mean of each loss the model reports ([total, sed, doa]).
+ * `afterBatch` sees the batches done and the mean total loss so far.
+ */
+async function trainEpoch(model: tf.LayersModel, reader: BatchReader, seqLen: number, bins: number, channels: number, afterBatch?: (done: number, meanLoss: number) => void): Promise<number[]> {
   const sums = [0, 0, 0]
+  let done = 0
   for await (const batch of reader) {
     const frames = batch.size * seqLen
     const x = tf.tensor4d(batch.x, [batch.size, seqLen, bins, channels])
@@ -278,8 +285,16 @@ async function trainEpoch(model: tf.LayersModel, reader: BatchReader, seqLen: nu
     const losses = await model.trainOnBatch(x, [sed, doa])
     tf.dispose([x, sed, doa])
     ;(Array.isArray(losses) ? losses : [losses]).forEach((value, i) => (sums[i] += value))
+    done++
+    afterBatch?.(done, sums[0] / done)
   }
   return sums.map((sum) => sum / reader.batches)
+}
+
+/** What is left of the time budget after the epochs of an earlier, resumed run (0: no budget). */
+function budgetLeftMinutes(earlier: EpochRecord[], maxMinutes: number): number {
+  if (maxMinutes <= 0) return 0
+  return Math.max(1e-9, maxMinutes - earlier.reduce((total, record) => total + record.seconds, 0) / 60)
 }
 
 /** Whether one more epoch, as long as the last one, would take the epochs' total time past `maxMinutes`. */
@@ -334,7 +349,16 @@ export async function trainSeldnet(run: TrainRun): Promise<TrainResult> {
     const plan = sequencePlan(run.train, settings.seqLen, random)
     const used = settings.quickTest ? plan.slice(0, 2 * settings.batch) : plan
     const reader = new BatchReader(used, settings.seqLen, settings.batch, scoring.aziOnly)
-    const [loss, sedLoss, doaLoss] = await trainEpoch(model, reader, settings.seqLen, bins, featureChannels)
+    const lastScore = records.length > 0 ? records[records.length - 1].seldScore : undefined
+    const best = bestEpoch > 0 ? bestScore : undefined
+    const elapsed = () => (performance.now() - started) / 1000
+    const eta = (fraction: number) => estimateRemainingSeconds({
+      epochSeconds: records.slice(resumedFrom).map((r) => r.seconds), epochs: epochs - resumedFrom, currentSeconds: elapsed(), currentFraction: fraction, maxMinutes: budgetLeftMinutes(records.slice(0, resumedFrom), settings.maxMinutes),
+    })
+    const [loss, sedLoss, doaLoss] = await trainEpoch(model, reader, settings.seqLen, bins, featureChannels, (done, meanLoss) => run.progress?.({
+      phase: 'batch', epoch, epochs, batch: done, batches: reader.batches, loss: meanLoss, seldScore: lastScore, bestScore: best, etaSeconds: eta(done / reader.batches),
+    }))
+    run.progress?.({phase: 'scoring', epoch, epochs, loss, seldScore: lastScore, bestScore: best, etaSeconds: eta(1)})
     const sample = used.slice(0, Math.ceil(BN_STATISTICS_FRAMES / settings.seqLen))
     await setPopulationStatistics(model, () => inputBatches(new BatchReader(sample, settings.seqLen, settings.batch, scoring.aziOnly), settings.seqLen, bins, featureChannels))
     const {overall} = await scoreRecordings(model, scoredRecordings, {...scoring, batch: PREDICT_BATCH})
@@ -357,6 +381,10 @@ export async function trainSeldnet(run: TrainRun): Promise<TrainResult> {
     records.push(record)
     writeLog(run.outDir, records)
     print(describe(record, epochs, improved))
+    run.progress?.({
+      phase: 'epoch', epoch, epochs, loss, seldScore: record.seldScore, bestScore,
+      etaSeconds: estimateRemainingSeconds({epochSeconds: records.slice(resumedFrom).map((r) => r.seconds), epochs: epochs - resumedFrom, currentSeconds: 0, currentFraction: 0, maxMinutes: budgetLeftMinutes(records.slice(0, resumedFrom), settings.maxMinutes)}),
+    })
     state = await writeCheckpoint(run, {
       fingerprint: run.fingerprint, epoch, bestEpoch, bestScore, staleEpochs, randomState: random.state, records,
     }, improved, state)

@@ -4,6 +4,7 @@ import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {Executor, ExecutorContext, Job, JobResult} from '../executor.js'
 import {LineTail} from '../line-tail.js'
+import {ProgressScanner} from '../../run/stage-progress.js'
 import {CoordinatorLock, Ledger, readSubmittedJobs, writeFileAtomically, type SubmittedJob} from './ledger.js'
 import {accountedState, cancel, queryStates, resourceFlags, submit, type JobState} from './scheduler.js'
 
@@ -42,8 +43,11 @@ const RAN_TO_END_STATES = new Set(['COMPLETED', 'FAILED', 'UNKNOWN'])
 class LogTail {
   private offset = 0
 
-  /** `lines` keeps the file's last lines too (for stderr, shown when the job fails). */
-  constructor(readonly file: string, readonly lines?: LineTail) {}
+  /**
+   * `lines` keeps the file's last lines too (for stderr, shown when the job fails); `progress` sees what arrives
+   * (for stdout, whose progress lines the live display shows).
+   */
+  constructor(readonly file: string, readonly lines?: LineTail, readonly progress?: ProgressScanner) {}
 
   async drainInto(out: FileHandle): Promise<void> {
     let handle: FileHandle
@@ -59,6 +63,7 @@ class LogTail {
         if (bytesRead === 0) break
         await out.write(buffer, 0, bytesRead)
         this.lines?.push(buffer.toString('utf8', 0, bytesRead))
+        this.progress?.push(buffer.subarray(0, bytesRead))
         this.offset += bytesRead
       }
     } finally {
@@ -173,7 +178,7 @@ export class SlurmExecutor implements Executor {
     await this.removeJobFiles(job.slurmId)
   }
 
-  async run(job: Job, signal: AbortSignal, onStart?: (handle: string) => void): Promise<JobResult> {
+  async run(job: Job, signal: AbortSignal, onStart?: (handle: string) => void, onProgress?: (text: string) => void): Promise<JobResult> {
     if (signal.aborted) return {exitCode: null, signal: 'CANCELLED', stderrTail: ''}
     await this.ensurePrepared()
     const fingerprint = fingerprintOf(job)
@@ -207,7 +212,7 @@ export class SlurmExecutor implements Executor {
       this.followed.set(slurmId, {
         entry: entry!,
         log,
-        stdout: new LogTail(path.join(this.jobsDir, `${slurmId}.out`)),
+        stdout: new LogTail(path.join(this.jobsDir, `${slurmId}.out`), undefined, onProgress && new ProgressScanner(onProgress)),
         stderr: new LogTail(path.join(this.jobsDir, `${slurmId}.err`), new LineTail(STDERR_TAIL_LINES)),
         settle: resolve,
       })
