@@ -1,6 +1,7 @@
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import {JsonCommand} from '../cli/json-command.js'
 import type {EvaluationReport} from '../seld/eval/report.js'
 
 /** One evaluate result, or the mean over the splits of a (dataset, ov) pair. */
@@ -21,14 +22,13 @@ interface ResultRow {
 
 const CELL_FOLDER = /^ov(\d+)_split(\d+)$/
 
-export default class Metrics extends Command {
+export default class Metrics extends JsonCommand {
   static override description = `Table of every evaluate result of the project, one row per (dataset, ov, split), like the SELDnet paper's tables.
 
 Reads work/<dataset>/ov<ov>_split<split>/eval/metrics.json under the folder of the pipeline file. Where a (dataset, ov)
 pair has several splits, a mean row follows them. DOA error is in degrees; ER20°, F20°, LE_CD, LR_CD are the DCASE joint
 metrics, shown when the evaluate stage computed them.`
   static override examples = ['<%= config.bin %> metrics', '<%= config.bin %> metrics --json --pipeline ../other/pipeline.yaml']
-  static override enableJsonFlag = true
   static override flags = {
     pipeline: Flags.string({default: 'pipeline.yaml', description: 'pipeline file whose folder holds work/'}),
   }

@@ -1,7 +1,8 @@
 import {basename, extname} from 'node:path'
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import {JsonCommand} from '../cli/json-command.js'
 import type {BackendPreference} from '../seld/model/backend.js'
-import {DEFAULT_EVENT_OPTIONS, EVENT_FORMATS, scoreEvents, type EventFormat, type EventScore} from '../seld/predict/events.js'
+import {DEFAULT_EVENT_OPTIONS, EVENT_FORMATS, formatEvents, framesToEvents, scoreEvents, type EventFormat, type EventScore, type SoundEvent} from '../seld/predict/events.js'
 import {parseWav, readWav, type Pcm16} from '../seld/io/wav.js'
 
 async function readStdin(): Promise<Uint8Array> {
@@ -10,7 +11,13 @@ async function readStdin(): Promise<Uint8Array> {
   return Buffer.concat(chunks)
 }
 
-export default class Predict extends Command {
+/** What `predict --json` prints. */
+interface PredictJson {
+  model: string
+  recordings: ({input: string; events: SoundEvent[]; outputFile: string | null; pictureFile: string | null; score?: EventScore} | {input: string; error: string})[]
+}
+
+export default class Predict extends JsonCommand {
   static override description = `Sound events with their directions in recordings, from a trained SELDnet model.
 
 Each recording is cut into the model's sequences (a recording shorter than one is padded at the end), turned into
@@ -26,18 +33,22 @@ stdin.csv into --out or the current folder).
 
 Without --model, the best model of the most recent run of the project (the newest work/*/*/model/best) is used.
 With --reference, each recording's events are compared with its description file: F1 over 1-second segments, and
-the direction error of every annotated event that a predicted event of its class overlaps.`
+the direction error of every annotated event that a predicted event of its class overlaps.
+
+--out - prints one recording's events on stdout in --format (with json: one JSON array) and nothing else; messages go
+to stderr. --json prints one JSON document describing every recording: its events, files written and score.`
   static override examples = [
     '<%= config.bin %> predict recording.wav',
     '<%= config.bin %> predict a.wav b.wav --model work/synth-foa/ov1_split1/model --out predictions --format json',
     'cat recording.wav | <%= config.bin %> predict - --format dcase --out .',
+    '<%= config.bin %> predict recording.wav --format json --out - | jq length',
     '<%= config.bin %> predict work/synth-foa/ov1_split1/wav/test_000.wav --reference work/synth-foa/ov1_split1/desc --out predictions',
   ]
-  static override usage = 'predict <file.wav...> [--model DIR] [--out DIR] [--threshold 0.5] [--format csv|json|dcase]'
+  static override usage = 'predict <file.wav...> [--model DIR] [--out DIR|-] [--threshold 0.5] [--format csv|json|dcase] [--json]'
   static override strict = false
   static override flags = {
     model: Flags.string({description: 'trained model folder (train output or its best/); default: newest work/*/*/model/best'}),
-    out: Flags.string({description: 'folder for the outputs (default: beside each input; the current folder for stdin)'}),
+    out: Flags.string({description: 'folder for the outputs (default: beside each input; the current folder for stdin); - prints the events of one recording on stdout, writing no file'}),
     threshold: Flags.string({default: String(DEFAULT_EVENT_OPTIONS.threshold), description: 'activity above which a class is active, in (0, 1)'}),
     format: Flags.string({default: 'csv', options: [...EVENT_FORMATS], description: 'output format'}),
     'max-gap': Flags.string({default: String(DEFAULT_EVENT_OPTIONS.maxGapSeconds), description: 'seconds of inactivity still bridged inside one event'}),
@@ -47,11 +58,16 @@ the direction error of every annotated event that a predicted event of its class
     backend: Flags.string({default: 'auto', description: 'tfjs backend: auto, tensorflow, wasm or cpu'}),
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<PredictJson> {
     const {argv, flags} = await this.parse(Predict)
     const inputs = argv as string[]
     const fail = (message: string): never => this.error(message, {exit: 2})
+    const toStdout = flags.out === '-'
+    // Printing the events themselves keeps stdout for them alone.
+    const say = toStdout ? (text: string) => this.logToStderr(text) : (text: string) => this.log(text)
     if (inputs.length === 0) fail('no recording given: seldpipe predict <file.wav...> (or - for stdin)')
+    if (toStdout && inputs.length > 1) fail('--out - prints the events of one recording: give one, or an output folder')
+    if (toStdout && this.jsonEnabled()) fail('--out - prints the events themselves and --json a summary of the files written: use one of them')
     if (inputs.filter((input) => input === '-').length > 1) fail('stdin (-) can be read only once')
     if (flags.reference !== undefined && inputs.includes('-')) fail('--reference matches description files by recording name: give files, not stdin')
     // Seconds and the threshold are given as text so that a typo is an error rather than oclif's NaN-prone parsing.
@@ -68,12 +84,12 @@ the direction error of every annotated event that a predicted event of its class
     }
     const format = flags.format as EventFormat
     // tfjs and the plotting canvas load only once the arguments are known to be good (and not for --help).
-    const [{initBackend}, {loadPredictor, outputStem, predictToFiles, projectRoot, readAnnotations, STDIN_NAME}, {latestModelDir}] = await Promise.all([
+    const [{initBackend}, {loadPredictor, outputStem, predictFrames, predictToFiles, projectRoot, readAnnotations, STDIN_NAME}, {latestModelDir}] = await Promise.all([
       import('../seld/model/backend.js'),
       import('../seld/predict/predictor.js'),
       import('../seld/model/model-folder.js'),
     ])
-    const stems = inputs.map((input) => outputStem(input, flags.out))
+    const stems = inputs.map((input) => outputStem(input, toStdout ? undefined : flags.out))
     const clash = stems.find((stem, i) => stems.indexOf(stem) !== i)
     if (clash !== undefined) fail(`two inputs would both write ${clash}.*: give them different names or predict them separately`)
 
@@ -87,20 +103,34 @@ the direction error of every annotated event that a predicted event of its class
     }
     this.logToStderr(`model: ${predictor.dir} (${predictor.info.dataset}, nfft ${predictor.info.nfft}, ${predictor.info.classes.length} classes)`)
 
+    const recordings: PredictJson['recordings'] = []
     let failures = 0
     for (const [i, input] of inputs.entries()) {
       try {
         const pcm: Pcm16 = input === '-' ? parseWav(await readStdin(), STDIN_NAME) : readWav(input)
         const annotated = flags.reference === undefined ? undefined : readAnnotations(flags.reference, basename(input, extname(input)), predictor.info.classes)
-        const result = await predictToFiles(predictor, pcm, input === '-' ? STDIN_NAME : input, stems[i], {format, events, plot: flags.plot})
-        this.log(`${input}: ${result.events.length} event${result.events.length === 1 ? '' : 's'} → ${[result.outputFile, result.pictureFile].filter(Boolean).join(', ')}`)
-        if (annotated) this.log(`  ${describeScore(scoreEvents(result.events, annotated, pcm.samples.length / pcm.channels / pcm.sampleRate))}`)
+        const name = input === '-' ? STDIN_NAME : input
+        let result: {events: SoundEvent[]; outputFile?: string; pictureFile?: string}
+        if (toStdout) {
+          const {predictions} = await predictFrames(predictor, pcm, name)
+          result = {events: framesToEvents(predictions, predictor.info.classes, events)}
+          process.stdout.write(formatEvents(format, result.events, predictions))
+        } else {
+          result = await predictToFiles(predictor, pcm, name, stems[i], {format, events, plot: flags.plot})
+        }
+        const written = [result.outputFile, result.pictureFile].filter(Boolean).join(', ')
+        say(`${input}: ${result.events.length} event${result.events.length === 1 ? '' : 's'}${written ? ` → ${written}` : ''}`)
+        const score = annotated && scoreEvents(result.events, annotated, pcm.samples.length / pcm.channels / pcm.sampleRate)
+        if (score) say(`  ${describeScore(score)}`)
+        recordings.push({input, events: result.events, outputFile: result.outputFile ?? null, pictureFile: result.pictureFile ?? null, ...(score ? {score} : {})})
       } catch (error) {
         failures++
-        this.logToStderr(`error: ${(error as Error).message}`)
+        if (this.jsonEnabled()) recordings.push({input, error: (error as Error).message})
+        else this.logToStderr(`error: ${(error as Error).message}`)
       }
     }
-    if (failures > 0) this.error(`${failures} of ${inputs.length} recordings failed`, {exit: 1})
+    if (failures > 0) this.error(`${failures} of ${inputs.length} recordings failed${this.jsonEnabled() ? `: ${recordings.flatMap((r) => ('error' in r ? [`${r.input}: ${r.error}`] : [])).join('; ')}` : ''}`, {exit: 1})
+    return {model: predictor.dir, recordings}
   }
 }
 

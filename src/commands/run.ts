@@ -1,15 +1,28 @@
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import {JsonCommand} from '../cli/json-command.js'
 import {assessGraph} from '../pipeline/run/assess.js'
 import {loadGraph, openCache, pipelineFlags, reportingPipelineErrors} from '../pipeline/spec/command-flags.js'
-import {runGraph} from '../pipeline/run/engine.js'
+import {runGraph, type RunSummary} from '../pipeline/run/engine.js'
 import {createExecutor, executors} from '../pipeline/executors/registry.js'
 import {acquireLock, describeHolder} from '../pipeline/state/lock.js'
 import {stopLeftoverJob} from '../pipeline/executors/local.js'
 import type {Executor} from '../pipeline/executors/executor.js'
 import {PlainReporter, type Reporter} from '../pipeline/run/progress.js'
 
-export default class Run extends Command {
-  static override description = 'Run the pipeline: skip what is cached, restore deleted outs from cache/, run the rest.'
+interface PlannedInstance {
+  id: string
+  action: 'run' | 'restore'
+  reasons: string[]
+}
+
+/** What `run --json` prints: the plan of a dry run, or the summary of a run. */
+type RunJson = {dryRun: true; instances: number; planned: PlannedInstance[]} | ({dryRun: false; interrupted: boolean} & RunSummary)
+
+export default class Run extends JsonCommand {
+  static override description = `Run the pipeline: skip what is cached, restore deleted outs from cache/, run the rest.
+
+With --json, stdout holds one JSON document (the plan of --dry-run, or the run's summary: the instance ids that ran,
+were restored, were up to date, failed or did not run); progress goes to stderr.`
   static override examples = [
     '<%= config.bin %> run',
     '<%= config.bin %> run --matrix dataset=ansim,resim ov=1,2,3 --jobs 2',
@@ -23,13 +36,17 @@ export default class Run extends Command {
     executor: Flags.string({description: 'what runs the stage commands', options: Object.keys(executors), default: 'local'}),
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<RunJson> {
     const {flags} = await this.parse(Run)
+    // With --json, stdout holds one JSON document: what the run tells as it goes goes to stderr.
+    const json = this.jsonEnabled()
+    const say = json ? (text: string) => process.stderr.write(`${text}\n`) : (text: string) => this.log(text)
+    const sayToStderr = (text: string) => process.stderr.write(`${text}\n`)
     const graph = await reportingPipelineErrors(this.error.bind(this), () => loadGraph(flags))
     const cache = openCache(graph)
     const controller = new AbortController()
     const stop = (signal: NodeJS.Signals) => {
-      if (!controller.signal.aborted) this.logToStderr(`\n${signal}: stopping running commands; nothing is recorded for them`)
+      if (!controller.signal.aborted) sayToStderr(`\n${signal}: stopping running commands; nothing is recorded for them`)
       controller.abort()
     }
     const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
@@ -39,22 +56,21 @@ export default class Run extends Command {
     try {
       if (flags['dry-run']) {
         const assessments = await assessGraph(graph, cache)
-        let count = 0
+        const planned: PlannedInstance[] = []
         for (const {instance, state, reasons, record} of assessments.values()) {
-          if (flags.force) this.log(`would run ${instance.id}: --force`)
-          else if (state === 'up to date') continue
-          else this.log(`would ${record ? 'restore' : 'run'} ${instance.id}: ${reasons.join('; ')}`)
-          count++
+          if (flags.force) planned.push({id: instance.id, action: 'run', reasons: ['--force']})
+          else if (state !== 'up to date') planned.push({id: instance.id, action: record ? 'restore' : 'run', reasons})
         }
-        this.log(`${count} of ${graph.instances.length} instances would run or be restored`)
-        return
+        for (const {id, action, reasons} of planned) this.log(`would ${action} ${id}: ${reasons.join('; ')}`)
+        this.log(`${planned.length} of ${graph.instances.length} instances would run or be restored`)
+        return {dryRun: true, instances: graph.instances.length, planned}
       }
       // Before the run lock: a cluster executor takes its coordinator lock here and refuses a second coordinator.
       let reporter: Reporter | undefined
       executor = createExecutor(flags.executor, {cacheDir: cache.dir, warn: (message) => reporter?.line(`warning: ${message}`)})
       release = await acquireLock(
         cache.lockFile,
-        (holder) => this.logToStderr(`waiting for the seldpipe run holding ${cache.lockFile} (${describeHolder(holder)}); if that run is gone, delete the file`),
+        (holder) => sayToStderr(`waiting for the seldpipe run holding ${cache.lockFile} (${describeHolder(holder)}); if that run is gone, delete the file`),
         controller.signal,
       ).catch((error: unknown) => {
         if (controller.signal.aborted) this.exit(130)
@@ -62,14 +78,20 @@ export default class Run extends Command {
       })
       await this.stopLeftovers(cache)
       // log-update is loaded only for a terminal: plain output starts faster without it.
-      reporter = process.stdout.isTTY ? new (await import('../pipeline/run/live-reporter.js')).LiveReporter() : new PlainReporter((text) => this.log(text))
+      reporter = process.stdout.isTTY && !json ? new (await import('../pipeline/run/live-reporter.js')).LiveReporter() : new PlainReporter(say)
       const summary = await runGraph(graph, cache, {executor, jobs: flags.jobs, force: flags.force, reporter, signal: controller.signal}).finally(() => reporter?.close())
       const parts = [`${summary.ran.length} ran`, `${summary.restored.length} restored`, `${summary.upToDate.length} up to date`]
       if (summary.failed.length > 0) parts.push(`${summary.failed.length} failed`)
       if (summary.notRun.length > 0) parts.push(`${summary.notRun.length} not run`)
       this.log(parts.join(', '))
-      if (controller.signal.aborted) this.exit(130)
-      if (summary.failed.length > 0) this.exit(1)
+      const exitCode = controller.signal.aborted ? 130 : summary.failed.length > 0 ? 1 : 0
+      if (json) {
+        // The summary is the document even when an instance failed; the exit code still tells.
+        if (exitCode !== 0) process.exitCode = exitCode
+        return {dryRun: false, interrupted: controller.signal.aborted, ...summary}
+      }
+      if (exitCode !== 0) this.exit(exitCode)
+      return {dryRun: false, interrupted: false, ...summary}
     } finally {
       for (const signal of signals) process.off(signal, stop)
       await executor?.close?.()
@@ -81,7 +103,7 @@ export default class Run extends Command {
   /** Commands a killed run left running would race this run for the same outs: stop them first. */
   private async stopLeftovers(cache: ReturnType<typeof openCache>): Promise<void> {
     for (const [id, record] of cache.running()) {
-      if (record.executor === 'local' && record.handle && stopLeftoverJob(record.handle, record.startedAt)) this.logToStderr(`stopped ${id} (${record.handle}), left running by a killed run`)
+      if (record.executor === 'local' && record.handle && stopLeftoverJob(record.handle, record.startedAt)) process.stderr.write(`stopped ${id} (${record.handle}), left running by a killed run\n`)
     }
     await cache.clearRunning()
   }

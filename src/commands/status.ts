@@ -1,19 +1,30 @@
-import {Command, Flags} from '@oclif/core'
+import {JsonCommand} from '../cli/json-command.js'
 import {assessGraph} from '../pipeline/run/assess.js'
 import {loadGraph, openCache, pipelineFlags, reportingPipelineErrors} from '../pipeline/spec/command-flags.js'
 import {lockHolder} from '../pipeline/state/lock.js'
 import {formatSeconds} from '../pipeline/run/progress.js'
 import {activeSlurmJobs} from '../pipeline/executors/slurm/slurm-executor.js'
 
-export default class Status extends Command {
-  static override description = 'Show every stage instance as up to date or stale, with the reason.'
-  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --matrix dataset=ansim,resim --json']
-  static override flags = {
-    ...pipelineFlags,
-    json: Flags.boolean({description: 'print JSON: one object per instance with id, stage, vars, state, reasons, key'}),
-  }
+interface StatusRow {
+  id: string
+  stage: string
+  vars: Record<string, string>
+  state: string
+  reasons: string[]
+  key: string | null
+  running?: {since: string; handle: string | null; executor: string}
+  slurm?: {jobId: string; state: string; submittedAt: string}
+}
 
-  async run(): Promise<void> {
+export default class Status extends JsonCommand {
+  static override description = `Show every stage instance as up to date or stale, with the reason.
+
+With --json: an array of one object per instance (id, stage, vars, state, reasons, key, and running or slurm details
+while it runs).`
+  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --matrix dataset=ansim,resim --json']
+  static override flags = {...pipelineFlags}
+
+  async run(): Promise<StatusRow[]> {
     const {flags} = await this.parse(Status)
     const graph = await reportingPipelineErrors(this.error.bind(this), () => loadGraph(flags))
     const cache = openCache(graph)
@@ -23,7 +34,7 @@ export default class Status extends Command {
       const running = lockHolder(cache.lockFile) ? cache.running() : new Map()
       // Slurm jobs as squeue sees them (queued or running, with their job ids), even when their coordinator died.
       const slurmJobs = new Map((await activeSlurmJobs(cache.dir)).map((job) => [job.instance, job]))
-      const rows = graph.instances.map((instance) => {
+      const rows = graph.instances.map((instance): StatusRow => {
         const {state, reasons, key} = assessments.get(instance.id)!
         const now = running.get(instance.id)
         const slurm = slurmJobs.get(instance.id)
@@ -38,10 +49,6 @@ export default class Status extends Command {
           ...(slurm ? {slurm: {jobId: slurm.slurmId, state: slurm.state, submittedAt: slurm.submittedAt}} : {}),
         }
       })
-      if (flags.json) {
-        this.log(JSON.stringify(rows, null, 2))
-        return
-      }
       const width = Math.max(...rows.map((row) => row.id.length))
       for (const row of rows) {
         const running = row.running ? `${formatSeconds(Date.now() - Date.parse(row.running.since))}${row.running.handle ? `, ${row.running.handle}` : ''}` : ''
@@ -50,6 +57,7 @@ export default class Status extends Command {
       }
       const count = (state: string) => rows.filter((row) => row.state === state).length
       this.log(`${rows.length} instances: ${count('up to date')} up to date, ${count('stale')} stale${count('queued') > 0 ? `, ${count('queued')} queued` : ''}${count('running') > 0 ? `, ${count('running')} running` : ''}`)
+      return rows
     } finally {
       await cache.close()
     }
