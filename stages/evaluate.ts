@@ -11,13 +11,16 @@ import {LOG_FILE, metricFramesPerSecond, PREDICT_BATCH, readLog, scoreRecordings
 import {buildDirectoryAtomically} from '../src/seld/io/atomic-files.js'
 import {required, requiredNumber, runStage} from './stage.js'
 
+/** Test recordings pictured: enough to see how a model behaves, few enough to keep evaluate and the report quick. */
+const PICTURED_RECORDINGS = 8
+
 /** metrics.json: the EvaluationReport `seldpipe metrics` reads, plus the 2018 metrics of every test recording. */
 type Report = EvaluationReport & {perRecording: {name: string; frames: number; seld2018: Seld2018Metrics}[]}
 
 /**
  * Scores a trained model on the test split: every test recording predicted whole, the published 2018 metrics and the
- * DCASE joint metrics over the split (metrics.json), the training curves of the model's log, and a picture of the
- * first test recording (spectrogram, SED and DOA reference vs prediction).
+ * DCASE joint metrics over the split (metrics.json), the training curves of the model's log, and a picture of each
+ * of the first PICTURED_RECORDINGS test recordings (spectrogram, SED and DOA reference vs prediction).
  */
 runStage(
   {
@@ -45,12 +48,12 @@ runStage(
     if (test[0].classes !== classes) throw new Error(`${test[0].targetsFile}: ${test[0].classes} classes, but the model in ${modelDir} predicts ${classes}`)
     const aziOnly = model.outputs[1].shape[2] === 2 * classes
     const framesPerSecond = metricFramesPerSecond(info.sampleRate, info.nfft)
-    const pictured = test[0]
+    const pictured = new Set(test.slice(0, PICTURED_RECORDINGS))
 
     let report: Report | undefined
     await buildDirectoryAtomically(required(values, 'out'), async (staging) => {
       const scores = await scoreRecordings(model, test, {threshold, framesPerSecond, aziOnly, batch: PREDICT_BATCH, joint: true}, async (recording, prediction, reference) => {
-        if (recording !== pictured) return
+        if (!pictured.has(recording)) return
         const data = new Float32Array(recording.frames * recording.bins * recording.featureChannels)
         await readFeatureFrames(recording, 0, recording.frames, data)
         drawRecording({

@@ -10,6 +10,9 @@ import {loadTensors, loadWeightsInto, saveModel, saveTensors} from '../model/mod
 import {buildDirectoryAtomically, writeFileAtomically} from '../io/atomic-files.js'
 import {BEST_DIR} from '../model/model-folder.js'
 import {estimateRemainingSeconds, type TrainProgress} from './train-progress.js'
+import {LOG_FILE, type EpochRecord} from './training-log.js'
+
+export {LOG_FILE, readLog, type EpochRecord} from './training-log.js'
 
 export interface TrainSettings {
   seqLen: number
@@ -60,21 +63,6 @@ export interface TrainRun {
   progress?: (progress: TrainProgress) => void
 }
 
-/** One line of log.jsonl. Losses are the training means over the epoch (SED and DOA include their loss weights). */
-export interface EpochRecord {
-  epoch: number
-  backend: string
-  loss: number
-  sedLoss: number
-  doaLoss: number
-  er: number
-  f1: number
-  doaErrorDegrees: number
-  frameRecall: number
-  seldScore: number
-  seconds: number
-}
-
 export interface TrainResult {
   records: EpochRecord[]
   bestEpoch: number
@@ -96,7 +84,6 @@ export const PREDICT_BATCH = 32
  * recomputed after every epoch (see setPopulationStatistics): about 3 minutes of audio; 18–20 s per epoch on 2 cores.
  */
 const BN_STATISTICS_FRAMES = 32768
-export const LOG_FILE = 'log.jsonl'
 const STATE_FILE = 'state.json'
 
 /** What a checkpoint folder's state.json holds; it is written last, so it only ever names complete folders. */
@@ -187,21 +174,6 @@ export async function scoreRecordings(
 
 function writeLog(outDir: string, records: EpochRecord[]): void {
   writeFileAtomically(join(outDir, LOG_FILE), records.map((record) => JSON.stringify(record) + '\n').join(''))
-}
-
-/** Reads a log written by trainSeldnet, one EpochRecord per line. */
-export function readLog(file: string): EpochRecord[] {
-  if (!existsSync(file)) throw new Error(`${file}: no training log`)
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line, i) => {
-      try {
-        return JSON.parse(line) as EpochRecord
-      } catch {
-        throw new Error(`${file}: line ${i + 1} is not JSON`)
-      }
-    })
 }
 
 function readCheckpoint(dir: string, fingerprint: string, print: (line: string) => void): CheckpointState | undefined {

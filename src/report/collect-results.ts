@@ -1,0 +1,136 @@
+import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import type {Assessment} from '../pipeline/run/assess.js'
+import type {Cache} from '../pipeline/state/cache.js'
+import type {Graph, Instance} from '../pipeline/graph/graph.js'
+import type {EvaluationReport} from '../seld/eval/report.js'
+import {LOG_FILE, readLog, type EpochRecord} from '../seld/train/training-log.js'
+
+const METRICS_FILE = 'metrics.json'
+/** The evaluate stage's picture of the learning curves: the report draws its own. */
+const CURVES_PICTURE = 'training_curves.png'
+
+/** The scores of one result, by the names the report's table shows; null where not computed or not a number. */
+export const METRIC_COLUMNS = [
+  {key: 'seldScore', title: 'SELD', lowerIsBetter: true},
+  {key: 'er', title: 'ER', lowerIsBetter: true},
+  {key: 'f1', title: 'F1', lowerIsBetter: false},
+  {key: 'doaErrorDegrees', title: 'DOA error°', lowerIsBetter: true},
+  {key: 'frameRecall', title: 'frame recall', lowerIsBetter: false},
+  {key: 'er20', title: 'ER20°', lowerIsBetter: true},
+  {key: 'f20', title: 'F20°', lowerIsBetter: false},
+  {key: 'leCd', title: 'LE_CD°', lowerIsBetter: true},
+  {key: 'lrCd', title: 'LR_CD', lowerIsBetter: false},
+  {key: 'seldDcase', title: 'SELD (DCASE)', lowerIsBetter: true},
+] as const
+
+export type MetricKey = (typeof METRIC_COLUMNS)[number]['key']
+
+/** One evaluated model: a cell of the matrix as it is on disk, or a recorded run. */
+export interface ReportRun {
+  /** Unique within the report, e.g. the evaluate instance id. */
+  id: string
+  /** Short name for legends, e.g. `synth-foa ov1 split1`. */
+  label: string
+  vars: Record<string, string>
+  /** Whether the result on disk still matches the pipeline and its parameters ('up to date'), or what moved. */
+  state: string
+  reasons: string[]
+  finishedAt: string | null
+  metrics: Record<MetricKey, number | null>
+  curve: EpochRecord[]
+  /** Every parameter the result was made with (the cell's stages' recorded params, flattened to dotted keys), matrix values first. */
+  params: Record<string, unknown>
+  /** Per-recording pictures of the evaluate stage: reference against prediction, activity and DOA tracks. */
+  figures: {name: string; pngBase64: string}[]
+  evalDir: string
+}
+
+/** Nested sections become dotted keys (`model.rnn_units`); lists stay values. */
+export function flattenParams(params: Record<string, unknown>, prefix = '', into: Record<string, unknown> = {}): Record<string, unknown> {
+  for (const [key, value] of Object.entries(params)) {
+    const name = prefix ? `${prefix}.${key}` : key
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) flattenParams(value as Record<string, unknown>, name, into)
+    else into[name] = value
+  }
+  return into
+}
+
+/** The instance and everything upstream of it, upstream first. */
+function withUpstream(instance: Instance): Instance[] {
+  const seen = new Map<string, Instance>()
+  const visit = (node: Instance) => {
+    if (seen.has(node.id)) return
+    for (const parent of node.upstream) visit(parent)
+    seen.set(node.id, node)
+  }
+  visit(instance)
+  return [...seen.values()]
+}
+
+function readMetrics(file: string): Record<MetricKey, number | null> {
+  let report: EvaluationReport
+  try {
+    report = JSON.parse(readFileSync(file, 'utf8')) as EvaluationReport
+  } catch (error) {
+    throw new Error(`${file}: not readable JSON (${(error as Error).message})`)
+  }
+  if (typeof report.seld2018 !== 'object' || report.seld2018 === null) throw new Error(`${file}: no seld2018 metrics`)
+  const number = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : null)
+  const {seld2018, joint} = report
+  return {
+    seldScore: number(seld2018.seldScore), er: number(seld2018.er), f1: number(seld2018.f1),
+    doaErrorDegrees: number(seld2018.doaErrorGtDegrees), frameRecall: number(seld2018.frameRecall),
+    er20: number(joint?.er20), f20: number(joint?.f20), leCd: number(joint?.leCd), lrCd: number(joint?.lrCd), seldDcase: number(joint?.seldScore),
+  }
+}
+
+/**
+ * The results of the graph's cells: every instance with a metrics.json in one of its outs is an evaluated cell; its
+ * learning curve comes from the log.jsonl in an upstream instance's out, its parameters from what the cache recorded
+ * for the cell's instances (what the result was made with, not what the parameter files say now).
+ */
+export function collectCellResults(graph: Graph, cache: Cache, assessments: Map<string, Assessment>): ReportRun[] {
+  const absolute = (path: string) => join(graph.pipeline.root, path)
+  const runs: ReportRun[] = []
+  for (const instance of graph.instances) {
+    const evalOut = instance.outs.find((out) => existsSync(join(absolute(out), METRICS_FILE)))
+    if (evalOut === undefined) continue
+    const evalDir = absolute(evalOut)
+    const chain = withUpstream(instance)
+    const logFile = chain.flatMap((node) => node.outs.map((out) => join(absolute(out), LOG_FILE))).find((file) => existsSync(file))
+    const params: Record<string, unknown> = {...instance.vars}
+    for (const node of chain) Object.assign(params, flattenParams(cache.instanceRecord(node.id)?.params ?? node.params))
+    const figures = readdirSync(evalDir)
+      .filter((name) => name.endsWith('.png') && name !== CURVES_PICTURE)
+      .sort()
+      .map((name) => ({name: name.slice(0, -4), pngBase64: readFileSync(join(evalDir, name)).toString('base64')}))
+    const assessment = assessments.get(instance.id)
+    runs.push({
+      id: instance.id,
+      label: Object.entries(instance.vars).map(([key, value]) => (/^\d/.test(value) ? `${key}${value}` : value)).join(' ') || instance.id,
+      vars: instance.vars,
+      state: assessment?.state ?? 'unknown',
+      reasons: assessment?.reasons ?? [],
+      finishedAt: recordedFinish(cache, instance.id),
+      metrics: readMetrics(join(evalDir, METRICS_FILE)),
+      curve: logFile ? readLog(logFile) : [],
+      params,
+      figures,
+      evalDir: evalOut,
+    })
+  }
+  return runs
+}
+
+/** When the result on disk was recorded: the cache's record of the instance's last successful run. */
+function recordedFinish(cache: Cache, id: string): string | null {
+  const key = cache.instanceRecord(id)?.key
+  return (key === undefined ? undefined : cache.keyRecord(key)?.finishedAt) ?? null
+}
+
+/** Keys whose values are not the same in every run. */
+export function differingParams(runs: ReportRun[]): Set<string> {
+  const keys = new Set(runs.flatMap((run) => Object.keys(run.params)))
+  return new Set([...keys].filter((key) => new Set(runs.map((run) => JSON.stringify(run.params[key] ?? null))).size > 1))
+}
