@@ -1,4 +1,4 @@
-import {existsSync, readdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {Flags} from '@oclif/core'
 import {JsonCommand} from '../cli/json-command.js'
@@ -75,6 +75,7 @@ Without --matrix it shows every cell with an evaluate result under work/; with -
     // A reader never sees half a report.
     const partial = `${out}.partial-${process.pid}`
     try {
+      mkdirSync(path.dirname(out), {recursive: true})
       writeFileSync(partial, html)
       renameSync(partial, out)
     } catch (error) {

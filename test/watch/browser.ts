@@ -2,22 +2,24 @@ import {execFileSync} from 'node:child_process'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {chromium, type Browser, type Page} from 'playwright-core'
+import {chromium, type BrowserContext, type Page} from 'playwright-core'
 import {repoRoot} from '../pipeline/cli.js'
 
 /**
  * Debian's Chromium, headless, through playwright-core (which never downloads a browser here): installed by
  * scripts/chromium.sh when missing, started with a fresh profile and nothing that reaches the network by itself.
  */
-export async function launchChromium(): Promise<{browser: Browser; close: () => Promise<void>}> {
+export async function launchChromium(): Promise<{browser: BrowserContext; close: () => Promise<void>}> {
   const executablePath = execFileSync('bash', [join(repoRoot, 'scripts', 'chromium.sh')], {encoding: 'utf8'}).trim()
   const profile = mkdtempSync(join(tmpdir(), 'seldpipe-chromium-'))
-  const browser = await chromium.launch({
+  // playwright passes the fresh profile folder as --user-data-dir.
+  const browser = await chromium.launchPersistentContext(profile, {
     executablePath,
     headless: true,
+    viewport: {width: 1280, height: 900},
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`,
+      '--disable-component-update', '--disable-sync',
     ],
   })
   return {
@@ -30,8 +32,8 @@ export async function launchChromium(): Promise<{browser: Browser; close: () => 
 }
 
 /** Opens a file in a new page, collecting console errors, page errors and any request that leaves the file. */
-export async function openReport(browser: Browser, file: string): Promise<{page: Page; errors: string[]; requests: string[]}> {
-  const page = await browser.newPage({viewport: {width: 1280, height: 900}})
+export async function openReport(browser: BrowserContext, file: string): Promise<{page: Page; errors: string[]; requests: string[]}> {
+  const page = await browser.newPage()
   const errors: string[] = []
   const requests: string[] = []
   page.on('console', (message) => {

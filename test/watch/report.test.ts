@@ -1,0 +1,116 @@
+import {existsSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import type {BrowserContext} from 'playwright-core'
+import {cli, ensureBuilt} from '../pipeline/cli.js'
+import {useTempDirs} from '../pipeline/helpers.js'
+import {drawnPixels, launchChromium, openReport} from './browser.js'
+
+const tempDir = useTempDirs()
+let chromium: {browser: BrowserContext; close: () => Promise<void>}
+beforeAll(async () => {
+  await ensureBuilt()
+  chromium = await launchChromium()
+})
+afterAll(() => chromium?.close())
+
+// Stand-ins for train and evaluate, in the default pipeline's layout: train writes a 3-epoch log.jsonl whose scores
+// follow from the learning rate and the cell, evaluate copies the last epoch's scores into metrics.json and writes a
+// per-recording picture (a 2 × 1 PNG).
+const fakeTrain = `const [cell, lr, ov] = process.argv.slice(2), fs = require('fs')
+fs.mkdirSync(cell + '/model', {recursive: true})
+const lines = [1, 2, 3].map((epoch) => JSON.stringify({epoch, backend: 'cpu', loss: 1 / (epoch * lr * 10), sedLoss: 0, doaLoss: 0, er: 0.5, f1: Math.min(1, epoch * lr), doaErrorDegrees: 40 / epoch + Number(ov), frameRecall: 0.8, seldScore: 1 / (epoch + lr * 10 + Number(ov)), seconds: 1}))
+console.log('::progress epoch 3/3')
+fs.writeFileSync(cell + '/model/log.jsonl', lines.join('\\n') + '\\n')
+`
+const fakeEvaluate = `const [cell] = process.argv.slice(2), fs = require('fs')
+const log = fs.readFileSync(cell + '/model/log.jsonl', 'utf8').trim().split('\\n').map((line) => JSON.parse(line))
+const last = log[log.length - 1]
+fs.mkdirSync(cell + '/eval', {recursive: true})
+fs.writeFileSync(cell + '/eval/metrics.json', JSON.stringify({seld2018: {er: last.er, f1: last.f1, doaErrorGtDegrees: last.doaErrorDegrees, frameRecall: last.frameRecall, seldScore: last.seldScore}}))
+fs.writeFileSync(cell + '/eval/test_000.png', Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAIAAAABCAYAAAD0In+KAAAAEUlEQVR4nGP4z8DwHwSBNAMAOQYH+c9QsO4AAAAASUVORK5CYII=', 'base64'))
+`
+const CELL = 'work/${dataset}/ov${ov}_split${split}'
+const pipeline = `version: 1
+params: params.yaml
+matrix: {dataset: [synth-x], ov: [1], split: [1, 2]}
+stages:
+  train:
+    cmd: node fake-train.js ${CELL} \${t.lr} \${ov}
+    deps: [fake-train.js]
+    params: [t]
+    outs: ["${CELL}/model"]
+  evaluate:
+    cmd: node fake-evaluate.js ${CELL}
+    deps: [fake-evaluate.js, "${CELL}/model"]
+    outs: ["${CELL}/eval"]
+`
+const projectFiles = {'pipeline.yaml': pipeline, 'params.yaml': 't: {lr: 0.1, seed: 1}\n', 'fake-train.js': fakeTrain, 'fake-evaluate.js': fakeEvaluate}
+
+function seldOf(dir: string, cell: string): number {
+  return (JSON.parse(readFileSync(join(dir, 'work', 'synth-x', cell, 'eval', 'metrics.json'), 'utf8')) as {seld2018: {seldScore: number}}).seld2018.seldScore
+}
+
+describe('seldpipe report', () => {
+  it('writes one offline page: a sortable row per evaluate result, curves drawn and toggled, differing parameters marked, figures, no console errors', async () => {
+    const dir = tempDir(projectFiles)
+    expect((await cli(dir, 'run')).exitCode).toBe(0)
+    expect((await cli(dir, 'run', '--matrix', 'ov=2', 'split=1', '--set', 't.lr=0.5')).exitCode).toBe(0)
+    const written = await cli(dir, 'report', '--out', 'out/report.html')
+    expect(written.stderr).toBe('')
+    expect(written.exitCode).toBe(0)
+    expect(written.stdout).toContain('wrote out/report.html: 3 runs')
+    const file = join(dir, 'out', 'report.html')
+    expect(readFileSync(file, 'utf8')).not.toMatch(/<script[^>]+src=|<link[^>]+href=/)
+
+    const {page, errors, requests} = await openReport(chromium.browser, file)
+    const rows = page.locator('#results tbody tr')
+    expect(await rows.count()).toBe(3)
+    // Sorted by SELD score, best first; a click on F1 sorts by it, a second click reverses.
+    const seld = {ov1_split1: seldOf(dir, 'ov1_split1'), ov1_split2: seldOf(dir, 'ov1_split2'), ov2_split1: seldOf(dir, 'ov2_split1')}
+    const bySeld = Object.entries(seld).sort((a, b) => a[1] - b[1]).map(([cell]) => `synth-x ${cell.replace('_', ' ')}`)
+    const labels = () => rows.evaluateAll((trs) => trs.map((tr) => (tr as unknown as {cells: {textContent: string}[]}).cells[0].textContent))
+    expect(await labels()).toEqual(bySeld)
+    await page.locator('#results th', {hasText: /^F1$/}).click()
+    const f1 = () => rows.evaluateAll((trs) => trs.map((tr) => Number((tr as unknown as {cells: {textContent: string}[]}).cells[4].textContent)))
+    expect(await f1()).toEqual([0.3, 0.3, 1])
+    await page.locator('#results th', {hasText: /^F1$/}).click()
+    expect(await f1()).toEqual([1, 0.3, 0.3])
+    // The run made with --set is stale against today's parameters, and says so.
+    expect(await page.locator('#results tr[data-run="evaluate@dataset=synth-x,ov=2,split=1"] td.stale').textContent()).toBe('stale')
+
+    const pixels = await drawnPixels(page)
+    expect(Object.keys(pixels)).toEqual(['seldScore', 'f1', 'doaErrorDegrees', 'loss'])
+    for (const [curve, count] of Object.entries(pixels)) expect(count, curve).toBeGreaterThan(2000)
+    await page.locator('#run-toggles input[data-run="evaluate@dataset=synth-x,ov=2,split=1"]').uncheck()
+    expect((await drawnPixels(page)).seldScore).toBeLessThan(pixels.seldScore)
+    // Hovering a chart shows the values of that epoch in its legend.
+    const chart = page.locator('.chart[data-curve="seldScore"] .u-over')
+    const box = (await chart.boundingBox())!
+    await page.mouse.move(box.x + box.width - 2, box.y + box.height / 2)
+    const legend = await page.locator('.chart[data-curve="seldScore"] .u-legend').textContent()
+    expect(legend).toContain(seld.ov1_split1.toFixed(3))
+
+    const differs = await page.locator('#params tr.differs td:first-child').allTextContents()
+    expect(differs.sort()).toEqual(['ov', 'split', 't.lr'])
+    expect(await page.locator('#params tbody td:first-child').allTextContents()).toEqual(['dataset', 'ov', 'split', 't.lr', 't.seed'])
+
+    const images = page.locator('#figures img')
+    expect(await images.count()).toBe(3)
+    expect(await images.evaluateAll((imgs) => imgs.map((img) => (img as unknown as {naturalWidth: number}).naturalWidth))).toEqual([2, 2, 2])
+    expect(errors).toEqual([])
+    expect(requests).toEqual([])
+    await page.close()
+  })
+
+  it('with --matrix shows only those cells; without any result it fails and writes nothing', async () => {
+    const dir = tempDir(projectFiles)
+    const empty = await cli(dir, 'report')
+    expect(empty.exitCode).toBe(1)
+    expect(empty.stderr).toContain('no evaluate results')
+    expect(existsSync(join(dir, 'report.html'))).toBe(false)
+    expect((await cli(dir, 'run')).exitCode).toBe(0)
+    const one = await cli(dir, 'report', '--matrix', 'split=2', '--json')
+    expect(JSON.parse(one.stdout)).toEqual({out: join(dir, 'report.html'), runs: [{id: 'evaluate@dataset=synth-x,ov=1,split=2', state: 'up to date'}]})
+  })
+})
