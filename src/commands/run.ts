@@ -45,8 +45,12 @@ were restored, were up to date, failed or did not run); progress goes to stderr.
     const graph = await reportingPipelineErrors(this.error.bind(this), () => loadGraph(flags))
     const cache = openCache(graph)
     const controller = new AbortController()
+    let reporter: Reporter | undefined
+    let live = false
     const stop = (signal: NodeJS.Signals) => {
-      if (!controller.signal.aborted) sayToStderr(`\n${signal}: stopping running commands; nothing is recorded for them`)
+      const message = `${signal}: stopping running commands; nothing is recorded for them`
+      // On a terminal the live display owns the bottom lines: writing past it would let its next redraw erase this.
+      if (!controller.signal.aborted) live ? reporter!.line(message) : sayToStderr(`\n${message}`)
       controller.abort()
     }
     const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
@@ -66,7 +70,6 @@ were restored, were up to date, failed or did not run); progress goes to stderr.
         return {dryRun: true, instances: graph.instances.length, planned}
       }
       // Before the run lock: a cluster executor takes its coordinator lock here and refuses a second coordinator.
-      let reporter: Reporter | undefined
       executor = createExecutor(flags.executor, {cacheDir: cache.dir, warn: (message) => reporter?.line(`warning: ${message}`)})
       release = await acquireLock(
         cache.lockFile,
@@ -78,7 +81,8 @@ were restored, were up to date, failed or did not run); progress goes to stderr.
       })
       await this.stopLeftovers(cache)
       // log-update is loaded only for a terminal: plain output starts faster without it.
-      reporter = process.stdout.isTTY && !json ? new (await import('../pipeline/run/live-reporter.js')).LiveReporter() : new PlainReporter(say)
+      live = Boolean(process.stdout.isTTY) && !json
+      reporter = live ? new (await import('../pipeline/run/live-reporter.js')).LiveReporter() : new PlainReporter(say)
       const summary = await runGraph(graph, cache, {executor, jobs: flags.jobs, force: flags.force, reporter, signal: controller.signal}).finally(() => reporter?.close())
       const parts = [`${summary.ran.length} ran`, `${summary.restored.length} restored`, `${summary.upToDate.length} up to date`]
       if (summary.failed.length > 0) parts.push(`${summary.failed.length} failed`)

@@ -40,8 +40,11 @@ export class LiveReporter implements Reporter {
     if (Date.now() - this.renderedAt >= MIN_RENDER_INTERVAL_MS) this.render()
   }
   stopped(id: string): void {
+    const progress = this.running.get(id)?.progress
     this.running.delete(id)
-    this.render()
+    // The last progress line (a final epoch's scores, say) stays on screen, in the form plain output uses.
+    if (progress) this.line(`${id}: ${progress}`)
+    else this.render()
   }
   close(): void {
     clearInterval(this.timer)
