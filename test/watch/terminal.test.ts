@@ -1,12 +1,11 @@
-import {execFileSync} from 'node:child_process'
 import {cpSync, existsSync, readFileSync, symlinkSync} from 'node:fs'
 import {join} from 'node:path'
-import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {BrowserContext} from 'playwright-core'
 import {cli, ensureBuilt, repoRoot} from '../pipeline/cli.js'
 import {useTempDirs} from '../pipeline/helpers.js'
 import {drawnPixels, launchChromium, openReport} from './browser.js'
+import {TerminalSession, until} from './terminal-session.js'
 
 const tempDir = useTempDirs()
 beforeAll(ensureBuilt)
@@ -23,44 +22,10 @@ function defaultProject(): string {
   return dir
 }
 
-let sessionCount = 0
-
-/** `seldpipe ARGS` in a detached tmux session (a real terminal, 160 columns); its exit code lands in <name>.exit. */
-class TerminalSession {
-  readonly name = `seldpipe-test-${process.pid}-${++sessionCount}`
-  constructor(readonly dir: string, args: string[]) {
-    const command = `node ${join(repoRoot, 'bin', 'run.js')} ${args.map((arg) => `'${arg}'`).join(' ')}; echo $? > ${this.name}.exit; sleep 600`
-    execFileSync('tmux', ['new-session', '-d', '-s', this.name, '-x', '160', '-y', '40', '-c', dir, command])
-  }
-  screen(): string {
-    return execFileSync('tmux', ['capture-pane', '-p', '-t', this.name], {encoding: 'utf8'})
-  }
-  send(...keys: string[]): void {
-    execFileSync('tmux', ['send-keys', '-t', this.name, ...keys])
-  }
-  exitCode(): number | undefined {
-    const file = join(this.dir, `${this.name}.exit`)
-    return existsSync(file) ? Number(readFileSync(file, 'utf8')) : undefined
-  }
-  close(): void {
-    execFileSync('tmux', ['kill-session', '-t', this.name])
-  }
-}
-
 const sessions: TerminalSession[] = []
 afterAll(() => {
   for (const session of sessions) session.close()
 })
-
-async function until<T>(what: string, check: () => T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = check()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(100)
-  }
-}
 
 describe('watching a run in a terminal, then reading its report', () => {
   it('shows the train line with the epoch and SELD score within 5 s of the epoch\'s end; Ctrl-C stops cleanly; the report opens in Chromium', async () => {
