@@ -41,17 +41,19 @@ describe.skipIf(skipReason !== undefined)('SlurmExecutor on the loopback cluster
   it('runs a job with its resources, streams stdout and stderr into the log and reports the exit code', async () => {
     const executor = open()
     const handles: string[] = []
-    const job = nodeJob(dir, 'stage@x=1', `console.log('to stdout'); console.error('to stderr'); require('fs').writeFileSync('out.txt', 'done')`,
+    const progress: string[] = []
+    const job = nodeJob(dir, 'stage@x=1', `console.log('to stdout'); console.log('::progress half way'); console.error('to stderr'); require('fs').writeFileSync('out.txt', 'done')`,
       {cpus: 1, mem: '200M', time: '00:05:00'})
-    const result = await executor.run(job, new AbortController().signal, (handle) => handles.push(handle))
+    const result = await executor.run(job, new AbortController().signal, (handle) => handles.push(handle), (text) => progress.push(text))
     await executor.close()
 
     expect(result).toEqual({exitCode: 0, stderrTail: 'to stderr', handle: handles[0]})
     expect(handles[0]).toMatch(/^\d+$/)
     expect(await readFile(path.join(dir, 'out.txt'), 'utf8')).toBe('done')
     const log = await readFile(job.logFile, 'utf8')
-    expect(log).toContain('to stdout\n')
+    expect(log).toContain('to stdout\n::progress half way\n')
     expect(log).toContain('to stderr\n')
+    expect(progress).toEqual(['half way'])
     const slurm = await showJob(handles[0])
     expect(slurm.JobName).toBe('seldpipe:stage@x=1')
     expect(slurm.TimeLimit).toBe('00:05:00')

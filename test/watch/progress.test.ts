@@ -1,7 +1,9 @@
-import {readFileSync} from 'node:fs'
+import {appendFileSync, readFileSync, writeFileSync} from 'node:fs'
+import {open} from 'node:fs/promises'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {ProgressScanner} from '../../src/pipeline/run/stage-progress.js'
+import {LogTail} from '../../src/pipeline/executors/slurm/slurm-executor.js'
 import {describeProgress, estimateRemainingSeconds} from '../../src/seld/train/train-progress.js'
 import {cli, ensureBuilt, nodeEval} from '../pipeline/cli.js'
 import {useTempDirs} from '../pipeline/helpers.js'
@@ -51,5 +53,24 @@ describe('training progress', () => {
     expect(describeProgress({phase: 'batch', epoch: 4, epochs: 40, batch: 20, batches: 120, loss: 0.7, seldScore: 0.38, bestScore: 0.35, etaSeconds: 3700}))
       .toBe('epoch 4/40 batch 20/120  loss 0.700  last SELD 0.380  (best 0.350)  eta 1h02m')
     expect(describeProgress({phase: 'scoring', epoch: 1, epochs: 2, loss: NaN, etaSeconds: 5})).toBe('epoch 1/2  scoring the test split  loss n/a  eta 5s')
+  })
+})
+
+describe('progress of Slurm jobs', () => {
+  it('comes from the job output file as the coordinator copies it into the log, a line split between polls included', async () => {
+    const dir = tempDir()
+    const output = join(dir, '1.out')
+    const seen: string[] = []
+    const tail = new LogTail(output, undefined, new ProgressScanner((text) => seen.push(text)))
+    const log = await open(join(dir, 'job.log'), 'w')
+    await tail.drainInto(log) // Slurm has not created the file yet
+    writeFileSync(output, 'starting\n::progress epoch 1/2  SE')
+    await tail.drainInto(log)
+    expect(seen).toEqual([])
+    appendFileSync(output, 'LD 0.5\n::progress epoch 2/2\n')
+    await tail.drainInto(log)
+    await log.close()
+    expect(seen).toEqual(['epoch 1/2  SELD 0.5', 'epoch 2/2'])
+    expect(readFileSync(join(dir, 'job.log'), 'utf8')).toBe('starting\n::progress epoch 1/2  SELD 0.5\n::progress epoch 2/2\n')
   })
 })

@@ -40,7 +40,7 @@ const STDERR_TAIL_LINES = 20
 const RAN_TO_END_STATES = new Set(['COMPLETED', 'FAILED', 'UNKNOWN'])
 
 /** Copies what a growing file gained since the last call into the job's log, so the log fills while the job runs. */
-class LogTail {
+export class LogTail {
   private offset = 0
 
   /**
