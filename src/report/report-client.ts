@@ -32,13 +32,15 @@ export const REPORT_CLIENT_SCRIPT = String.raw`
   function cellValue(run, column) {
     if (column.key === 'label' || column.key === 'state') return run[column.key]
     if (column.key === 'epochs') return run.curve.length
-    if (column.key === 'finishedAt') return run.finishedAt || ''
+    if (column.key === 'finishedAt') return run.finishedAt ? run.finishedAt.slice(0, 16).replace('T', ' ') : ''
     return run.metrics[column.key]
   }
   var best = {}
   data.metricColumns.forEach(function (c) {
     var values = runs.map(function (run) { return run.metrics[c.key] }).filter(function (v) { return v !== null })
-    if (values.length > 1) best[c.key] = c.lowerIsBetter ? Math.min.apply(null, values) : Math.max.apply(null, values)
+    // Marked only where the runs differ: a tie everywhere says nothing.
+    var low = Math.min.apply(null, values), high = Math.max.apply(null, values)
+    if (values.length > 1 && low !== high) best[c.key] = c.lowerIsBetter ? low : high
   })
   var sortKey = 'seldScore', sortUp = true
   var thead = el('thead', {}, [el('tr', {}, columns.map(function (column) {
