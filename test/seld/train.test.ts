@@ -13,6 +13,7 @@ import {writeNpy} from '../../src/seld/io/npy.js'
 import {initBackend} from '../../src/seld/model/backend.js'
 import {normalizeDirectory} from '../../src/seld/features/scaler.js'
 import {readLog, trainSeldnet, type EpochRecord, type TrainRun} from '../../src/seld/train/training.js'
+import type {TrainProgress} from '../../src/seld/train/train-progress.js'
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const CLASSES = 11
@@ -102,7 +103,17 @@ describe('trainSeldnet', () => {
       lines.push(line)
       if (line.startsWith('epoch ')) tensors.push(tf.memory().numTensors)
     }
-    const result = await trainSeldnet(run(cell, out, {print}, {epochs: 10, patience: 10}))
+    const progress: TrainProgress[] = []
+    const result = await trainSeldnet(run(cell, out, {print, progress: (update) => progress.push(update)}, {epochs: 10, patience: 10}))
+    // Progress after every batch, when scoring starts and at the end of every epoch, with the epoch's own scores.
+    const ends = progress.filter((update) => update.phase === 'epoch')
+    expect(ends.map((update) => [update.epoch, update.epochs, update.loss, update.seldScore])).toEqual(result.records.map((r) => [r.epoch, 10, r.loss, r.seldScore]))
+    expect(ends.map((update) => update.bestScore)).toEqual(result.records.map((_, i) => Math.min(...result.records.slice(0, i + 1).map((r) => r.seldScore))))
+    expect(ends[9].etaSeconds).toBe(0)
+    const firstEpoch = progress.filter((update) => update.epoch === 1).map((update) => update.phase === 'batch' ? `batch ${update.batch}/${update.batches}` : update.phase)
+    expect(firstEpoch.at(-2)).toBe('scoring')
+    expect(firstEpoch.filter((phase) => phase.startsWith('batch')).length).toBeGreaterThan(1)
+    expect(firstEpoch.at(-3)).toMatch(/^batch (\d+)\/\1$/)
     // No tensors leak per epoch (the first epoch creates Adam's moments).
     expect(new Set(tensors.slice(1)).size).toBe(1)
     const losses = result.records.map((r) => r.loss)
