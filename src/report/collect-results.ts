@@ -1,10 +1,10 @@
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {existsSync, readFileSync} from 'node:fs'
+import {basename, dirname, join} from 'node:path'
 import type {Assessment} from '../pipeline/run/assess.js'
 import type {Cache} from '../pipeline/state/cache.js'
 import type {Graph, Instance} from '../pipeline/graph/graph.js'
 import type {EvaluationReport} from '../seld/eval/report.js'
-import {LOG_FILE, readLog, type EpochRecord} from '../seld/train/training-log.js'
+import {LOG_FILE, parseLog, type EpochRecord} from '../seld/train/training-log.js'
 
 const METRICS_FILE = 'metrics.json'
 /** The evaluate stage's picture of the learning curves: the report draws its own. */
@@ -68,10 +68,10 @@ function withUpstream(instance: Instance): Instance[] {
   return [...seen.values()]
 }
 
-function readMetrics(file: string): Record<MetricKey, number | null> {
+function parseMetrics(file: string, text: string): Record<MetricKey, number | null> {
   let report: EvaluationReport
   try {
-    report = JSON.parse(readFileSync(file, 'utf8')) as EvaluationReport
+    report = JSON.parse(text) as EvaluationReport
   } catch (error) {
     throw new Error(`${file}: not readable JSON (${(error as Error).message})`)
   }
@@ -85,26 +85,69 @@ function readMetrics(file: string): Record<MetricKey, number | null> {
   }
 }
 
+/** A file inside the recorded outs of one instance run. */
+interface RecordedFile {
+  /** Path from the pipeline folder, e.g. `work/synth-foa/ov1_split1/eval/test_000.png`. */
+  path: string
+  read: () => Buffer
+}
+
 /**
- * The results of the graph's cells: every instance with a metrics.json in one of its outs is an evaluated cell; its
- * learning curve comes from the log.jsonl in an upstream instance's out, its parameters from what the cache recorded
- * for the cell's instances (what the result was made with, not what the parameter files say now).
+ * The files of the outs recorded under `key` that `wanted` picks (by their path inside the out), read from the cache's
+ * objects: what that very run wrote, whatever the work folders hold now. Where an object is gone, the file on disk
+ * stands in when the disk still holds that run (`onDisk`).
+ */
+function recordedFiles(cache: Cache, root: string, key: string | undefined, onDisk: boolean, wanted: (inside: string) => boolean): RecordedFile[] {
+  const record = key === undefined ? undefined : cache.keyRecord(key)
+  if (!record) return []
+  return record.outs.flatMap(({path, content}) => {
+    const entries = content.type === 'file' ? [{path: '', hash: content.hash}] : content.entries
+    return entries.filter((entry) => wanted(entry.path || basename(path))).map((entry) => {
+      const file = entry.path ? join(path, entry.path) : path
+      const object = cache.objectPath(entry.hash)
+      return {path: file, read: () => readFileSync(existsSync(object) || !onDisk ? object : join(root, file))}
+    })
+  })
+}
+
+/** What one recorded evaluate run and the training run it scored wrote: its scores, its learning curve, its pictures. */
+function readRecordedRun(cache: Cache, root: string, evaluate: {key: string; onDisk: boolean}, train: {key: string; onDisk: boolean} | undefined) {
+  const [metricsFile] = recordedFiles(cache, root, evaluate.key, evaluate.onDisk, (inside) => basename(inside) === METRICS_FILE)
+  if (metricsFile === undefined) return undefined
+  const [logFile] = train ? recordedFiles(cache, root, train.key, train.onDisk, (inside) => basename(inside) === LOG_FILE) : []
+  const figures = recordedFiles(cache, root, evaluate.key, evaluate.onDisk, (inside) => inside.endsWith('.png') && basename(inside) !== CURVES_PICTURE)
+    .sort((a, b) => a.path.localeCompare(b.path))
+    .map((file) => ({name: basename(file.path, '.png'), pngBase64: file.read().toString('base64')}))
+  return {
+    metrics: parseMetrics(metricsFile.path, metricsFile.read().toString('utf8')),
+    curve: logFile ? parseLog(logFile.path, logFile.read().toString('utf8')) : [],
+    figures,
+    evalDir: dirname(metricsFile.path),
+  }
+}
+
+/**
+ * The results of the graph's cells as the cache recorded them: every instance whose last recorded run wrote a
+ * metrics.json is an evaluated cell; its learning curve is the log.jsonl of the upstream run it scored, its
+ * parameters what the cache recorded for the cell's instances (what the result was made with, not what the parameter
+ * files say now), and `state` says whether that result still matches the pipeline.
  */
 export function collectCellResults(graph: Graph, cache: Cache, assessments: Map<string, Assessment>): ReportRun[] {
-  const absolute = (path: string) => join(graph.pipeline.root, path)
+  const root = graph.pipeline.root
+  const recorded = (id: string) => {
+    const key = cache.instanceRecord(id)?.key
+    return key === undefined ? undefined : {key, onDisk: true}
+  }
   const runs: ReportRun[] = []
   for (const instance of graph.instances) {
-    const evalOut = instance.outs.find((out) => existsSync(join(absolute(out), METRICS_FILE)))
-    if (evalOut === undefined) continue
-    const evalDir = absolute(evalOut)
+    const evaluate = recorded(instance.id)
+    if (!evaluate) continue
     const chain = withUpstream(instance)
-    const logFile = chain.flatMap((node) => node.outs.map((out) => join(absolute(out), LOG_FILE))).find((file) => existsSync(file))
+    const train = chain.map((node) => recorded(node.id)).find((run) => run !== undefined && run.key !== evaluate.key && recordedFiles(cache, root, run.key, true, (inside) => basename(inside) === LOG_FILE).length > 0)
+    const found = readRecordedRun(cache, root, evaluate, train)
+    if (!found) continue
     const params: Record<string, unknown> = {...instance.vars}
     for (const node of chain) Object.assign(params, flattenParams(cache.instanceRecord(node.id)?.params ?? node.params))
-    const figures = readdirSync(evalDir)
-      .filter((name) => name.endsWith('.png') && name !== CURVES_PICTURE)
-      .sort()
-      .map((name) => ({name: name.slice(0, -4), pngBase64: readFileSync(join(evalDir, name)).toString('base64')}))
     const assessment = assessments.get(instance.id)
     runs.push({
       id: instance.id,
@@ -112,21 +155,12 @@ export function collectCellResults(graph: Graph, cache: Cache, assessments: Map<
       vars: instance.vars,
       state: assessment?.state ?? 'unknown',
       reasons: assessment?.reasons ?? [],
-      finishedAt: recordedFinish(cache, instance.id),
-      metrics: readMetrics(join(evalDir, METRICS_FILE)),
-      curve: logFile ? readLog(logFile) : [],
+      finishedAt: cache.keyRecord(evaluate.key)?.finishedAt ?? null,
       params,
-      figures,
-      evalDir: evalOut,
+      ...found,
     })
   }
   return runs
-}
-
-/** When the result on disk was recorded: the cache's record of the instance's last successful run. */
-function recordedFinish(cache: Cache, id: string): string | null {
-  const key = cache.instanceRecord(id)?.key
-  return (key === undefined ? undefined : cache.keyRecord(key)?.finishedAt) ?? null
 }
 
 /** Keys whose values are not the same in every run. */

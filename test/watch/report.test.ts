@@ -1,4 +1,4 @@
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {BrowserContext} from 'playwright-core'
@@ -112,5 +112,23 @@ describe('seldpipe report', () => {
     expect((await cli(dir, 'run')).exitCode).toBe(0)
     const one = await cli(dir, 'report', '--matrix', 'split=2', '--json')
     expect(JSON.parse(one.stdout)).toEqual({out: join(dir, 'report.html'), runs: [{id: 'evaluate@dataset=synth-x,ov=1,split=2', state: 'up to date'}]})
+  })
+
+  it('shows what the run recorded, not what the work folder holds now, and marks such a result stale', async () => {
+    const dir = tempDir(projectFiles)
+    expect((await cli(dir, 'run', '--matrix', 'split=1')).exitCode).toBe(0)
+    const metricsFile = join(dir, 'work', 'synth-x', 'ov1_split1', 'eval', 'metrics.json')
+    const recorded = JSON.parse(readFileSync(metricsFile, 'utf8')) as {seld2018: {seldScore: number}}
+    writeFileSync(metricsFile, JSON.stringify({seld2018: {...recorded.seld2018, seldScore: 0.001}}))
+    rmSync(join(dir, 'work', 'synth-x', 'ov1_split1', 'model', 'log.jsonl'))
+    expect((await cli(dir, 'report', '--matrix', 'split=1')).exitCode).toBe(0)
+    const {page, errors} = await openReport(chromium.browser, join(dir, 'report.html'))
+    const cells = await page.locator('#results tbody tr td').allTextContents()
+    expect(cells[1]).toBe('stale')
+    expect(cells[2]).toBe(recorded.seld2018.seldScore.toFixed(3))
+    expect(await page.locator('#results tbody tr td.stale').getAttribute('title')).toBe('out changed: work/synth-x/ov1_split1/eval')
+    expect(Object.values(await drawnPixels(page)).every((pixels) => pixels > 1000)).toBe(true)
+    expect(errors).toEqual([])
+    await page.close()
   })
 })

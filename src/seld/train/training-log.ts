@@ -21,7 +21,12 @@ export interface EpochRecord {
 /** Reads a log written by trainSeldnet, one EpochRecord per line. */
 export function readLog(file: string): EpochRecord[] {
   if (!existsSync(file)) throw new Error(`${file}: no training log`)
-  return readFileSync(file, 'utf8')
+  return parseLog(file, readFileSync(file, 'utf8'))
+}
+
+/** The records of a log's text; `file` names it in errors. */
+export function parseLog(file: string, text: string): EpochRecord[] {
+  return text
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line, i) => {
@@ -32,4 +37,3 @@ export function readLog(file: string): EpochRecord[] {
       }
     })
 }
-
