@@ -32,6 +32,8 @@ export interface RunningRecord {
   handle?: string
   runPid: number
   startedAt: string
+  /** The GPUs the engine lent the instance. */
+  gpus?: string[]
 }
 
 /**
