@@ -32,8 +32,7 @@ export async function setUpBench(defaultSteps: number): Promise<BenchSetup> {
     if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} must be a non-negative integer, got ${values[name]}`)
     return value
   }
-  let backend = await initBackend(values.backend as BackendPreference)
-  if (backend === 'wasm') backend += ` threads=${(await import('@tensorflow/tfjs-backend-wasm')).getThreadsCount()}`
+  const backend = (await initBackend(values.backend as BackendPreference)).description
   const batch = number('batch')
   const config: ModelConfig = {
     seqLen: number('frames'),
