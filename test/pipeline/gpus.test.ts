@@ -17,7 +17,7 @@ function driver(nvidiaSmi?: string, proc?: string[]): DriverProbe {
   return {nvidiaSmiList: () => nvidiaSmi, procGpus: () => proc}
 }
 
-const askingFor = (gpus: number) => ({id: `x${gpus}`, resources: gpus ? {gpus} : undefined}) as Instance
+const askingFor = (gpus: number | undefined) => ({id: `x${gpus}`, resources: gpus === undefined ? undefined : {gpus}}) as Instance
 
 describe('discoverGpus', () => {
   it('takes SELDPIPE_GPUS first, then the inherited CUDA_VISIBLE_DEVICES, then nvidia-smi -L, then /proc', () => {
@@ -63,10 +63,13 @@ describe('GpuPlacement', () => {
   it('lets an instance start only when its GPUs are free; instances asking for none always fit', () => {
     const said: string[] = []
     const placement = new GpuPlacement(new GpuPool({devices: ['0', '1'], source: 'SELDPIPE_GPUS=0,1'}), (line) => said.push(line))
-    expect(placement.take(askingFor(0))).toBeUndefined()
+    expect(placement.take(askingFor(undefined))).toBeUndefined()
     expect(placement.take(askingFor(2))).toEqual(['0', '1'])
     expect(placement.fits(askingFor(1))).toBe(false)
+    expect(placement.fits(askingFor(undefined))).toBe(true)
+    // gpus: 0 says "none": it runs with every GPU hidden, beside those that hold them.
     expect(placement.fits(askingFor(0))).toBe(true)
+    expect(placement.take(askingFor(0))).toEqual([])
     placement.release(['1'])
     expect(placement.fits(askingFor(1))).toBe(true)
     expect(placement.fits(askingFor(2))).toBe(false)

@@ -135,8 +135,8 @@ function gpusAskedFor(instance: Instance): number {
 
 /**
  * Places local instances on the pool's GPUs. An instance asking for N GPUs starts only when N devices have a free
- * place; one asking for none runs in the environment seldpipe was started with. Where no GPU was found, instances
- * asking for one run without (CUDA_VISIBLE_DEVICES empty), after a one-line notice.
+ * place. Where no GPU was found, instances asking for one run without (CUDA_VISIBLE_DEVICES empty), after a one-line
+ * notice.
  */
 export class GpuPlacement {
   private announced = false
@@ -152,10 +152,13 @@ export class GpuPlacement {
     return asked === 0 || this.pool.size === 0 || asked > this.pool.size || this.pool.free() >= asked
   }
 
-  /** The devices `instance` holds until it is released: undefined when it asks for none. */
+  /**
+   * The devices `instance` holds until it is released: none for `gpus: 0` (it sees no GPU, so it cannot take memory
+   * on one another instance holds), undefined when its stage says nothing about GPUs (its environment is inherited).
+   */
   take(instance: Instance): string[] | undefined {
     const asked = gpusAskedFor(instance)
-    if (asked === 0) return undefined
+    if (asked === 0) return instance.resources?.gpus === 0 ? [] : undefined
     this.announce()
     if (this.pool.size === 0) return []
     const {devices, source} = this.pool.inventory
