@@ -32,6 +32,8 @@ export class PlainReporter implements Reporter {
     this.write(`running ${id} (${handle}${gpus ? `, ${formatGpus(gpus)}` : ''})`)
     this.gpus.delete(id)
   }
-  stopped(): void {}
+  stopped(id: string): void {
+    this.gpus.delete(id)
+  }
   close(): void {}
 }
