@@ -118,16 +118,17 @@ runStage(
       aziOnly: model.boolean('azi_only'), lr: train.number('lr'),
     }
     const backend = await initBackend(backendPreference)
+    reportProgress(`tfjs backend: ${backend.description}`)
     const fingerprint = runFingerprint({dataset: dataset.name, modelConfig, settings, nfft}, [...trainRecordings, ...testRecordings].flatMap((r) => [r.featuresFile, r.targetsFile]))
 
     console.log(
       `${dataset.name}: ${trainRecordings.length} train and ${testRecordings.length} test recordings, ` +
-        `${bins} bins × ${featureChannels} channels, ${classes} classes, ${framesPerSecond} frames/s, backend ${backend}` +
+        `${bins} bins × ${featureChannels} channels, ${classes} classes, ${framesPerSecond} frames/s, backend ${backend.description}` +
         (settings.quickTest ? ' (quick test: 2 epochs of 2 batches)' : ''),
     )
     // predict and evaluate need the feature settings and the scaler beside the model; written first so that a model
     // being trained is already usable from its best epoch so far.
-    writePredictInfo(out, dataset, nfft, join(features, SCALER_JSON))
+    writePredictInfo(out, dataset, nfft, join(features, SCALER_JSON), {backend: backend.name, device: backend.device})
     let lastBatchReport = 0
     const result = await trainSeldnet({
       model: buildSeldnet(modelConfig),
@@ -138,7 +139,8 @@ runStage(
       outDir: out,
       checkpointDir: `${out}.checkpoint`,
       fingerprint,
-      backend,
+      backend: backend.name,
+      device: backend.device,
       print: (line) => console.log(line),
       progress: (progress) => {
         // Batches can be many a second on small models: one batch line a second is plenty for the display.

@@ -1,4 +1,5 @@
 import {createLogUpdate} from 'log-update'
+import {formatGpus} from './gpus.js'
 import {formatSeconds, type Reporter} from './progress.js'
 
 const MIN_RENDER_INTERVAL_MS = 200
@@ -6,6 +7,7 @@ const MIN_RENDER_INTERVAL_MS = 200
 interface RunningInstance {
   since: number
   handle?: string
+  gpus?: string[]
   progress?: string
 }
 
@@ -24,8 +26,8 @@ export class LiveReporter implements Reporter {
     process.stdout.write(`${text}\n`)
     this.render()
   }
-  started(id: string): void {
-    this.running.set(id, {since: Date.now()})
+  started(id: string, gpus?: string[]): void {
+    this.running.set(id, {since: Date.now(), gpus: gpus?.length ? gpus : undefined})
     this.render()
   }
   handle(id: string, handle: string): void {
@@ -56,8 +58,9 @@ export class LiveReporter implements Reporter {
     this.renderedAt = now
     // One screen line per instance: a wrapped line would leave fragments behind when the display redraws.
     const columns = process.stdout.columns || 120
-    const lines = [...this.running].map(([id, {since, handle, progress}]) => {
-      const line = `  ▸ ${id}  ${formatSeconds(now - since)}${handle ? `  (${handle})` : ''}${progress ? `  ${progress}` : ''}`
+    const lines = [...this.running].map(([id, {since, handle, gpus, progress}]) => {
+      const where = [handle, gpus && formatGpus(gpus)].filter(Boolean).join(', ')
+      const line = `  ▸ ${id}  ${formatSeconds(now - since)}${where ? `  (${where})` : ''}${progress ? `  ${progress}` : ''}`
       return line.length > columns - 1 ? `${line.slice(0, columns - 2)}…` : line
     })
     if (lines.length === 0) this.live.clear()

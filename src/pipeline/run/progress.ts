@@ -1,8 +1,11 @@
+import {formatGpus} from './gpus.js'
+
 /** What a run tells the user as it goes. */
 export interface Reporter {
   /** A permanent line (an instance finished, was skipped, restored, failed). */
   line(text: string): void
-  started(id: string): void
+  /** `gpus`: the devices the instance holds, when the engine placed it on GPUs. */
+  started(id: string, gpus?: string[]): void
   handle(id: string, handle: string): void
   /** The latest progress line of a running instance (see stage-progress.ts). */
   progress(id: string, text: string): void
@@ -17,19 +20,26 @@ export function formatSeconds(milliseconds: number): string {
 
 /** Plain lines, for logs and pipes. */
 export class PlainReporter implements Reporter {
+  private readonly gpus = new Map<string, string[]>()
   constructor(private readonly write: (text: string) => void) {}
   line(text: string): void {
     this.write(text)
   }
-  /** Said once the executor has a handle for it, e.g. `running train@... (pid 123)`. */
-  started(): void {}
+  started(id: string, gpus?: string[]): void {
+    if (gpus?.length) this.gpus.set(id, gpus)
+  }
+  /** Said once the executor has a handle for it, e.g. `running train@... (pid 123, GPU 0)`. */
   handle(id: string, handle: string): void {
-    this.write(`running ${id} (${handle})`)
+    const gpus = this.gpus.get(id)
+    this.write(`running ${id} (${handle}${gpus ? `, ${formatGpus(gpus)}` : ''})`)
+    this.gpus.delete(id)
+  }
+  stopped(id: string): void {
+    this.gpus.delete(id)
   }
   /** Every progress line, prefixed with its instance, so interleaved instances stay apart in a log. */
   progress(id: string, text: string): void {
     this.write(`${id}: ${text}`)
   }
-  stopped(): void {}
   close(): void {}
 }

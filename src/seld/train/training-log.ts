@@ -7,6 +7,8 @@ export const LOG_FILE = 'log.jsonl'
 export interface EpochRecord {
   epoch: number
   backend: string
+  /** The device the backend computed on (`GPU 1`, `CPU`). */
+  device: string
   loss: number
   sedLoss: number
   doaLoss: number
