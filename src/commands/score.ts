@@ -1,4 +1,5 @@
-import {Command, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
+import {JsonCommand} from '../cli/json-command.js'
 import {readNpy, type NdArray} from '../seld/io/npy.js'
 import {checkActivity} from '../seld/eval/frames.js'
 import {seld2018Metrics, type Seld2018Metrics} from '../seld/eval/metrics-2018.js'
@@ -22,7 +23,7 @@ function asTable(file: string, array: NdArray): Table {
   return {file, rows: columns ? data.length / columns : 0, columns, data}
 }
 
-export default class Score extends Command {
+export default class Score extends JsonCommand {
   static override description = `Score any SELD system's output with the published SELDnet 2018 metrics (and the DCASE joint metrics).
 
 Arrays are .npy files of frames × columns (or sequences × frames × columns, flattened): activity frames × K with 0/1
@@ -32,7 +33,6 @@ frames × 2K (x, y) with --azi-only.`
     '<%= config.bin %> score --sed-pred sed_pred.npy --sed-ref sed_ref.npy --doa-pred doa_pred.npy --doa-ref doa_ref.npy --frames-per-second 86',
     '<%= config.bin %> score --sed-pred p.npy --sed-ref r.npy --doa-pred d.npy --doa-ref e.npy --frames-per-second 172 --joint --json',
   ]
-  static override enableJsonFlag = true
   static override flags = {
     'sed-pred': Flags.string({required: true, description: 'predicted activity, frames × K, 0/1'}),
     'sed-ref': Flags.string({required: true, description: 'reference activity, frames × K, 0/1'}),
