@@ -11,6 +11,8 @@ import {metricFramesPerSecond, trainSeldnet, type TrainSettings} from '../src/se
 import {describeProgress} from '../src/seld/train/train-progress.js'
 import {reportProgress, required, requiredNumber, runStage} from './stage.js'
 
+const BATCH_REPORT_INTERVAL_MS = 3000
+
 /** Typed reads of a params section passed as JSON (e.g. `--train-config '{"seq_len": 64, ...}'`), failing clearly. */
 function parseSection(text: string, flag: string) {
   let section: Record<string, unknown>
@@ -143,9 +145,10 @@ runStage(
       device: backend.device,
       print: (line) => console.log(line),
       progress: (progress) => {
-        // Batches can be many a second on small models: one batch line a second is plenty for the display.
+        // Within an epoch a line every few seconds keeps the display alive without flooding logs, where every
+        // progress line is kept; the lines that end an epoch or start its scoring always go out.
         const now = Date.now()
-        if (progress.phase === 'batch' && progress.batch !== progress.batches && now - lastBatchReport < 1000) return
+        if (progress.phase === 'batch' && progress.batch !== progress.batches && now - lastBatchReport < BATCH_REPORT_INTERVAL_MS) return
         lastBatchReport = now
         reportProgress(describeProgress(progress))
       },
