@@ -163,6 +163,52 @@ export function collectCellResults(graph: Graph, cache: Cache, assessments: Map<
   return runs
 }
 
+/** A recorded run of an instance, as the cache index keeps it (see the records of src/pipeline/state). */
+export interface RecordedRun {
+  key: string
+  instance: string
+  vars: Record<string, string>
+  /** Dotted key → value, of the instance and everything upstream of it. */
+  params: Record<string, unknown>
+  /** The instance and its upstream instances, each with the key it ran with. */
+  lineage: {id: string; stage: string; key: string}[]
+  finishedAt: string
+}
+
+/** How many hexadecimal characters of a run's key name it in the report (as `seldpipe exp show` does). */
+const RUN_ID_LENGTH = 7
+
+/**
+ * Every recorded run that wrote a metrics.json, newest first: the cells' current results and earlier runs (other
+ * parameters, sweep variants). Its curve is the log.jsonl of the training run in its lineage, read from the cache.
+ * `state` is the instance's assessment for the run the work folder holds now, and `earlier run` for the others.
+ */
+export function collectRecordedRuns(cache: Cache, root: string, records: readonly RecordedRun[], assessments: Map<string, Assessment>): ReportRun[] {
+  const runs: ReportRun[] = []
+  for (const record of [...records].sort((a, b) => b.finishedAt.localeCompare(a.finishedAt))) {
+    const current = cache.instanceRecord(record.instance)?.key === record.key
+    const others = record.lineage.filter((entry) => entry.key !== record.key)
+    const train = others
+      .map((entry) => ({key: entry.key, onDisk: cache.instanceRecord(entry.id)?.key === entry.key}))
+      .find((run) => recordedFiles(cache, root, run.key, run.onDisk, (inside) => basename(inside) === LOG_FILE).length > 0)
+    const found = readRecordedRun(cache, root, {key: record.key, onDisk: current}, train)
+    if (!found) continue
+    const assessment = current ? assessments.get(record.instance) : undefined
+    const cell = Object.entries(record.vars).map(([key, value]) => (/^\d/.test(value) ? `${key}${value}` : key.includes('.') ? `${key}=${value}` : value)).join(' ')
+    runs.push({
+      id: `${record.instance}#${record.key.slice(0, RUN_ID_LENGTH)}`,
+      label: `${record.key.slice(0, RUN_ID_LENGTH)} ${cell}`.trim(),
+      vars: record.vars,
+      state: assessment?.state ?? (current ? 'unknown' : 'earlier run'),
+      reasons: assessment?.reasons ?? [],
+      finishedAt: record.finishedAt,
+      params: {...record.vars, ...record.params},
+      ...found,
+    })
+  }
+  return runs
+}
+
 /** Keys whose values are not the same in every run. */
 export function differingParams(runs: ReportRun[]): Set<string> {
   const keys = new Set(runs.flatMap((run) => Object.keys(run.params)))
