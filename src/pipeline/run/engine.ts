@@ -76,10 +76,11 @@ export async function runGraph(graph: Graph, cache: Cache, options: RunOptions):
     if (finishedUnwatched) {
       reporter.line(`${instance.id} finished while no coordinator watched (job ${finishedUnwatched.handle}): recording its outs`)
     } else {
-      // Stale or partial output must not pass as fresh: clear the outs and give them their folders.
+      // Stale or partial output must not pass as fresh: clear the outs and give them their folders. An uncached out
+      // stays: nothing could restore it, so its command is the one to check and reuse it (e.g. a verified download).
       for (const out of instance.outs) {
         const path = assessor.absolute(out)
-        await rm(path, {recursive: true, force: true})
+        if (!instance.uncachedOuts.includes(out)) await rm(path, {recursive: true, force: true})
         await mkdir(dirname(path), {recursive: true})
       }
     }
@@ -103,8 +104,11 @@ export async function runGraph(graph: Graph, cache: Cache, options: RunOptions):
       for (const out of instance.outs) {
         const content = await hasher.hashPath(assessor.absolute(out))
         if (content === undefined) throw new InstanceFailure(`exited 0 but did not write its out ${out}`, `    ${logHint}`)
-        await cache.storeOut(assessor.absolute(out), content)
-        outs.push({path: out, content})
+        if (instance.uncachedOuts.includes(out)) outs.push({path: out, content, cached: false})
+        else {
+          await cache.storeOut(assessor.absolute(out), content)
+          outs.push({path: out, content})
+        }
       }
       const key = assessment.key!
       await cache.commit(instance.id, key, {key, argv: instance.argv, deps: assessment.depHashes, params: instance.params, upstream: assessment.upstreamKeys}, outs)

@@ -15,6 +15,8 @@ export interface StageSpec {
   cmd: string
   deps: string[]
   outs: string[]
+  /** The outs (as written in `outs`) marked `cache: false`: recorded by hash, never copied into cache/objects. */
+  uncachedOuts: string[]
   params: string[]
   /** Matrix key → glob patterns; the stage has instances only for values matching one of them. */
   only: Record<string, string[]>
@@ -175,7 +177,7 @@ interface RawStage {
   desc?: string
   cmd: string
   deps?: string[]
-  outs?: string[]
+  outs?: (string | {path: string; cache?: boolean})[]
   params?: string[]
   only?: Record<string, (string | number)[]>
   resources?: Resources
@@ -217,7 +219,8 @@ export async function loadPipeline(file: string, overrides: Overrides = {}): Pro
       desc: stage.desc,
       cmd: stage.cmd,
       deps: stage.deps ?? [],
-      outs: stage.outs ?? [],
+      outs: (stage.outs ?? []).map((out) => (typeof out === 'string' ? out : out.path)),
+      uncachedOuts: (stage.outs ?? []).flatMap((out) => (typeof out !== 'string' && out.cache === false ? [out.path] : [])),
       params: stage.params ?? [],
       only: Object.fromEntries(Object.entries(stage.only ?? {}).map(([key, patterns]) => [key, patterns.map(String)])),
       resources: stage.resources,
