@@ -45,8 +45,8 @@ export default class Synth extends Command {
         ov: flags.ov, split: flags.split, trainFiles: flags.files, testFiles: flags['test-files'] ?? Math.ceil(flags.files / 3),
         duration: flags.duration, seed: flags.seed, rt60: flags.rt60, shiftTestDoa: flags['shift-test-doa'], sources: flags.sources,
       })
-      const {wav, desc} = await synthesizeSplit(options, flags.out, (id, done, total) => this.log(`${id.name}.wav (${done}/${total})`))
-      this.log(`wrote ${wav} and ${desc} (as dataset ${dataset.name})`)
+      const {zip} = await synthesizeSplit(options, flags.out, (id, done, total) => this.log(`${id.name}.wav (${done}/${total})`))
+      this.log(`wrote ${zip} (as dataset ${dataset.name})`)
     } catch (error) {
       this.error((error as Error).message, {exit: 1})
     }

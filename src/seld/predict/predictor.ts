@@ -2,7 +2,7 @@ import {existsSync, mkdirSync, readFileSync} from 'node:fs'
 import {basename, dirname, extname, join, resolve} from 'node:path'
 import type * as tf from '@tensorflow/tfjs'
 import {predictRecording, type FrameSource} from '../train/recordings.js'
-import {frameCount} from '../features/datasets.js'
+import {frameCount, frameGrid} from '../features/datasets.js'
 import {doaComponents, framesToEvents, formatEvents, formatExtension, type EventFormat, type EventOptions, type FramePredictions, type SoundEvent} from './events.js'
 import {computeFeatures} from '../features/features.js'
 import {writeFileAtomically} from '../io/atomic-files.js'
@@ -95,7 +95,7 @@ export async function predictFrames(predictor: Predictor, pcm: Pcm16, name: stri
   if (pcm.sampleRate !== info.sampleRate) throw new Error(`${name}: sample rate ${pcm.sampleRate} Hz, but ${trainedOn} ${info.sampleRate} Hz`)
   const source = pcmSource(pcm, info.nfft, predictor.scaler, name)
   const prediction = await predictRecording(predictor.model, source, batch)
-  return {spectrogram: source.spectrogram, predictions: {...prediction, frameSeconds: info.nfft / 2 / info.sampleRate}}
+  return {spectrogram: source.spectrogram, predictions: {...prediction, frameSeconds: frameGrid(info.sampleRate, info.nfft).frameSeconds}}
 }
 
 /**
