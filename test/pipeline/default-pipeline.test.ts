@@ -20,6 +20,12 @@ describe('the repository pipeline.yaml', () => {
     const synthUnzip = graph.instances.find((instance) => instance.id === 'unzip@dataset=synth-foa,ov=1,split=1')!
     expect(synthUnzip.upstream.map((instance) => instance.id)).toEqual(['synth@dataset=synth-foa,ov=1,split=1'])
     expect(synthUnzip.upstream[0].uncachedOuts).toEqual([])
+
+    // REAL by seldpipe's split numbers and by the published ones: one download per zip the matrix needs.
+    const real = buildGraph(await loadPipeline(join(repoRoot, 'pipeline.yaml'), {matrix: ['dataset=real', 'ov=1', 'split=1,2,3,8']}))
+    expect(real.instances.filter((instance) => instance.stage.name === 'download').flatMap((instance) => instance.outs)).toEqual(
+      ['data/real/ov1_split1.zip', 'data/real/ov1_split2.zip', 'data/real/ov1_split3.zip', 'data/real/ov1_split8.zip'],
+    )
     for (const stage of pipeline.stages) {
       const instances = graph.instances.filter((instance) => instance.stage.name === stage.name)
       expect(instances.length, stage.name).toBeGreaterThan(0)

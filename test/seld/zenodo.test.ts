@@ -1,6 +1,7 @@
 import {createHash, randomBytes} from 'node:crypto'
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {hostname, tmpdir} from 'node:os'
+import {spawnSync} from 'node:child_process'
 import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {ensureDatasetZip, listingFile} from '../../src/seld/io/dataset-zips.js'
@@ -148,6 +149,27 @@ describe('ensureDatasetZip', () => {
     await expect(ensureDatasetZip('ansim', 1, 1, data(), {base: stand.url, retry: fast})).resolves.toMatchObject({outcome: 'downloaded'})
     expect(readFileSync(first.zip).equals(content)).toBe(true)
     expect(readFileSync(`${first.zip}.corrupt`).equals(damaged)).toBe(true)
+  })
+
+  it('waits while a live process holds the zip, and takes over a lock left by a dead one', async () => {
+    const content = randomBytes(5000)
+    const stand = await serve({[ANSIM]: [{key: 'ov1_split1.zip', content}]})
+    mkdirSync(data(), {recursive: true})
+    const lock = path.join(data(), 'ov1_split1.zip.lock')
+    writeFileSync(lock, `${hostname()}:${process.pid}`)
+    const lines: string[] = []
+    const fetching = ensureDatasetZip('ansim', 1, 1, data(), {base: stand.url, retry: fast, lockPollMs: 20, log: (line) => lines.push(line)})
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(stand.requests).toEqual([])
+    expect(lines[0]).toMatch(new RegExp(`waiting for ${hostname()}:${process.pid} to finish with .*ov1_split1\\.zip \\(if it is gone, delete .*ov1_split1\\.zip\\.lock\\)`))
+    rmSync(lock)
+    await expect(fetching).resolves.toMatchObject({outcome: 'downloaded'})
+    expect(existsSync(lock)).toBe(false)
+
+    const dead = spawnSync(process.execPath, ['-e', 'process.pid']).pid!
+    writeFileSync(path.join(data(), 'ov2_split1.zip'), 'by hand')
+    writeFileSync(path.join(data(), 'ov2_split1.zip.lock'), `${hostname()}:${dead}`)
+    await expect(ensureDatasetZip('ansim', 2, 1, data(), {base: stand.url, retry: fast, lockPollMs: 20})).resolves.toMatchObject({outcome: 'present'})
   })
 
   it('uses a zip placed by hand with the network unreachable', async () => {

@@ -1,6 +1,7 @@
 import {existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync} from 'node:fs'
 import path from 'node:path'
-import {checkOverlap, datasetSpec, publishedSplit, splitLayout} from '../features/datasets.js'
+import {checkOverlap, datasetSpec, publishedSplit, splitLayout, type DatasetSpec, type SplitLayout} from '../features/datasets.js'
+import {withFileLock} from './file-lock.js'
 import {writeFileAtomically} from './atomic-files.js'
 import {datasetZip, missingZipProblem} from './unzip.js'
 import {downloadFile, findRecordFile, mismatch, recordFiles, zenodoBaseUrl, type DownloadOptions, type RecordFile} from './zenodo.js'
@@ -10,6 +11,8 @@ export interface FetchOptions extends DownloadOptions {
   base?: string
   /** Told what happens, one line at a time. */
   log?: (line: string) => void
+  /** How often a locked zip is looked at again. */
+  lockPollMs?: number
 }
 
 export interface FetchResult {
@@ -58,7 +61,30 @@ export async function ensureDatasetZip(datasetName: string, ov: number, split: n
   const layout = splitLayout(checkOverlap(dataset, ov), publishedSplit(dataset, split))
   const target = datasetZip(from, ov, split)
   const published = path.join(from, layout.zip)
+  mkdirSync(from, {recursive: true})
+  // REAL's split 2 and 8 are one file: two instances (or a run and `seldpipe download`) must not fetch it at once.
+  const lock = `${published}.lock`
+  const wait = (holder: string) => log(`waiting for ${holder} to finish with ${published} (if it is gone, delete ${lock})`)
+  const zip: ZipPlace = {dataset, record, ov, split, layout, target, published, from}
+  return withFileLock(lock, wait, () => ensureLocked(zip, options, log), options.lockPollMs)
+}
 
+/** A split's zip: its published name and layout, and the name the pipeline reads it by. */
+interface ZipPlace {
+  dataset: DatasetSpec
+  record: number
+  ov: number
+  split: number
+  layout: SplitLayout
+  /** data/<dataset>/ov<o>_split<s>.zip, s seldpipe's split number. */
+  target: string
+  /** data/<dataset>/<the published zip name>. */
+  published: string
+  from: string
+}
+
+async function ensureLocked(zip: ZipPlace, options: FetchOptions, log: (line: string) => void): Promise<FetchResult> {
+  const {dataset, record, ov, split, layout, target, published, from} = zip
   const present = [published, target].find((file) => existsSync(file))
   if (present) {
     const listing = storedListing(from, record)
@@ -83,7 +109,6 @@ export async function ensureDatasetZip(datasetName: string, ov: number, split: n
 
   const base = options.base ?? zenodoBaseUrl()
   const files = await recordFiles(base, record, options.retry)
-  mkdirSync(from, {recursive: true})
   writeFileAtomically(listingFile(from, record), JSON.stringify(files, null, 2) + '\n')
   const listed = findRecordFile(files, record, layout.zip)
   log(`downloading ${listed.key} (${listed.size} bytes) from Zenodo record ${record} to ${published}`)
