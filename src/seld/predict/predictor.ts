@@ -63,10 +63,9 @@ export interface RecordingFrames {
  * shorter than one FFT frame still gives one frame, padded with silence at the end.
  */
 export function pcmSource(pcm: Pcm16, nfft: number, scaler: Scaler, name: string): FrameSource & {spectrogram: RecordingFrames['spectrogram']} {
-  const hop = nfft / 2
+  const {hop, bins} = frameGrid(pcm.sampleRate, nfft)
   const length = pcm.samples.length / pcm.channels
   const frames = Math.max(1, frameCount(length, nfft))
-  const bins = nfft / 2
   const featureChannels = 2 * pcm.channels
   const frameValues = bins * featureChannels
   const spectrogram = {frames, bins, values: new Float32Array(frames * bins)}
@@ -146,7 +145,7 @@ export async function predictToFiles(predictor: Predictor, pcm: Pcm16, name: str
   const pictureFile = `${stem}.png`
   drawRecording({
     title: `${basename(name)}: ${events.length} event${events.length === 1 ? '' : 's'}`,
-    framesPerSecond: 1 / predictions.frameSeconds,
+    framesPerSecond: frameGrid(predictor.info.sampleRate, predictor.info.nfft).framesPerSecond,
     classNames: predictor.info.classes,
     spectrogram,
     prediction: predictions,
