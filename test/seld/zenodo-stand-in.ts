@@ -14,6 +14,8 @@ export interface StandInFile {
   failFirst?: {count: number; status: number}
   /** Ignore Range requests (answer 200 with the whole file). */
   ignoreRange?: boolean
+  /** Answer the first Range request with 416 Range Not Satisfiable. */
+  refuseFirstRange?: boolean
 }
 
 export interface StandIn {
@@ -57,6 +59,10 @@ export async function startZenodoStandIn(records: Record<number, StandInFile[]>)
     const count = (served.get(id) ?? 0) + 1
     served.set(id, count)
     if (file.failFirst && count <= file.failFirst.count) return void response.writeHead(file.failFirst.status, {'retry-after': '0'}).end('try later')
+    if (range && file.refuseFirstRange) {
+      file.refuseFirstRange = false
+      return void response.writeHead(416, {'content-range': `bytes */${file.content.length}`}).end()
+    }
     const start = !file.ignoreRange && range ? Number(/^bytes=(\d+)-$/.exec(range)?.[1] ?? 0) : 0
     const body = file.content.subarray(start)
     const headers = {'content-type': 'application/zip', 'content-length': String(body.length), 'accept-ranges': 'bytes'}

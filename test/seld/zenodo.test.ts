@@ -82,6 +82,16 @@ describe('downloadFile', () => {
     expect(requests.at(-1)).toBe(`GET /files/${ANSIM}/ov1_split1.zip bytes=30000-`)
   })
 
+  it('starts over when the server refuses the Range (416)', async () => {
+    const content = randomBytes(50_000)
+    const {url, requests} = await serve({[ANSIM]: [{key: 'ov1_split1.zip', content, refuseFirstRange: true}]})
+    const target = path.join(work, 'ov1_split1.zip')
+    writeFileSync(partialPath(target), randomBytes(30_000))
+    await downloadFile(findRecordFile(await recordFiles(url, ANSIM, fast), ANSIM, 'ov1_split1.zip'), target, {retry: fast})
+    expect(readFileSync(target).equals(content)).toBe(true)
+    expect(requests.slice(-2)).toEqual([`GET /files/${ANSIM}/ov1_split1.zip bytes=30000-`, `GET /files/${ANSIM}/ov1_split1.zip`])
+  })
+
   it('starts over when the server ignores the Range', async () => {
     const content = randomBytes(50_000)
     const {url} = await serve({[ANSIM]: [{key: 'ov1_split1.zip', content, ignoreRange: true}]})

@@ -26,6 +26,8 @@ export class DownloadError extends Error {
     message: string,
     readonly transient = false,
     readonly retryAfterMs?: number,
+    /** The HTTP status, when the server answered. */
+    readonly status?: number,
   ) {
     super(message)
     this.name = 'DownloadError'
@@ -79,7 +81,7 @@ async function request(url: string, what: string, headers: Record<string, string
   }
   if (response.ok) return response
   await response.body?.cancel()
-  throw new DownloadError(`${what}: ${url} answered HTTP ${response.status}`, TRANSIENT_STATUS.has(response.status), retryAfter(response))
+  throw new DownloadError(`${what}: ${url} answered HTTP ${response.status}`, TRANSIENT_STATUS.has(response.status), retryAfter(response), response.status)
 }
 
 /**
@@ -212,7 +214,14 @@ export async function downloadFile(listed: RecordFile, target: string, options: 
       progressed = false
       let offset = sizeOrZero(part)
       if (offset === listed.size) return
-      const response = await request(listed.url, what, offset > 0 ? {range: `bytes=${offset}-`} : {})
+      const response = await request(listed.url, what, offset > 0 ? {range: `bytes=${offset}-`} : {}).catch((error: unknown) => {
+        // The server cannot serve the rest of this partial file (changed meanwhile?): start over.
+        if (error instanceof DownloadError && error.status === 416) {
+          rmSync(part, {force: true})
+          throw new DownloadError(`${error.message} to a resumed request; starting over`, true, 0)
+        }
+        throw error
+      })
       // A server ignoring the Range sends the whole file (200): start over rather than append it.
       const range = response.status === 206 ? /^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '') : null
       if (offset > 0 && Number(range?.[1]) !== offset) offset = 0
