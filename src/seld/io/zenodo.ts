@@ -85,8 +85,8 @@ async function request(url: string, what: string, headers: Record<string, string
 }
 
 /**
- * Runs `attempt` until it succeeds or fails for good: transient errors are retried with doubling waits; an attempt
- * that made progress (`attempt` returns true from `madeProgress`) starts the count again.
+ * Runs `attempt` until it succeeds or fails for good: transient errors are retried with doubling waits, and a failed
+ * attempt that still made progress (`madeProgress()` says so, e.g. bytes arrived before a cut) starts the count again.
  */
 async function withRetries<T>(options: RetryOptions, attempt: () => Promise<T>, madeProgress: () => boolean = () => false): Promise<T> {
   let failures = 0
