@@ -68,7 +68,8 @@ describe('downloadFile', () => {
     expect(resumedAt).toBeGreaterThan(0)
     expect(resumedAt).toBeLessThanOrEqual(100_000)
     expect(transfers).toHaveLength(2)
-    expect(seen.at(-1)).toMatchObject({bytes: 200_000, total: 200_000})
+    expect(seen.filter((progress) => progress.key === 'ov1_split1.zip').at(-1)).toMatchObject({bytes: 200_000, total: 200_000})
+    expect(seen.at(-1)).toMatchObject({key: 'md5 of ov1_split1.zip', bytes: 200_000, total: 200_000})
     expect(seen.every((progress) => progress.rate >= 0)).toBe(true)
   })
 

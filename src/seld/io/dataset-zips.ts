@@ -94,7 +94,7 @@ async function ensureLocked(zip: ZipPlace, options: FetchOptions, log: (line: st
       log(`${present}: present (no stored listing of Zenodo record ${record} to check it against; unzip checks every entry's CRC-32)`)
       return {zip: target, outcome: 'present'}
     }
-    const problem = await mismatch(present, listed)
+    const problem = await mismatch(present, listed, present, options.onProgress)
     if (!problem) {
       linkAlias(published, target)
       log(`${present}: present, size and md5 as Zenodo record ${record} lists`)

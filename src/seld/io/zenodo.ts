@@ -2,6 +2,7 @@ import {createHash} from 'node:crypto'
 import {createReadStream, createWriteStream, renameSync, rmSync, statSync} from 'node:fs'
 import {Readable, Transform, type TransformCallback} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
+import {basename} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 export const ZENODO_URL = 'https://zenodo.org'
@@ -140,17 +141,45 @@ export function findRecordFile(files: RecordFile[], record: number, key: string)
   return found
 }
 
-export async function md5Of(file: string): Promise<string> {
+/**
+ * Reports progress through a transfer of `total` bytes (starting at `from`), at most once every `everyMs` unless
+ * forced; `restart` begins a new measurement of the rate (after a resume).
+ */
+export function progressMeter(key: string, total: number, onProgress: ((progress: Progress) => void) | undefined, everyMs = 1000) {
+  let from = 0
+  let started = Date.now()
+  let last = 0
+  return {
+    restart(bytes: number) {
+      from = bytes
+      started = Date.now()
+    },
+    report(bytes: number, force = false) {
+      const now = Date.now()
+      if (!onProgress || (!force && now - last < everyMs)) return
+      last = now
+      const seconds = (now - started) / 1000
+      const rate = seconds > 0 ? (bytes - from) / seconds : 0
+      onProgress({key, bytes, total, rate, etaSeconds: rate > 0 ? (total - bytes) / rate : undefined})
+    },
+  }
+}
+
+/** The md5 of a file, read once; `onProgress` hears how far (a multi-gigabyte zip takes a while). */
+export async function md5Of(file: string, onProgress?: (progress: Progress) => void, shownAs = file): Promise<string> {
   const hash = createHash('md5')
-  await pipeline(createReadStream(file), hash)
+  const meter = progressMeter(`md5 of ${basename(shownAs)}`, statSync(file).size, onProgress)
+  let bytes = 0
+  await pipeline(createReadStream(file), new Counter((count) => meter.report((bytes += count))), hash)
+  meter.report(bytes, true)
   return hash.digest('hex')
 }
 
 /** Why `file` (named `shownAs` in the message) is not the listed file (size, then md5), or null when it is. */
-export async function mismatch(file: string, listed: RecordFile, shownAs = file): Promise<string | null> {
+export async function mismatch(file: string, listed: RecordFile, shownAs = file, onProgress?: (progress: Progress) => void): Promise<string | null> {
   const size = statSync(file).size
   if (size !== listed.size) return `${shownAs}: ${size} bytes, but Zenodo record ${listed.record} lists ${listed.size} for ${listed.key}`
-  const md5 = await md5Of(file)
+  const md5 = await md5Of(file, onProgress, shownAs)
   if (md5 !== listed.md5) return `${shownAs}: md5 checksum ${md5} does not match md5:${listed.md5}, the checksum Zenodo record ${listed.record} lists for ${listed.key}`
   return null
 }
@@ -194,19 +223,8 @@ export function partialPath(target: string): string {
 export async function downloadFile(listed: RecordFile, target: string, options: DownloadOptions = {}): Promise<void> {
   const part = partialPath(target)
   const what = `Zenodo record ${listed.record}, file ${listed.key}`
-  const everyMs = options.progressEveryMs ?? 1000
-  let resumedFrom = 0
-  let started = Date.now()
-  let lastReport = 0
+  const meter = progressMeter(listed.key, listed.size, options.onProgress, options.progressEveryMs)
   let progressed = false
-  const report = (bytes: number, force = false) => {
-    const now = Date.now()
-    if (!options.onProgress || (!force && now - lastReport < everyMs)) return
-    lastReport = now
-    const seconds = (now - started) / 1000
-    const rate = seconds > 0 ? (bytes - resumedFrom) / seconds : 0
-    options.onProgress({key: listed.key, bytes, total: listed.size, rate, etaSeconds: rate > 0 ? (listed.size - bytes) / rate : undefined})
-  }
   if (sizeOrZero(part) > listed.size) rmSync(part, {force: true})
   await withRetries(
     options.retry ?? DEFAULT_RETRIES,
@@ -225,14 +243,13 @@ export async function downloadFile(listed: RecordFile, target: string, options: 
       // A server ignoring the Range sends the whole file (200): start over rather than append it.
       const range = response.status === 206 ? /^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '') : null
       if (offset > 0 && Number(range?.[1]) !== offset) offset = 0
-      resumedFrom = offset
-      started = Date.now()
+      meter.restart(offset)
       if (!response.body) throw new DownloadError(`${what}: ${listed.url} sent no body`, true)
       let bytes = offset
       const counter = new Counter((count) => {
         bytes += count
         progressed = true
-        report(bytes)
+        meter.report(bytes)
       })
       try {
         await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), counter, createWriteStream(part, {flags: offset > 0 ? 'a' : 'w'}))
@@ -240,11 +257,11 @@ export async function downloadFile(listed: RecordFile, target: string, options: 
         throw new DownloadError(`${what}: the transfer broke off at ${bytes} of ${listed.size} bytes (${describeNetworkError(error)})`, true)
       }
       if (bytes < listed.size) throw new DownloadError(`${what}: the transfer ended at ${bytes} of ${listed.size} bytes`, true)
-      report(bytes, true)
+      meter.report(bytes, true)
     },
     () => progressed,
   )
-  const problem = await mismatch(part, listed, target)
+  const problem = await mismatch(part, listed, target, options.onProgress)
   if (problem) {
     rmSync(part, {force: true})
     throw new DownloadError(`${problem} (the download is deleted)`)
