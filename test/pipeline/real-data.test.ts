@@ -66,6 +66,9 @@ describe('real data from Zenodo (a loopback stand-in)', () => {
     expect(transfers).toHaveLength(2)
     expect(transfers[1]).toMatch(/ov1_split1\.zip bytes=\d+-$/)
     expect(existsSync(join(dir, 'work', 'ansim', 'ov1_split1', 'eval', 'metrics.json'))).toBe(true)
+    // Progress in the progress protocol: bytes, rate and ETA.
+    const log = readFileSync(join(dir, 'cache', 'logs', 'download@dataset=ansim,ov=1,split=1.log'), 'utf8')
+    expect(log).toMatch(/::progress ov1_split1\.zip [\d.]+ [kM]?B \/ [\d.]+ [kM]?B \(100%\), [\d.]+ [kMG]?B\/s, ETA 0:00/)
     // Recorded, not copied into cache/objects.
     const objects = readdirSync(join(dir, 'cache', 'objects'), {recursive: true, encoding: 'utf8'})
     const sha = createHash('sha256').update(downloaded).digest('hex')
