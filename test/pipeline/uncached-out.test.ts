@@ -106,6 +106,6 @@ describe('an out with cache: false', () => {
     writeFileSync(join(dir, 'pipeline.yaml'), pipeline('{path: big.bin, cache: no-thanks}'))
     const bad = await cli(dir, 'run')
     expect(bad.exitCode).toBe(2)
-    expect(bad.stderr).toMatch(/pipeline\.yaml:\d+:\d+: stages\.fetch\.outs\.0\.cache|pipeline\.yaml:\d+:\d+: stages\.fetch\.outs/)
+    expect(bad.stderr).toMatch(/pipeline\.yaml:\d+:\d+: stages\.fetch\.outs\[0\]\.cache: must be boolean/)
   })
 })

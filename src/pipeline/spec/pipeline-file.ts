@@ -86,8 +86,14 @@ function describeSchemaError(error: ErrorObject): {keyPath: (string | number)[];
 }
 
 function firstSchemaError(errors: ErrorObject[]): ErrorObject {
-  // Ajv lists the failures inside a oneOf before the oneOf itself; the inner one says more.
-  return errors.find((error) => error.keyword !== 'oneOf') ?? errors[0]
+  // Ajv lists the failures inside a oneOf before the oneOf itself; the inner one says more, and among the branches'
+  // failures the deepest, or else one that is not a plain type mismatch, says what the author meant (e.g. an out
+  // written as a mapping with a bad `cache` fails the string branch too).
+  const inner = errors.filter((error) => error.keyword !== 'oneOf')
+  const depth = (error: ErrorObject) => error.instancePath.split('/').length
+  const deepest = Math.max(...inner.map(depth))
+  const candidates = inner.filter((error) => depth(error) === deepest)
+  return candidates.find((error) => error.keyword !== 'type') ?? candidates[0] ?? errors[0]
 }
 
 export function lookupParam(params: Params, key: string): {found: boolean; value?: unknown} {
