@@ -69,7 +69,8 @@ export async function startZenodoStandIn(records: Record<number, StandInFile[]>)
     if (start > 0) response.writeHead(206, {...headers, 'content-range': `bytes ${start}-${file.content.length - 1}/${file.content.length}`})
     else response.writeHead(200, headers)
     if (file.cutFirstAt !== undefined && count === 1 + (file.failFirst?.count ?? 0)) {
-      response.write(body.subarray(0, file.cutFirstAt), () => response.socket?.destroy())
+      // The cut comes a moment after the bytes, as on a real network, so the client has them to resume from.
+      response.write(body.subarray(0, file.cutFirstAt), () => setTimeout(() => response.socket?.destroy(), 200))
       return
     }
     response.end(body)
