@@ -29,7 +29,7 @@ earlier download, without the network). SELDPIPE_ZENODO_URL overrides the server
   }
   static override flags = {
     ov: numbers({description: 'overlaps [default: all published]'}),
-    split: numbers({description: 'splits, as in --matrix split=… [default: all published]'}),
+    split: numbers({description: 'splits, as in --matrix split=… (seldpipe\'s 1, 2, 3 or the published numbers) [default: all published]'}),
     dir: Flags.string({default: 'data', description: 'data folder: zips go to <dir>/<dataset>/'}),
   }
 
@@ -37,7 +37,7 @@ earlier download, without the network). SELDPIPE_ZENODO_URL overrides the server
     const {args, flags} = await this.parse(Download)
     const dataset = datasetSpec(args.dataset)
     const overlaps = flags.ov ?? dataset.overlaps ?? [1]
-    const splits = flags.split ?? (dataset.splits ?? [1]).map((_, index) => index + 1)
+    const splits = flags.split ?? dataset.splits ?? [1]
     const from = path.join(flags.dir, dataset.name)
     const live = process.stderr.isTTY
     let lastLine = 0

@@ -43,6 +43,15 @@ describe('seldpipe download', () => {
     expect(again.stdout.match(/: verified/g)).toHaveLength(3)
   })
 
+  it('fetches every published split by default, under the published names only', async () => {
+    const files = ['ov1_split1.zip', 'ov1_split8.zip', 'ov1_split9.zip'].map((key) => ({key, content: randomBytes(1000)}))
+    standIn = await startZenodoStandIn({1237793: files})
+    const dir = tempDir()
+    const result = await download(standIn.url, dir, 'real', '--ov', '1')
+    expect(result.exitCode, result.stderr).toBe(0)
+    expect(readdirSync(join(dir, 'data', 'real')).sort()).toEqual(['ov1_split1.zip', 'ov1_split8.zip', 'ov1_split9.zip', 'zenodo-1237793.json'])
+  })
+
   it('exits 1 naming the record and the file it lacks; refuses a synthetic dataset', async () => {
     standIn = await startZenodoStandIn({1237703: [{key: 'ov1_split1.zip', content: Buffer.from('x')}]})
     const dir = tempDir()
