@@ -16,6 +16,8 @@ export interface StandInFile {
   ignoreRange?: boolean
   /** Answer the first Range request with 416 Range Not Satisfiable. */
   refuseFirstRange?: boolean
+  /** Listed, but its download link answers 404. */
+  gone?: boolean
 }
 
 export interface StandIn {
@@ -54,7 +56,7 @@ export async function startZenodoStandIn(records: Record<number, StandInFile[]>)
     }
     const download = /^\/files\/(\d+)\/([^/]+)$/.exec(request.url ?? '')
     const file = download && records[Number(download[1])]?.find((candidate) => candidate.key === decodeURIComponent(download[2]))
-    if (!file) return void response.writeHead(404).end('not found')
+    if (!file || file.gone) return void response.writeHead(404).end('not found')
     const id = `${download[1]}/${file.key}`
     const count = (served.get(id) ?? 0) + 1
     served.set(id, count)

@@ -44,10 +44,15 @@ describe('the Zenodo records API', () => {
     expect(zenodoBaseUrl({SELDPIPE_ZENODO_URL: `${url}/`})).toBe(url)
   })
 
-  it('names the record on a 404, without retrying it', async () => {
-    const {url, requests} = await serve({})
+  it('names the record (and the file) on a 404, without retrying it', async () => {
+    const {url, requests} = await serve({[ANSIM]: [{key: 'ov1_split1.zip', content: Buffer.from('x'), gone: true}]})
     await expect(recordFiles(url, 999, fast)).rejects.toThrow(`Zenodo record 999: ${url}/api/records/999 answered HTTP 404`)
     expect(requests).toEqual(['GET /api/records/999'])
+    const listed = findRecordFile(await recordFiles(url, ANSIM, fast), ANSIM, 'ov1_split1.zip')
+    const target = path.join(work, 'ov1_split1.zip')
+    await expect(downloadFile(listed, target, {retry: fast})).rejects.toThrow(`Zenodo record 1237703, file ov1_split1.zip: ${listed.url} answered HTTP 404`)
+    expect(requests.filter((line) => line.startsWith('GET /files/'))).toHaveLength(1)
+    expect(readdirSync(work)).toEqual([])
   })
 })
 
