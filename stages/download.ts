@@ -1,5 +1,5 @@
 import {ensureDatasetZip} from '../src/seld/io/dataset-zips.js'
-import {formatProgress} from '../src/seld/io/zenodo.js'
+import {DEFAULT_RETRIES, formatProgress} from '../src/seld/io/zenodo.js'
 import {reportProgress, required, requiredNumber, runStage} from './stage.js'
 
 /**
@@ -12,7 +12,7 @@ runStage(
     const result = await ensureDatasetZip(required(values, 'dataset'), requiredNumber(values, 'ov'), requiredNumber(values, 'split'), required(values, 'from'), {
       log: (line) => console.log(line),
       onProgress: (progress) => reportProgress(formatProgress(progress)),
-      retry: {retries: 5, backoffMs: 1000, onRetry: (problem, wait) => console.log(`${problem}; retrying in ${(wait / 1000).toFixed(1)} s`)},
+      retry: {...DEFAULT_RETRIES, onRetry: (problem, wait) => console.log(`${problem}; retrying in ${(wait / 1000).toFixed(1)} s`)},
     })
     console.log(`${result.zip}: ${result.outcome}`)
   },

@@ -2,7 +2,7 @@ import path from 'node:path'
 import {Args, Command, Flags} from '@oclif/core'
 import {DATASETS, datasetSpec} from '../seld/features/datasets.js'
 import {ensureDatasetZip} from '../seld/io/dataset-zips.js'
-import {formatProgress, zenodoBaseUrl, type Progress} from '../seld/io/zenodo.js'
+import {DEFAULT_RETRIES, formatProgress, zenodoBaseUrl, type Progress} from '../seld/io/zenodo.js'
 
 const numbers = Flags.custom<number[]>({
   parse: async (input) => {
@@ -58,7 +58,7 @@ earlier download, without the network). SELDPIPE_ZENODO_URL overrides the server
               if (live) process.stderr.write('\r\x1b[K')
               this.log(line)
             },
-            retry: {retries: 5, backoffMs: 1000, onRetry: (problem, wait) => this.logToStderr(`${problem}; retrying in ${(wait / 1000).toFixed(1)} s`)},
+            retry: {...DEFAULT_RETRIES, onRetry: (problem, wait) => this.logToStderr(`${problem}; retrying in ${(wait / 1000).toFixed(1)} s`)},
           })
           if (live) process.stderr.write('\r\x1b[K')
           this.log(`${result.zip}: ${result.outcome}`)
