@@ -28,10 +28,7 @@ runStage(
       sources: values.sources,
     })
     const started = Date.now()
-    const {wav, desc} = await synthesizeSplit(options, required(values, 'out'), (id, done, total) => {
-      console.log(`${id.name}.wav (${done}/${total})`)
-      reportProgress(`synthesized ${done}/${total} recordings`)
-    })
-    console.log(`${dataset.name} ov${options.ov} split${options.split}: wrote ${wav} and ${desc} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    const {zip} = await synthesizeSplit(options, required(values, 'out'), (id, done, total) => reportProgress(`${id.name}.wav (${done}/${total})`))
+    console.log(`${dataset.name} ov${options.ov} split${options.split}: wrote ${zip} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   },
 )

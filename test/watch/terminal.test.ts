@@ -48,7 +48,7 @@ describe('watching a run in a terminal, then reading its report', () => {
     expect(session.screen()).toContain('7 ran, 0 restored, 0 up to date')
     // Synthesis and features report progress too (2 train + 1 test recordings).
     const stageLog = (stage: string) => readFileSync(join(dir, 'cache', 'logs', `${stage}@dataset=synth-foa,ov=1,split=1.log`), 'utf8')
-    expect(stageLog('synth')).toContain('::progress synthesized 3/3 recordings\n')
+    expect(stageLog('synth')).toMatch(/^::progress \w+\.wav \(3\/3\)$/m)
     expect(stageLog('features')).toContain('::progress features 3/3 recordings\n')
 
     // Another training run, interrupted in its first epoch: exit 130, and nothing recorded for train.
