@@ -160,6 +160,15 @@ describe('trainSeldnet', () => {
     expect(best.outputs[1].shape).toEqual([null, 16, 2 * CLASSES])
   })
 
+  it('fails, leaving no model, when the settings let no epoch train (epochs 0 or patience 0)', async () => {
+    const cell = writeCell(join(root, 'none'), {train: 2, test: 1}, 32)
+    for (const settings of [{epochs: 0}, {patience: 0}]) {
+      const out = join(root, `none-${Object.keys(settings)[0]}`)
+      await expect(trainSeldnet(run(cell, out, {}, settings))).rejects.toThrow(/no epoch was trained .*so there is no model/)
+      expect(existsSync(join(out, 'best'))).toBe(false)
+    }
+  })
+
   it('continues after the last completed epoch when an interrupted run is restarted, and starts afresh for another configuration', async () => {
     const cell = writeCell(join(root, 'resume'), {train: 4, test: 2}, 96)
     const out = join(root, 'resume-model')
@@ -209,6 +218,20 @@ function runStage(script: string, args: string[], onStdout?: (text: string, kill
 }
 
 describe('train and evaluate stages', () => {
+  it('train exits non-zero, naming the problem, when it trained no model', async () => {
+    const cell = writeCell(join(root, 'stage-none'), {train: 2, test: 1}, 64, 256)
+    const out = join(root, 'stage-none', 'model')
+    const result = await runStage('train.js', [
+      '--dataset', 'synth-foa', '--nfft', '512', '--features', cell.features, '--labels', cell.labels, '--out', out,
+      '--model-config', JSON.stringify({conv_filters: 4, pool_sizes: [16, 16], rnn_units: 4, fnn_units: 4, dropout: 0, loss_weights: [1, 50], azi_only: false}),
+      '--train-config', JSON.stringify({seq_len: 32, batch: 8, lr: 0.005, epochs: 0, patience: 6, max_minutes: 0, lr_decay: 1, backend: 'wasm', quick_test: false, seed: 3}),
+    ])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/error: no epoch was trained \(epochs 0/)
+    expect(result.stdout).not.toContain('best model')
+    expect(existsSync(join(out, 'best', 'model.json'))).toBe(false)
+  }, 60_000)
+
   it('resume after a kill, then evaluate writes metrics.json and the pictures', async () => {
     expect(existsSync(join(repoRoot, 'dist', 'stages', 'train.js')), 'build first: npx tsc -p .').toBe(true)
     // 400 frames at 172 frames per second (nfft 512 at 44.1 kHz, 256 bins): two 1-second metric segments per recording.

@@ -3,7 +3,7 @@ import {mkdir} from 'node:fs/promises'
 import {dirname} from 'node:path'
 import {once} from 'node:events'
 import {execa} from 'execa'
-import type {Executor, Job, JobResult} from './executor.js'
+import {CACHE_KEY_ENV, type Executor, type Job, type JobResult} from './executor.js'
 import {LineTail} from './line-tail.js'
 
 const STDERR_TAIL_LINES = 20
@@ -26,7 +26,7 @@ export class LocalExecutor implements Executor {
     const [file, ...args] = job.argv
     // Its own process group, so aborting also stops whatever the command started, and a later run can stop
     // the group if this coordinator is killed outright.
-    const subprocess = execa(file, args, {cwd: job.cwd, stdin: 'ignore', buffer: false, reject: false, detached: true})
+    const subprocess = execa(file, args, {cwd: job.cwd, stdin: 'ignore', buffer: false, reject: false, detached: true, env: job.key === undefined ? {} : {[CACHE_KEY_ENV]: job.key}})
     const pid = subprocess.pid
     let cancelled = false
     let forceKill: NodeJS.Timeout | undefined

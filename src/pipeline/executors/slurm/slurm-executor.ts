@@ -2,7 +2,7 @@ import {createHash} from 'node:crypto'
 import {mkdir, open, readFile, rm, type FileHandle} from 'node:fs/promises'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
-import type {Executor, ExecutorContext, Job, JobResult} from '../executor.js'
+import {CACHE_KEY_ENV, type Executor, type ExecutorContext, type Job, type JobResult} from '../executor.js'
 import {LineTail} from '../line-tail.js'
 import {CoordinatorLock, Ledger, readSubmittedJobs, writeFileAtomically, type SubmittedJob} from './ledger.js'
 import {accountedState, cancel, queryStates, resourceFlags, submit, type JobState} from './scheduler.js'
@@ -192,7 +192,7 @@ export class SlurmExecutor implements Executor {
         // sbatch expands %j to the job id in these names (and reads %% as a literal %).
         stdoutFile: path.join(this.jobsDir.replaceAll('%', '%%'), '%j.out'),
         stderrFile: path.join(this.jobsDir.replaceAll('%', '%%'), '%j.err'),
-        resources: resourceFlags(job.resources, job.id),
+        resources: [...resourceFlags(job.resources, job.id), ...(job.key === undefined ? [] : [`--export=ALL,${CACHE_KEY_ENV}=${job.key}`])],
         script: this.script,
         args: [this.jobsDir, ...job.argv],
       })
