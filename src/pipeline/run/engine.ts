@@ -1,7 +1,7 @@
 import {mkdir, rm} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {Assessor, type Assessment} from './assess.js'
-import type {Cache, OutRecord} from '../state/cache.js'
+import {CorruptObjectError, type Cache, type OutRecord} from '../state/cache.js'
 import type {Executor, JobResult} from '../executors/executor.js'
 import type {Graph, Instance} from '../graph/graph.js'
 import {Hasher} from '../state/hash.js'
@@ -103,7 +103,7 @@ export async function runGraph(graph: Graph, cache: Cache, options: RunOptions):
       for (const out of instance.outs) {
         const content = await hasher.hashPath(assessor.absolute(out))
         if (content === undefined) throw new InstanceFailure(`exited 0 but did not write its out ${out}`, `    ${logHint}`)
-        await cache.storeOut(assessor.absolute(out), content)
+        await cache.storeOut(assessor.absolute(out), content, options.force)
         outs.push({path: out, content})
       }
       const key = assessment.key!
@@ -124,7 +124,15 @@ export async function runGraph(graph: Graph, cache: Cache, options: RunOptions):
     }
     if (!options.force && assessment.record) {
       if (assessment.state === 'stale') {
-        await restore(assessment)
+        try {
+          await restore(assessment)
+        } catch (error) {
+          if (!(error instanceof CorruptObjectError)) throw error
+          // The bad object is gone: running the instance stores its out again.
+          reporter.line(`! ${error.message}: deleted it; running ${instance.id} instead of restoring it`)
+          finished.set(instance.id, await execute(instance, assessment))
+          return 'ran'
+        }
         reporter.line(`↺ restored ${instance.id} from cache (${assessment.reasons.join('; ')})`)
       }
       finished.set(instance.id, {...assessment, state: 'up to date', reasons: []})
