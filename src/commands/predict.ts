@@ -24,7 +24,9 @@ integer degrees, no header). <recording>.csv (or .json) and a picture <recording
 class, DOA tracks) are written into --out, by default beside each input. "-" reads a WAV from stdin (written as
 stdin.csv into --out or the current folder).
 
-Without --model, the best model of the most recent run of the project (the newest work/*/*/model/best) is used.
+Without --model, the model of the project's newest successful train instance, as the pipeline cache recorded it, is
+used (and named); a training still running or killed does not count. A project without a cache uses the newest
+work/*/*/model/best.
 With --reference, each recording's events are compared with its description file: F1 over 1-second segments, and
 the direction error of every annotated event that a predicted event of its class overlaps.`
   static override examples = [
@@ -36,7 +38,7 @@ the direction error of every annotated event that a predicted event of its class
   static override usage = 'predict <file.wav...> [--model DIR] [--out DIR] [--threshold 0.5] [--format csv|json|dcase]'
   static override strict = false
   static override flags = {
-    model: Flags.string({description: 'trained model folder (train output or its best/); default: newest work/*/*/model/best'}),
+    model: Flags.string({description: 'trained model folder (train output or its best/); default: the newest successful train instance\'s'}),
     out: Flags.string({description: 'folder for the outputs (default: beside each input; the current folder for stdin)'}),
     threshold: Flags.string({default: String(DEFAULT_EVENT_OPTIONS.threshold), description: 'activity above which a class is active, in (0, 1)'}),
     format: Flags.string({default: 'csv', options: [...EVENT_FORMATS], description: 'output format'}),
@@ -79,7 +81,7 @@ the direction error of every annotated event that a predicted event of its class
 
     let predictor
     try {
-      const modelDir = flags.model ?? latestModelDir(projectRoot())
+      const modelDir = flags.model ?? (await defaultModelDir(projectRoot(), latestModelDir, (line) => this.logToStderr(line)))
       await initBackend(flags.backend as BackendPreference, (line) => this.logToStderr(line))
       predictor = await loadPredictor(modelDir)
     } catch (error) {
@@ -102,6 +104,22 @@ the direction error of every annotated event that a predicted event of its class
     }
     if (failures > 0) this.error(`${failures} of ${inputs.length} recordings failed`, {exit: 1})
   }
+}
+
+/** The model of the newest successful train instance the cache recorded; without a cache, the newest model folder. */
+async function defaultModelDir(root: string, latestModelDir: (root: string) => string, log: (line: string) => void): Promise<string> {
+  const {newestRecordedOut} = await import('../pipeline/state/recorded-outs.js')
+  const {hasIndex, out} = await newestRecordedOut(root, 'train')
+  if (out) {
+    log(`using the model of ${out.id}, the newest successful training (finished ${out.finishedAt})`)
+    return out.path
+  }
+  if (hasIndex) {
+    throw new Error(`no successful train instance in ${root}/cache whose model is intact on disk (an unfinished training's model is not used): run the pipeline, or pass --model`)
+  }
+  const dir = latestModelDir(root)
+  log(`no pipeline cache in ${root}: using the newest model folder, ${dir}`)
+  return dir
 }
 
 function describeScore(score: EventScore): string {
