@@ -2,7 +2,7 @@ import {basename, extname} from 'node:path'
 import {Command, Flags} from '@oclif/core'
 import type {BackendPreference} from '../seld/model/backend.js'
 import {DEFAULT_EVENT_OPTIONS, EVENT_FORMATS, scoreEvents, type EventFormat, type EventScore} from '../seld/predict/events.js'
-import {parseWav, readWav, type Pcm16} from '../seld/io/wav.js'
+import {openWavFile, parseWav, type AudioReader, type Pcm16} from '../seld/io/wav.js'
 
 async function readStdin(): Promise<Uint8Array> {
   const chunks: Buffer[] = []
@@ -91,15 +91,20 @@ the direction error of every annotated event that a predicted event of its class
 
     let failures = 0
     for (const [i, input] of inputs.entries()) {
+      let opened: ReturnType<typeof openWavFile> | undefined
       try {
-        const pcm: Pcm16 = input === '-' ? parseWav(await readStdin(), STDIN_NAME) : readWav(input)
+        // A file is read a block at a time as the model needs it; stdin cannot be read twice, so it is held whole.
+        const audio: Pcm16 | AudioReader = input === '-' ? parseWav(await readStdin(), STDIN_NAME) : (opened = openWavFile(input))
         const annotated = flags.reference === undefined ? undefined : readAnnotations(flags.reference, basename(input, extname(input)), predictor.info.classes)
-        const result = await predictToFiles(predictor, pcm, input === '-' ? STDIN_NAME : input, stems[i], {format, events, plot: flags.plot})
+        const result = await predictToFiles(predictor, audio, input === '-' ? STDIN_NAME : input, stems[i], {format, events, plot: flags.plot})
         this.log(`${input}: ${result.events.length} event${result.events.length === 1 ? '' : 's'} → ${[result.outputFile, result.pictureFile].filter(Boolean).join(', ')}`)
-        if (annotated) this.log(`  ${describeScore(scoreEvents(result.events, annotated, pcm.samples.length / pcm.channels / pcm.sampleRate))}`)
+        const seconds = 'samples' in audio ? audio.samples.length / audio.channels / audio.sampleRate : audio.length / audio.sampleRate
+        if (annotated) this.log(`  ${describeScore(scoreEvents(result.events, annotated, seconds))}`)
       } catch (error) {
         failures++
         this.logToStderr(`error: ${(error as Error).message}`)
+      } finally {
+        opened?.close()
       }
     }
     if (failures > 0) this.error(`${failures} of ${inputs.length} recordings failed`, {exit: 1})
