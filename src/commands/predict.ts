@@ -1,13 +1,22 @@
-import {basename, extname} from 'node:path'
+import {createWriteStream, mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {basename, extname, join} from 'node:path'
+import {pipeline} from 'node:stream/promises'
 import {Command, Flags} from '@oclif/core'
 import type {BackendPreference} from '../seld/model/backend.js'
 import {DEFAULT_EVENT_OPTIONS, EVENT_FORMATS, scoreEvents, type EventFormat, type EventScore} from '../seld/predict/events.js'
-import {openWavFile, parseWav, type AudioReader, type Pcm16} from '../seld/io/wav.js'
+import {openWavFile} from '../seld/io/wav.js'
 
-async function readStdin(): Promise<Uint8Array> {
-  const chunks: Buffer[] = []
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks)
+/** Copies stdin to a temporary file, so it too is read a block at a time rather than held whole. */
+async function stdinToFile(): Promise<{file: string; remove: () => void}> {
+  const dir = mkdtempSync(join(tmpdir(), 'seldpipe-stdin-'))
+  const file = join(dir, 'stdin.wav')
+  const remove = () => rmSync(dir, {recursive: true, force: true})
+  await pipeline(process.stdin, createWriteStream(file)).catch((error: unknown) => {
+    remove()
+    throw error
+  })
+  return {file, remove}
 }
 
 export default class Predict extends Command {
@@ -92,19 +101,21 @@ the direction error of every annotated event that a predicted event of its class
     let failures = 0
     for (const [i, input] of inputs.entries()) {
       let opened: ReturnType<typeof openWavFile> | undefined
+      let copied: Awaited<ReturnType<typeof stdinToFile>> | undefined
       try {
-        // A file is read a block at a time as the model needs it; stdin cannot be read twice, so it is held whole.
-        const audio: Pcm16 | AudioReader = input === '-' ? parseWav(await readStdin(), STDIN_NAME) : (opened = openWavFile(input))
+        // Read a block at a time as the model needs it.
+        if (input === '-') copied = await stdinToFile()
+        const audio = (opened = input === '-' ? openWavFile(copied!.file, {}, STDIN_NAME) : openWavFile(input))
         const annotated = flags.reference === undefined ? undefined : readAnnotations(flags.reference, basename(input, extname(input)), predictor.info.classes)
         const result = await predictToFiles(predictor, audio, input === '-' ? STDIN_NAME : input, stems[i], {format, events, plot: flags.plot})
         this.log(`${input}: ${result.events.length} event${result.events.length === 1 ? '' : 's'} → ${[result.outputFile, result.pictureFile].filter(Boolean).join(', ')}`)
-        const seconds = 'samples' in audio ? audio.samples.length / audio.channels / audio.sampleRate : audio.length / audio.sampleRate
-        if (annotated) this.log(`  ${describeScore(scoreEvents(result.events, annotated, seconds))}`)
+        if (annotated) this.log(`  ${describeScore(scoreEvents(result.events, annotated, audio.length / audio.sampleRate))}`)
       } catch (error) {
         failures++
         this.logToStderr(`error: ${(error as Error).message}`)
       } finally {
         opened?.close()
+        copied?.remove()
       }
     }
     if (failures > 0) this.error(`${failures} of ${inputs.length} recordings failed`, {exit: 1})

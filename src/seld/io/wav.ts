@@ -158,20 +158,20 @@ const HEADER_PROBE_BYTES = 64 * 1024
 
 /**
  * Opens a 16-bit PCM WAV file for reading spans of it (with the checks of parseWav): only its header is read now.
- * Close it with `close()`.
+ * `name` is used in errors. Close it with `close()`.
  */
-export function openWavFile(file: string, expect: WavExpectation = {}): AudioReader & {close(): void} {
+export function openWavFile(file: string, expect: WavExpectation = {}, name = file): AudioReader & {close(): void} {
   let fd: number
   try {
     fd = openSync(file, 'r')
   } catch (error) {
-    throw new WavError(file, `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
+    throw new WavError(name, `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
   }
   try {
     const size = fstatSync(fd).size
     const header = Buffer.alloc(Math.min(size, HEADER_PROBE_BYTES))
     readSync(fd, header, 0, header.length, 0)
-    const fail = (problem: string) => new WavError(file, problem)
+    const fail = (problem: string) => new WavError(name, problem)
     const container = header.toString('latin1', 0, 4)
     if (header.length < 12 || header.toString('latin1', 8, 12) !== 'WAVE' || !['RIFF', 'RIFX', 'RF64'].includes(container)) throw fail('not a readable WAV file (no RIFF/WAVE header)')
     if (container !== 'RIFF') throw fail(`${container} container; a little-endian RIFF WAV is expected`)
