@@ -9,10 +9,11 @@ import {listRecordings} from '../../src/seld/train/recordings.js'
 import {Random} from '../../src/seld/synth/random.js'
 import {buildSeldnet, type ModelConfig} from '../../src/seld/model/model.js'
 import {loadModel} from '../../src/seld/model/model-io.js'
-import {writeNpy} from '../../src/seld/io/npy.js'
+import {readNpy, writeNpy} from '../../src/seld/io/npy.js'
 import {initBackend} from '../../src/seld/model/backend.js'
 import {normalizeDirectory} from '../../src/seld/features/scaler.js'
 import {readLog, trainSeldnet, type EpochRecord, type TrainRun} from '../../src/seld/train/training.js'
+import {trainingFingerprint} from '../../src/seld/train/fingerprint.js'
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const CLASSES = 11
@@ -167,6 +168,28 @@ describe('trainSeldnet', () => {
       await expect(trainSeldnet(run(cell, out, {}, settings))).rejects.toThrow(/no epoch was trained .*so there is no model/)
       expect(existsSync(join(out, 'best'))).toBe(false)
     }
+  })
+
+  it('does not resume a checkpoint after one annotation in the middle of a training file changed', async () => {
+    // 1000 frames: targets of 176 kB, so frame 500 lies beyond the first and before the last 64 KiB.
+    const cell = writeCell(join(root, 'edited'), {train: 2, test: 1}, 1000)
+    const out = join(root, 'edited-model')
+    const dataFiles = () => listRecordings(cell.features, cell.labels, 'train').flatMap((recording) => [recording.featuresFile, recording.targetsFile])
+    const fingerprint = () => trainingFingerprint({epochs: 4}, dataFiles())
+    const crash = (line: string) => {
+      if (line.startsWith('epoch 2/')) throw new Error('killed')
+    }
+    await expect(trainSeldnet(run(cell, out, {print: crash, fingerprint: fingerprint()}, {epochs: 4}))).rejects.toThrow('killed')
+    expect(existsSync(join(`${out}.checkpoint`, 'state.json'))).toBe(true)
+    // One activity flipped in the middle of the file.
+    const targetsFile = listRecordings(cell.features, cell.labels, 'train')[0].targetsFile
+    const targets = readNpy(targetsFile)
+    targets.data[500 * 4 * CLASSES] = 1 - targets.data[500 * 4 * CLASSES]
+    writeNpy(targetsFile, targets)
+    const lines: string[] = []
+    const rerun = await trainSeldnet(run(cell, out, {print: (line) => lines.push(line), fingerprint: fingerprint()}, {epochs: 1}))
+    expect(lines[0]).toMatch(/^ignoring the checkpoint in .*another configuration or data/)
+    expect(rerun.resumedFrom).toBe(0)
   })
 
   it('continues after the last completed epoch when an interrupted run is restarted, and starts afresh for another configuration', async () => {
