@@ -9,7 +9,7 @@ import {BEST_DIR, MODEL_JSON, writePredictInfo} from '../src/seld/model/model-fo
 import {SCALER_JSON} from '../src/seld/features/scaler.js'
 import {metricFramesPerSecond, trainSeldnet, type TrainSettings} from '../src/seld/train/training.js'
 import {trainingFingerprint} from '../src/seld/train/fingerprint.js'
-import {required, requiredNumber, runStage} from './stage.js'
+import {reportProgress, required, requiredNumber, runStage} from './stage.js'
 
 /** Typed reads of a params section passed as JSON (e.g. `--train-config '{"seq_len": 64, ...}'`), failing clearly. */
 function parseSection(text: string, flag: string) {
@@ -97,18 +97,19 @@ runStage(
       aziOnly: model.boolean('azi_only'), lr: train.number('lr'),
     }
     const backend = await initBackend(backendPreference)
+    reportProgress(`tfjs backend: ${backend.description}`)
     // Run by the pipeline, the cache key covers every input already; run by hand, the data files are hashed whole.
     const dataFiles = [...trainRecordings, ...testRecordings].flatMap((recording) => [recording.featuresFile, recording.targetsFile])
     const fingerprint = trainingFingerprint({dataset: dataset.name, modelConfig, settings, nfft}, dataFiles, process.env[CACHE_KEY_ENV])
 
     console.log(
       `${dataset.name}: ${trainRecordings.length} train and ${testRecordings.length} test recordings, ` +
-        `${bins} bins × ${featureChannels} channels, ${classes} classes, ${framesPerSecond} frames/s, backend ${backend}` +
+        `${bins} bins × ${featureChannels} channels, ${classes} classes, ${framesPerSecond} frames/s, backend ${backend.description}` +
         (settings.quickTest ? ' (quick test: 2 epochs of 2 batches)' : ''),
     )
     // predict and evaluate need the feature settings and the scaler beside the model; written first so that a model
     // being trained is already usable from its best epoch so far.
-    writePredictInfo(out, dataset, nfft, join(features, SCALER_JSON))
+    writePredictInfo(out, dataset, nfft, join(features, SCALER_JSON), {backend: backend.name, device: backend.device})
     const result = await trainSeldnet({
       model: buildSeldnet(modelConfig),
       train: trainRecordings,
@@ -118,7 +119,8 @@ runStage(
       outDir: out,
       checkpointDir: `${out}.checkpoint`,
       fingerprint,
-      backend,
+      backend: backend.name,
+      device: backend.device,
       print: (line) => console.log(line),
     })
     // Whatever the settings, a training that leaves no model must not be recorded as done.

@@ -11,6 +11,7 @@ import {removeLeftovers} from '../pipeline/state/leftovers.js'
 import type {Graph} from '../pipeline/graph/graph.js'
 import type {Executor} from '../pipeline/executors/executor.js'
 import {PlainReporter, type Reporter} from '../pipeline/run/progress.js'
+import {GpuPool} from '../pipeline/run/gpus.js'
 
 export default class Run extends Command {
   static override description = 'Run the pipeline: skip what is cached, restore deleted outs from cache/, run the rest.'
@@ -56,6 +57,7 @@ export default class Run extends Command {
       // Before the run lock: a cluster executor takes its coordinator lock here and refuses a second coordinator.
       let reporter: Reporter | undefined
       executor = createExecutor(flags.executor, {cacheDir: cache.dir, warn: (message) => reporter?.line(`warning: ${message}`)})
+      const gpus = executor.runsOnThisMachine ? this.gpuPool() : undefined
       release = await acquireLock(
         cache.lockFile,
         (holder) => this.logToStderr(`waiting for the seldpipe run holding ${cache.lockFile} (${describeHolder(holder)}); if that run is gone, delete the file`),
@@ -68,7 +70,7 @@ export default class Run extends Command {
       await this.removeLeftoverFiles(graph, cache)
       // log-update is loaded only for a terminal: plain output starts faster without it.
       reporter = process.stdout.isTTY ? new (await import('../pipeline/run/live-reporter.js')).LiveReporter() : new PlainReporter((text) => this.log(text))
-      const summary = await runGraph(graph, cache, {executor, jobs: flags.jobs, force: flags.force, reporter, signal: controller.signal}).finally(() => reporter?.close())
+      const summary = await runGraph(graph, cache, {executor, jobs: flags.jobs, force: flags.force, reporter, signal: controller.signal, gpus}).finally(() => reporter?.close())
       const parts = [`${summary.ran.length} ran`, `${summary.restored.length} restored`, `${summary.upToDate.length} up to date`]
       if (summary.failed.length > 0) parts.push(`${summary.failed.length} failed`)
       if (summary.notRun.length > 0) parts.push(`${summary.notRun.length} not run`)
@@ -91,6 +93,15 @@ export default class Run extends Command {
     const outs = graph.instances.flatMap((instance) => instance.outs.map(absolute)).filter((out) => !busyFolders.has(dirname(out)))
     const removed = await removeLeftovers(outs, cache)
     if (removed.length > 0) this.logToStderr(`removed ${removed.length} leftover${removed.length === 1 ? '' : 's'} of killed processes: ${removed.map((path) => relative(graph.pipeline.root, path)).join(', ')}`)
+  }
+
+  /** The GPUs local jobs are placed on; a malformed SELDPIPE_GPUS, CUDA_VISIBLE_DEVICES or SELDPIPE_GPU_SLOTS is a bad flag. */
+  private gpuPool(): GpuPool {
+    try {
+      return GpuPool.fromEnvironment(process.env)
+    } catch (error) {
+      this.error((error as Error).message, {exit: 2})
+    }
   }
 
   /** Commands a killed run left running would race this run for the same outs: stop them first. */

@@ -41,6 +41,8 @@ export interface RunningRecord {
   handle?: string
   runPid: number
   startedAt: string
+  /** The GPUs the engine lent the instance. */
+  gpus?: string[]
 }
 
 /**
@@ -56,6 +58,7 @@ export class Cache {
   private readonly instances: Database<InstanceRecord, string>
   private readonly memoDb: Database<MemoEntry, string>
   private readonly runningDb: Database<RunningRecord, string>
+  private readonly objectsBeingStored = new Map<string, Promise<void>>()
 
   constructor(readonly dir: string) {
     this.logsDir = join(dir, 'logs')
@@ -110,8 +113,21 @@ export class Cache {
     return join(this.objectsDir, hash.slice(0, 2), hash.slice(2))
   }
 
-  /** `rewrite`: an existing object is checked, and replaced when its content differs from its name. */
-  private async storeObject(source: string, hash: string, rewrite: boolean): Promise<void> {
+  /**
+   * Instances running at once may store the same content (two empty files, say): they share one copy, as the
+   * temporary file is named by this process alone. `rewrite`: an existing object is checked, and replaced when its
+   * content differs from its name.
+   */
+  private storeObject(source: string, hash: string, rewrite: boolean): Promise<void> {
+    let storing = this.objectsBeingStored.get(hash)
+    if (storing === undefined) {
+      storing = this.copyObject(source, hash, rewrite).finally(() => this.objectsBeingStored.delete(hash))
+      this.objectsBeingStored.set(hash, storing)
+    }
+    return storing
+  }
+
+  private async copyObject(source: string, hash: string, rewrite: boolean): Promise<void> {
     const target = this.objectPath(hash)
     const existing = await stat(target).catch(() => undefined)
     // A size that differs from the source's is a cheap sign of damage: such an object is always replaced.
