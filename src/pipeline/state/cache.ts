@@ -204,7 +204,7 @@ export class Cache {
    * Hashes every object in objects/ and returns the paths of those whose content differs from their name; with
    * `remove` they are deleted (the instances needing them then rerun instead of restoring).
    */
-  async verifyObjects(remove: boolean, onProgress?: (checked: number) => void): Promise<{checked: number; corrupt: string[]}> {
+  async verifyObjects(remove: boolean): Promise<{checked: number; corrupt: string[]}> {
     const corrupt: string[] = []
     let checked = 0
     for (const prefix of await readdir(this.objectsDir)) {
@@ -215,7 +215,7 @@ export class Cache {
           corrupt.push(path)
           if (remove) await rm(path, {force: true})
         }
-        onProgress?.(++checked)
+        checked++
       }
     }
     return {checked, corrupt}
