@@ -43,7 +43,7 @@ export default class Run extends Command {
     let executor: Executor | undefined
     try {
       if (flags['dry-run']) {
-        const assessments = await assessGraph(graph, cache)
+        const assessments = await reportingPipelineErrors(this.error.bind(this), () => assessGraph(graph, cache))
         let count = 0
         for (const {instance, state, reasons, record} of assessments.values()) {
           if (flags.force) this.log(`would run ${instance.id}: --force`)

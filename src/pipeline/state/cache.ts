@@ -78,26 +78,36 @@ export class Cache {
     }
   }
 
+  /** A read of the index; LMDB's report of a damaged page becomes the message naming the file and the recovery. */
+  private reading<T>(read: () => T): T {
+    try {
+      return read()
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('MDB_')) throw new CacheIndexError(join(this.dir, 'index.lmdb'), error.message)
+      throw error
+    }
+  }
+
   readonly memo: HashMemo = {
-    get: (path) => this.memoDb.get(path),
+    get: (path) => this.reading(() => this.memoDb.get(path)),
     set: (path, entry) => void this.memoDb.put(path, entry),
   }
 
   keyRecord(key: string): KeyRecord | undefined {
-    return this.keys.get(key)
+    return this.reading(() => this.keys.get(key))
   }
 
   instanceRecord(id: string): InstanceRecord | undefined {
-    return this.instances.get(id)
+    return this.reading(() => this.instances.get(id))
   }
 
   /** Every instance's last successful run, by instance id. */
   instanceRecords(): Map<string, InstanceRecord> {
-    return new Map([...this.instances.getRange()].map(({key, value}) => [key, value]))
+    return this.reading(() => new Map([...this.instances.getRange()].map(({key, value}) => [key, value])))
   }
 
   running(): Map<string, RunningRecord> {
-    return new Map([...this.runningDb.getRange()].map(({key, value}) => [key, value]))
+    return this.reading(() => new Map([...this.runningDb.getRange()].map(({key, value}) => [key, value])))
   }
 
   async setRunning(id: string, record: RunningRecord | undefined): Promise<void> {
