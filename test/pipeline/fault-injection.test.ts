@@ -94,8 +94,15 @@ describe('fault injection', () => {
       const wholeGroup = kill % 2 === 1
       const victim = execa('node', [join(repoRoot, 'bin', 'run.js'), 'run', ...QUICK], {cwd: dir, reject: false, detached: true, env: {NODE_NO_WARNINGS: '1'}})
       await sleep(delay)
-      if (wholeGroup) process.kill(-victim.pid!, 'SIGKILL')
-      else victim.kill('SIGKILL')
+      if (!wholeGroup) victim.kill('SIGKILL')
+      else {
+        try {
+          process.kill(-victim.pid!, 'SIGKILL')
+        } catch (error) {
+          // The run may have finished, its whole group gone, before the moment came.
+          if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error
+        }
+      }
       const ended = await victim
       moments.push(`${delay} ms${wholeGroup ? ' (group)' : ''}${ended.exitCode === 0 ? ' after it finished' : ''}`)
       const context = `seed ${seed}, kills at ${moments.join(', ')}`
