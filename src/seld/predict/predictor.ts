@@ -2,7 +2,7 @@ import {existsSync, mkdirSync, readFileSync} from 'node:fs'
 import {basename, dirname, extname, join, resolve} from 'node:path'
 import type * as tf from '@tensorflow/tfjs'
 import {predictRecording, type FrameSource} from '../train/recordings.js'
-import {frameCount} from '../features/datasets.js'
+import {frameCount, frameGrid} from '../features/datasets.js'
 import {doaComponents, framesToEvents, formatEvents, formatExtension, type EventFormat, type EventOptions, type FramePredictions, type SoundEvent} from './events.js'
 import {computeFeatures} from '../features/features.js'
 import {writeFileAtomically} from '../io/atomic-files.js'
@@ -69,10 +69,9 @@ export const SPECTROGRAM_COLUMNS = 4096
  */
 export function pcmSource(audio: Pcm16 | AudioReader, nfft: number, scaler: Scaler, name: string): FrameSource & {spectrogram: RecordingFrames['spectrogram']} {
   const reader = 'samples' in audio ? pcmReader(audio) : audio
-  const hop = nfft / 2
+  const {hop, bins} = frameGrid(reader.sampleRate, nfft)
   const {length, channels} = reader
   const frames = Math.max(1, frameCount(length, nfft))
-  const bins = nfft / 2
   const featureChannels = 2 * channels
   const frameValues = bins * featureChannels
   const frameStep = Math.ceil(frames / SPECTROGRAM_COLUMNS)
@@ -111,7 +110,7 @@ export async function predictFrames(predictor: Predictor, audio: Pcm16 | AudioRe
   if (audio.sampleRate !== info.sampleRate) throw new Error(`${name}: sample rate ${audio.sampleRate} Hz, but ${trainedOn} ${info.sampleRate} Hz`)
   const source = pcmSource(audio, info.nfft, predictor.scaler, name)
   const prediction = await predictRecording(predictor.model, source, batch)
-  return {spectrogram: source.spectrogram, predictions: {...prediction, frameSeconds: info.nfft / 2 / info.sampleRate}}
+  return {spectrogram: source.spectrogram, predictions: {...prediction, frameSeconds: frameGrid(info.sampleRate, info.nfft).frameSeconds}}
 }
 
 /**
@@ -162,7 +161,7 @@ export async function predictToFiles(predictor: Predictor, audio: Pcm16 | AudioR
   const pictureFile = `${stem}.png`
   drawRecording({
     title: `${basename(name)}: ${events.length} event${events.length === 1 ? '' : 's'}`,
-    framesPerSecond: 1 / predictions.frameSeconds,
+    framesPerSecond: frameGrid(predictor.info.sampleRate, predictor.info.nfft).framesPerSecond,
     classNames: predictor.info.classes,
     spectrogram,
     prediction: predictions,
