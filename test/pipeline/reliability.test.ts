@@ -75,6 +75,13 @@ describe('verified cache objects', () => {
     expect(statSync(object).mode & 0o777).toBe(0o444)
   })
 
+  it('cache verify and cache rebuild leave a project without cache/ as it is', async () => {
+    const dir = tempDir(projectFiles())
+    expect((await cli(dir, 'cache', 'verify')).stdout).toContain('cache does not exist: nothing to verify')
+    expect((await cli(dir, 'cache', 'rebuild')).stdout).toContain('cache does not exist: nothing to rebuild')
+    expect(existsSync(join(dir, 'cache'))).toBe(false)
+  })
+
   it('seldpipe cache verify checks every object, names and deletes the corrupt ones, exit 1; exit 0 when all match', async () => {
     const dir = tempDir(projectFiles())
     expect((await cli(dir, 'run')).exitCode).toBe(0)

@@ -1,4 +1,4 @@
-import {rmSync} from 'node:fs'
+import {existsSync, rmSync} from 'node:fs'
 import {dirname, join, relative, resolve} from 'node:path'
 import {Command, Flags} from '@oclif/core'
 import {Cache} from '../../pipeline/state/cache.js'
@@ -21,6 +21,10 @@ whose content is still in cache/objects are not stored twice. A healthy index is
     const cacheDir = join(dirname(resolve(flags.pipeline)), 'cache')
     const indexFile = join(cacheDir, 'index.lmdb')
     const shown = relative(process.cwd(), indexFile) || indexFile
+    if (!existsSync(cacheDir)) {
+      this.log(`${relative(process.cwd(), cacheDir) || cacheDir} does not exist: nothing to rebuild`)
+      return
+    }
     // A run must not be writing the index while it is replaced.
     const release = await acquireLock(join(cacheDir, 'lock'), (holder) => this.logToStderr(`waiting for the seldpipe run holding the lock (${describeHolder(holder)})`))
     try {

@@ -1,3 +1,4 @@
+import {existsSync} from 'node:fs'
 import {dirname, join, relative, resolve} from 'node:path'
 import {Command, Flags} from '@oclif/core'
 import {Cache} from '../../pipeline/state/cache.js'
@@ -17,6 +18,10 @@ restoring bad bytes. Exit code 1 when any object was corrupt.`
   async run(): Promise<void> {
     const {flags} = await this.parse(CacheVerify)
     const cacheDir = join(dirname(resolve(flags.pipeline)), 'cache')
+    if (!existsSync(cacheDir)) {
+      this.log(`${relative(process.cwd(), cacheDir) || cacheDir} does not exist: nothing to verify`)
+      return
+    }
     const cache = await reportingPipelineErrors(this.error.bind(this), async () => new Cache(cacheDir))
     try {
       const {checked, corrupt} = await cache.verifyObjects(!flags.keep)
