@@ -1,3 +1,4 @@
+import {dirname, relative, resolve} from 'node:path'
 import {Flags} from '@oclif/core'
 import {JsonCommand} from '../cli/json-command.js'
 import {assessGraph} from '../pipeline/run/assess.js'
@@ -6,6 +7,9 @@ import {runGraph, type RunSummary} from '../pipeline/run/engine.js'
 import {createExecutor, executors} from '../pipeline/executors/registry.js'
 import {acquireLock, describeHolder} from '../pipeline/state/lock.js'
 import {stopLeftoverJob} from '../pipeline/executors/local.js'
+import {activeSlurmJobs} from '../pipeline/executors/slurm/slurm-executor.js'
+import {removeLeftovers} from '../pipeline/state/leftovers.js'
+import type {Graph} from '../pipeline/graph/graph.js'
 import type {Executor} from '../pipeline/executors/executor.js'
 import {PlainReporter, type Reporter} from '../pipeline/run/progress.js'
 import {GpuPool} from '../pipeline/run/gpus.js'
@@ -44,7 +48,7 @@ were restored, were up to date, failed or did not run); progress goes to stderr.
     const say = json ? (text: string) => process.stderr.write(`${text}\n`) : (text: string) => this.log(text)
     const sayToStderr = (text: string) => process.stderr.write(`${text}\n`)
     const graph = await reportingPipelineErrors(this.error.bind(this), () => loadGraph(flags))
-    const cache = openCache(graph)
+    const cache = await reportingPipelineErrors(this.error.bind(this), async () => openCache(graph))
     const controller = new AbortController()
     let reporter: Reporter | undefined
     let live = false
@@ -60,7 +64,7 @@ were restored, were up to date, failed or did not run); progress goes to stderr.
     let executor: Executor | undefined
     try {
       if (flags['dry-run']) {
-        const assessments = await assessGraph(graph, cache)
+        const assessments = await reportingPipelineErrors(this.error.bind(this), () => assessGraph(graph, cache))
         const planned: PlannedInstance[] = []
         for (const {instance, state, reasons, record} of assessments.values()) {
           if (flags.force) planned.push({id: instance.id, action: 'run', reasons: ['--force']})
@@ -82,6 +86,7 @@ were restored, were up to date, failed or did not run); progress goes to stderr.
         throw error
       })
       await this.stopLeftovers(cache)
+      await this.removeLeftoverFiles(graph, cache)
       // log-update is loaded only for a terminal: plain output starts faster without it.
       live = Boolean(process.stdout.isTTY) && !json
       reporter = live ? new (await import('../pipeline/run/live-reporter.js')).LiveReporter() : new PlainReporter(say)
@@ -104,6 +109,16 @@ were restored, were up to date, failed or did not run); progress goes to stderr.
       await release?.()
       await cache.close()
     }
+  }
+
+  /** Partial outs and temporary copies of killed processes: skipping the folders of outs a Slurm job may be writing. */
+  private async removeLeftoverFiles(graph: Graph, cache: ReturnType<typeof openCache>): Promise<void> {
+    const active = new Set((await activeSlurmJobs(cache.dir)).map((job) => job.instance))
+    const absolute = (out: string) => resolve(graph.pipeline.root, out)
+    const busyFolders = new Set(graph.instances.filter((instance) => active.has(instance.id)).flatMap((instance) => instance.outs.map((out) => dirname(absolute(out)))))
+    const outs = graph.instances.flatMap((instance) => instance.outs.map(absolute)).filter((out) => !busyFolders.has(dirname(out)))
+    const removed = await removeLeftovers(outs, cache)
+    if (removed.length > 0) this.logToStderr(`removed ${removed.length} leftover${removed.length === 1 ? '' : 's'} of killed processes: ${removed.map((path) => relative(graph.pipeline.root, path)).join(', ')}`)
   }
 
   /** The GPUs local jobs are placed on; a malformed SELDPIPE_GPUS, CUDA_VISIBLE_DEVICES or SELDPIPE_GPU_SLOTS is a bad flag. */
