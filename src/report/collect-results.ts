@@ -56,6 +56,11 @@ export function flattenParams(params: Record<string, unknown>, prefix = '', into
   return into
 }
 
+/** A short name for a cell, e.g. `synth-foa ov1 split1 train.lr=0.001`: swept parameters (dotted) keep their name. */
+function cellLabel(vars: Record<string, string>): string {
+  return Object.entries(vars).map(([key, value]) => (key.includes('.') ? `${key}=${value}` : /^\d/.test(value) ? `${key}${value}` : value)).join(' ')
+}
+
 /** The instance and everything upstream of it, upstream first. */
 function withUpstream(instance: Instance): Instance[] {
   const seen = new Map<string, Instance>()
@@ -151,7 +156,7 @@ export function collectCellResults(graph: Graph, cache: Cache, assessments: Map<
     const assessment = assessments.get(instance.id)
     runs.push({
       id: instance.id,
-      label: Object.entries(instance.vars).map(([key, value]) => (/^\d/.test(value) ? `${key}${value}` : value)).join(' ') || instance.id,
+      label: cellLabel(instance.vars) || instance.id,
       vars: instance.vars,
       state: assessment?.state ?? 'unknown',
       reasons: assessment?.reasons ?? [],
@@ -194,10 +199,9 @@ export function collectRecordedRuns(cache: Cache, root: string, records: readonl
     const found = readRecordedRun(cache, root, {key: record.key, onDisk: current}, train)
     if (!found) continue
     const assessment = current ? assessments.get(record.instance) : undefined
-    const cell = Object.entries(record.vars).map(([key, value]) => (/^\d/.test(value) ? `${key}${value}` : key.includes('.') ? `${key}=${value}` : value)).join(' ')
     runs.push({
       id: `${record.instance}#${record.key.slice(0, RUN_ID_LENGTH)}`,
-      label: `${record.key.slice(0, RUN_ID_LENGTH)} ${cell}`.trim(),
+      label: `${record.key.slice(0, RUN_ID_LENGTH)} ${cellLabel(record.vars)}`.trim(),
       vars: record.vars,
       state: assessment?.state ?? (current ? 'unknown' : 'earlier run'),
       reasons: assessment?.reasons ?? [],
