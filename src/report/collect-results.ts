@@ -30,6 +30,8 @@ export type MetricKey = (typeof METRIC_COLUMNS)[number]['key']
 export interface ReportRun {
   /** Unique within the report, e.g. the evaluate instance id. */
   id: string
+  /** The cache key of the evaluate run shown. */
+  key: string
   /** Short name for legends, e.g. `synth-foa ov1 split1`. */
   label: string
   vars: Record<string, string>
@@ -156,6 +158,7 @@ export function collectCellResults(graph: Graph, cache: Cache, assessments: Map<
     const assessment = assessments.get(instance.id)
     runs.push({
       id: instance.id,
+      key: evaluate.key,
       label: cellLabel(instance.vars) || instance.id,
       vars: instance.vars,
       state: assessment?.state ?? 'unknown',
@@ -201,6 +204,7 @@ export function collectRecordedRuns(cache: Cache, root: string, records: readonl
     const assessment = current ? assessments.get(record.instance) : undefined
     runs.push({
       id: `${record.instance}#${record.key.slice(0, RUN_ID_LENGTH)}`,
+      key: record.key,
       label: `${record.key.slice(0, RUN_ID_LENGTH)} ${cellLabel(record.vars)}`.trim(),
       vars: record.vars,
       state: assessment?.state ?? (current ? 'unknown' : 'earlier run'),
@@ -211,6 +215,12 @@ export function collectRecordedRuns(cache: Cache, root: string, records: readonl
     })
   }
   return runs
+}
+
+/** The recorded runs, then the cells' results that no record holds (made before runs were recorded). */
+export function withUnrecordedCells(recorded: ReportRun[], cells: ReportRun[]): ReportRun[] {
+  const keys = new Set(recorded.map((run) => run.key))
+  return [...recorded, ...cells.filter((run) => !keys.has(run.key))]
 }
 
 /** Keys whose values are not the same in every run. */
