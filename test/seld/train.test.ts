@@ -81,7 +81,8 @@ function run(cell: {features: string; labels: string}, out: string, overrides: P
   return {
     model: buildSeldnet(modelConfig),
     train: listRecordings(cell.features, cell.labels, 'train'),
-    test: listRecordings(cell.features, cell.labels, 'test'),
+    validation: listRecordings(cell.features, cell.labels, 'test'),
+    scoredOn: 'test',
     settings: {seqLen: 16, batch: 4, epochs: 6, patience: 10, maxMinutes: 0, lrDecay: 1, quickTest: false, seed: 1, ...settings},
     scoring: {threshold: 0.5, framesPerSecond: 8, aziOnly: false},
     outDir: out,
@@ -111,8 +112,9 @@ describe('trainSeldnet', () => {
     const log = readLog(join(out, 'log.jsonl'))
     expect(log).toEqual(JSON.parse(JSON.stringify(result.records)))
     for (const record of log) {
-      expect(Object.keys(record).sort()).toEqual(['backend', 'doaErrorDegrees', 'doaLoss', 'epoch', 'er', 'f1', 'frameRecall', 'loss', 'sedLoss', 'seconds', 'seldScore'].sort())
+      expect(Object.keys(record).sort()).toEqual(['backend', 'doaErrorDegrees', 'doaLoss', 'epoch', 'er', 'f1', 'frameRecall', 'loss', 'scoredOn', 'sedLoss', 'seconds', 'seldScore'].sort())
       expect(record.backend).toBe('wasm')
+      expect(record.scoredOn).toBe('test')
       expect(record.seldScore).toBeGreaterThan(0)
     }
     expect(lines.filter((line) => line.startsWith('epoch '))).toHaveLength(10)

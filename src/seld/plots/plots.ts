@@ -375,6 +375,8 @@ export interface CurvePoint {
   frameRecall: number | null
   doaErrorDegrees: number | null
   seldScore: number | null
+  /** Which recordings the scores are of (the test split when absent). */
+  scoredOn?: 'validation' | 'test'
 }
 
 /** Training curves, 2 × 2: losses, detection metrics, DOA error and SELD score (best epoch marked) per epoch. */
@@ -382,7 +384,8 @@ export function drawTrainingCurves(records: CurvePoint[], title = 'Training'): F
   const figure = new Figure(1200, 800)
   figure.title(title)
   const epochs = records.map((r) => r.epoch)
-  const series = (key: Exclude<keyof CurvePoint, 'epoch'>) => records.map((r) => r[key] ?? NaN)
+  const series = (key: Exclude<keyof CurvePoint, 'epoch' | 'scoredOn'>) => records.map((r) => r[key] ?? NaN)
+  const scored = records[0]?.scoredOn === 'validation' ? 'the validation recordings' : 'the test split'
   const x: [number, number] = [Math.min(1, ...epochs), Math.max(2, ...epochs)]
   const xTicks = niceTicks(x[0], x[1], 8).filter(Number.isInteger)
   const [losses, detection, direction, score] = grid({x: 10, y: 34, width: 1180, height: 756}, 2, 2, 16)
@@ -393,17 +396,17 @@ export function drawTrainingCurves(records: CurvePoint[], title = 'Training'): F
   lossAxes.line(epochs, series('doaLoss'), {label: 'DOA (weighted)'})
   lossAxes.legend()
 
-  const detectionAxes = figure.axes(detection, {title: 'Detection on the test split', xLabel: 'epoch', x, xTicks, y: [0, top(series('er'), 1)], grid: true})
+  const detectionAxes = figure.axes(detection, {title: `Detection on ${scored}`, xLabel: 'epoch', x, xTicks, y: [0, top(series('er'), 1)], grid: true})
   detectionAxes.line(epochs, series('er'), {label: 'error rate'})
   detectionAxes.line(epochs, series('f1'), {label: 'F1'})
   detectionAxes.line(epochs, series('frameRecall'), {label: 'frame recall'})
   detectionAxes.legend()
 
-  const directionAxes = figure.axes(direction, {title: 'DOA error on the test split', xLabel: 'epoch', yLabel: 'degrees', x, xTicks, y: [0, top(series('doaErrorDegrees'), 10)], grid: true})
+  const directionAxes = figure.axes(direction, {title: `DOA error on ${scored}`, xLabel: 'epoch', yLabel: 'degrees', x, xTicks, y: [0, top(series('doaErrorDegrees'), 10)], grid: true})
   directionAxes.line(epochs, series('doaErrorDegrees'), {color: seriesColor(3)})
 
   const scores = series('seldScore')
-  const scoreAxes = figure.axes(score, {title: 'SELD score on the test split (lower is better)', xLabel: 'epoch', x, xTicks, y: [0, top(scores, 1)], grid: true})
+  const scoreAxes = figure.axes(score, {title: `SELD score on ${scored} (lower is better)`, xLabel: 'epoch', x, xTicks, y: [0, top(scores, 1)], grid: true})
   scoreAxes.line(epochs, scores, {color: seriesColor(4)})
   scoreAxes.points(epochs, scores, {color: seriesColor(4), width: 5})
   const best = scores.reduce((b, s, i) => (Number.isFinite(s) && (b < 0 || s < scores[b]) ? i : b), -1)

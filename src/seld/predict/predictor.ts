@@ -12,7 +12,9 @@ import {loadModel} from '../model/model-io.js'
 import '../model/model.js'
 import {drawRecording, spectrogramOf} from '../plots/plots.js'
 import {applyScaler, SCALER_JSON, type Scaler} from '../features/scaler.js'
-import {PREDICT_INFO_FILE, readPredictInfo, resolveModelDir, type PredictInfo} from '../model/model-folder.js'
+import {predictFeatureSpec, PREDICT_INFO_FILE, readPredictInfo, resolveModelDir, type PredictInfo} from '../model/model-folder.js'
+import {featureShape, type FeatureSpec} from '../features/feature-kinds.js'
+import {predictionWidths} from '../train/recordings.js'
 import type {Pcm16} from '../io/wav.js'
 
 /** The folder of the project: the nearest folder upwards from `from` holding pipeline.yaml, else `from`. */
@@ -37,11 +39,14 @@ export async function loadPredictor(dir: string): Promise<Predictor> {
   const {info, scaler} = readPredictInfo(modelDir)
   const model = await loadModel(modelDir)
   const [, , bins, featureChannels] = model.inputs[0].shape
-  const classes = model.outputs[0].shape[2]
-  if (bins !== info.nfft / 2 || featureChannels !== 2 * info.channels || classes !== info.classes.length) {
+  const {classes} = predictionWidths(model)
+  const spec = predictFeatureSpec(info)
+  const [expectedBins, expectedChannels] = featureShape(spec, info.channels)
+  if (bins !== expectedBins || featureChannels !== expectedChannels || classes !== info.classes.length) {
     throw new Error(
       `${modelDir}: the network takes ${bins} bins × ${featureChannels} channels and gives ${classes} classes, but ` +
-        `${PREDICT_INFO_FILE} describes nfft ${info.nfft} (${info.nfft / 2} bins), ${info.channels} audio channels, ${info.classes.length} classes`,
+        `${PREDICT_INFO_FILE} describes ${spec.kind} features with nfft ${info.nfft} of ${info.channels} audio channels ` +
+        `(${expectedBins} bins × ${expectedChannels} channels), ${info.classes.length} classes`,
     )
   }
   if (scaler.featureShape.join() !== [bins, featureChannels].join()) {
@@ -62,12 +67,13 @@ export interface RecordingFrames {
  * `spectrogram`). Frames past the end read as zeros, as for features read from files. Any length works: a recording
  * shorter than one FFT frame still gives one frame, padded with silence at the end.
  */
-export function pcmSource(pcm: Pcm16, nfft: number, scaler: Scaler, name: string): FrameSource & {spectrogram: RecordingFrames['spectrogram']} {
+export function pcmSource(pcm: Pcm16, spec: number | FeatureSpec, scaler: Scaler, name: string): FrameSource & {spectrogram: RecordingFrames['spectrogram']} {
+  const features = typeof spec === 'number' ? {kind: 'stft' as const, nfft: spec, melBands: 0} : spec
+  const nfft = features.nfft
   const hop = nfft / 2
   const length = pcm.samples.length / pcm.channels
   const frames = Math.max(1, frameCount(length, nfft))
-  const bins = nfft / 2
-  const featureChannels = 2 * pcm.channels
+  const [bins, featureChannels] = featureShape(features, pcm.channels)
   const frameValues = bins * featureChannels
   const spectrogram = {frames, bins, values: new Float32Array(frames * bins)}
   return {
@@ -79,10 +85,10 @@ export function pcmSource(pcm: Pcm16, nfft: number, scaler: Scaler, name: string
       // STFT frame i depends on samples i·hop … i·hop + nfft only: a slice gives exactly the frames of the whole.
       const end = Math.min(length, (start + available - 1) * hop + nfft)
       const slice = {...pcm, samples: pcm.samples.subarray(start * hop * pcm.channels, end * pcm.channels)}
-      const features = computeFeatures(slice, nfft, available, name)
-      applyScaler(scaler, features, name)
-      target.set(features.data)
-      spectrogram.values.set(spectrogramOf(features).values, start * bins)
+      const computed = computeFeatures(slice, features, available, name)
+      applyScaler(scaler, computed, name)
+      target.set(computed.data)
+      spectrogram.values.set(spectrogramOf(computed).values, start * bins)
     },
   }
 }
@@ -93,7 +99,7 @@ export async function predictFrames(predictor: Predictor, pcm: Pcm16, name: stri
   const trainedOn = `the model (trained on ${info.dataset}) expects`
   if (pcm.channels !== info.channels) throw new Error(`${name}: ${pcm.channels} channels, but ${trainedOn} ${info.channels}`)
   if (pcm.sampleRate !== info.sampleRate) throw new Error(`${name}: sample rate ${pcm.sampleRate} Hz, but ${trainedOn} ${info.sampleRate} Hz`)
-  const source = pcmSource(pcm, info.nfft, predictor.scaler, name)
+  const source = pcmSource(pcm, predictFeatureSpec(info), predictor.scaler, name)
   const prediction = await predictRecording(predictor.model, source, batch)
   return {spectrogram: source.spectrogram, predictions: {...prediction, frameSeconds: info.nfft / 2 / info.sampleRate}}
 }
