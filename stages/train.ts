@@ -8,6 +8,9 @@ import {buildSeldnet, type ModelConfig} from '../src/seld/model/model.js'
 import {writePredictInfo} from '../src/seld/model/model-folder.js'
 import {SCALER_JSON} from '../src/seld/features/scaler.js'
 import {metricFramesPerSecond, trainSeldnet, type TrainSettings} from '../src/seld/train/training.js'
+import {holdOutValidation, VALIDATION_CHOICES, type ValidationChoice} from '../src/seld/train/validation.js'
+import {DEFAULT_MEL_BANDS, featureShape, featureSpec} from '../src/seld/features/feature-kinds.js'
+import {OUTPUT_KINDS, type OutputKind} from '../src/seld/model/outputs.js'
 import {required, requiredNumber, runStage} from './stage.js'
 
 /** Typed reads of a params section passed as JSON (e.g. `--train-config '{"seq_len": 64, ...}'`), failing clearly. */
@@ -34,6 +37,10 @@ function parseSection(text: string, flag: string) {
     integerOrIntegers: (key: string) => get<number | number[]>(key, 'an integer or a list of integers', (value) => isInteger(value) || isIntegers()(value)),
     boolean: (key: string) => get<boolean>(key, 'true or false', (value) => typeof value === 'boolean'),
     string: (key: string) => get<string>(key, 'a string', (value) => typeof value === 'string'),
+    /** One of `choices`, or `fallback` when the key is absent (sections written before the key existed). */
+    choice: <T extends string>(key: string, choices: readonly T[], fallback: T) =>
+      section[key] === undefined ? fallback : get<T>(key, `one of ${choices.join(', ')}`, (value) => choices.includes(value as T)),
+    numberOr: (key: string, fallback: number) => (section[key] === undefined ? fallback : get<number>(key, 'a number', (value) => typeof value === 'number' && Number.isFinite(value))),
   }
 }
 
@@ -84,6 +91,7 @@ runStage(
     labels: {type: 'string'},
     out: {type: 'string'},
     nfft: {type: 'string'},
+    'feature-config': {type: 'string'},
   },
   async ({values}) => {
     const dataset = datasetSpec(required(values, 'dataset'))
@@ -101,13 +109,26 @@ runStage(
     if (!BACKEND_PREFERENCES.includes(backendPreference)) {
       throw new Error(`train-config: backend must be one of ${BACKEND_PREFERENCES.join(', ')}, got '${backendPreference}'`)
     }
-    const trainRecordings = listRecordings(features, labels, 'train')
+    const validationChoice: ValidationChoice = train.choice('validation', VALIDATION_CHOICES, 'holdout')
+    const validationFraction = train.numberOr('validation_fraction', 0.15)
+    const trainSplit = listRecordings(features, labels, 'train')
     const testRecordings = listRecordings(features, labels, 'test')
-    const {bins, featureChannels, classes, frames} = trainRecordings[0]
+    const {bins, featureChannels, classes, frames} = trainSplit[0]
     const expectedClasses = Object.keys(dataset.classIndex).length
-    if (classes !== expectedClasses) throw new Error(`${trainRecordings[0].targetsFile}: ${classes} classes, but ${dataset.name} has ${expectedClasses}`)
+    if (classes !== expectedClasses) throw new Error(`${trainSplit[0].targetsFile}: ${classes} classes, but ${dataset.name} has ${expectedClasses}`)
     const nfft = featureNfft(dataset, frames, values.nfft)
     const framesPerSecond = metricFramesPerSecond(dataset.sampleRate, nfft)
+    const featureSection = values['feature-config'] === undefined ? undefined : parseSection(values['feature-config'] as string, 'feature-config')
+    const spec = featureSpec(nfft, featureSection?.choice('kind', ['stft', 'logmel_iv', 'logmel_gcc'], 'stft') ?? 'stft', featureSection?.numberOr('mel_bands', DEFAULT_MEL_BANDS) ?? DEFAULT_MEL_BANDS)
+    const [expectedBins, expectedChannels] = featureShape(spec, dataset.channels)
+    if (bins !== expectedBins || featureChannels !== expectedChannels) {
+      throw new Error(
+        `${trainSplit[0].featuresFile}: ${bins} bins × ${featureChannels} channels, but ${spec.kind} features of ${dataset.name} ` +
+          `(nfft ${nfft}) have ${expectedBins} × ${expectedChannels}: were the features computed with another features.kind?`,
+      )
+    }
+    const {train: trainRecordings, validation: validationRecordings} =
+      validationChoice === 'test' ? {train: trainSplit, validation: testRecordings} : holdOutValidation(trainSplit, validationFraction, settings.seed)
 
     const modelConfig: ModelConfig = {
       seqLen: settings.seqLen, bins, channels: featureChannels, classes,
@@ -115,22 +136,36 @@ runStage(
       rnnUnits: model.integerOrIntegers('rnn_units'), fnnUnits: model.integerOrIntegers('fnn_units'),
       dropout: model.number('dropout'), lossWeights: model.integers('loss_weights', 2) as [number, number],
       aziOnly: model.boolean('azi_only'), lr: train.number('lr'),
+      output: model.choice<OutputKind>('output', OUTPUT_KINDS, 'seldnet'),
     }
     const backend = await initBackend(backendPreference)
-    const fingerprint = runFingerprint({dataset: dataset.name, modelConfig, settings, nfft}, [...trainRecordings, ...testRecordings].flatMap((r) => [r.featuresFile, r.targetsFile]))
+    const fingerprint = runFingerprint(
+      {dataset: dataset.name, modelConfig, settings, nfft, spec, validationChoice, validationFraction},
+      [...trainSplit, ...testRecordings].flatMap((r) => [r.featuresFile, r.targetsFile]),
+    )
+    const scoredOn = validationChoice === 'test' ? 'test' : 'validation'
 
     console.log(
       `${dataset.name}: ${trainRecordings.length} train and ${testRecordings.length} test recordings, ` +
-        `${bins} bins × ${featureChannels} channels, ${classes} classes, ${framesPerSecond} frames/s, backend ${backend}` +
-        (settings.quickTest ? ' (quick test: 2 epochs of 2 batches)' : ''),
+        `${bins} bins × ${featureChannels} channels (${spec.kind}), ${classes} classes, ${framesPerSecond} frames/s, ` +
+        `output ${modelConfig.output}, backend ${backend}` + (settings.quickTest ? ' (quick test: 2 epochs of 2 batches)' : ''),
+    )
+    console.log(
+      scoredOn === 'test'
+        ? 'the best epoch is chosen on the test split, as the published code does (train.validation: test)'
+        : `the best epoch is chosen on ${validationRecordings.length} held-out training recordings: ${validationRecordings.map((r) => r.name).join(', ')}`,
     )
     // predict and evaluate need the feature settings and the scaler beside the model; written first so that a model
     // being trained is already usable from its best epoch so far.
-    writePredictInfo(out, dataset, nfft, join(features, SCALER_JSON))
+    writePredictInfo(out, dataset, nfft, join(features, SCALER_JSON), {
+      featureKind: spec.kind, ...(spec.kind === 'stft' ? {} : {melBands: spec.melBands}), output: modelConfig.output, modelChosenOn: scoredOn,
+      ...(scoredOn === 'validation' ? {validationRecordings: validationRecordings.map((r) => r.name)} : {}),
+    })
     const result = await trainSeldnet({
       model: buildSeldnet(modelConfig),
       train: trainRecordings,
-      test: testRecordings,
+      validation: validationRecordings,
+      scoredOn,
       settings,
       scoring: {threshold: 0.5, framesPerSecond, aziOnly: modelConfig.aziOnly},
       outDir: out,
