@@ -67,6 +67,17 @@ describe('seldpipe predict', () => {
     expect(rows).toEqual(Array.from({length: 25}, (_, j) => `${j},3,60,20`))
   })
 
+  it('predicts with a multi-ACCDOA model on log-mel and intensity-vector features as with the published one', async () => {
+    const presetModel = at('work', 'synth-foa', 'ov1_split3', 'model')
+    await saveFixedModel(presetModel, {classIndex: 3, activity: 0.9, azimuth: 60, elevation: 20}, {output: 'multi_accdoa', featureKind: 'logmel_iv'})
+    const out = at('out-preset')
+    const run = predict(['audio/rec.wav', '--model', presetModel, '--out', out])
+    expect(run.stderr).toContain(`model: ${path.join(presetModel, 'best')}`)
+    expect(run.code).toBe(0)
+    expect(readFileSync(path.join(out, 'rec.csv'), 'utf8')).toBe(`${HEADER}\n${phoneRow(SAMPLES)}\n`)
+    expect(readFileSync(path.join(out, 'rec.png')).subarray(1, 4).toString()).toBe('PNG')
+  })
+
   it('reads a WAV from stdin with -, writing stdin.csv into --out', () => {
     const out = at('out-stdin')
     const run = predict(['-', '--model', model, '--out', out], {input: encodeWav(noise(5000))})

@@ -31,7 +31,7 @@ describe('model folders', () => {
 
   it('reads the feature settings and scaler stored beside the model', () => {
     const {info, scaler} = readPredictInfo(join(root, 'model', 'best'))
-    expect(info).toEqual({dataset: 'synth-foa', nfft: NFFT, sampleRate: 44100, channels: 4, classes: CLASS_NAMES})
+    expect(info).toEqual({dataset: 'synth-foa', nfft: NFFT, sampleRate: 44100, channels: 4, classes: CLASS_NAMES, featureKind: 'stft', output: 'seldnet'})
     expect(scaler.featureShape).toEqual([NFFT / 2, 8])
     expect(predictor.info).toEqual(info)
   })
@@ -68,7 +68,7 @@ describe('model folders', () => {
     await saveFixedModel(other, FIXED)
     const info = JSON.parse(readFileSync(join(other, 'seld.json'), 'utf8'))
     writeFileSync(join(other, 'seld.json'), JSON.stringify({...info, nfft: 128}))
-    await expect(loadPredictor(other)).rejects.toThrow(/takes 32 bins × 8 channels and gives 11 classes, but seld.json describes nfft 128 \(64 bins\)/)
+    await expect(loadPredictor(other)).rejects.toThrow(/takes 32 bins × 8 channels and gives 11 classes, but seld.json describes stft features with nfft 128 of 4 audio channels \(64 bins × 8 channels\)/)
     writeFileSync(join(other, 'seld.json'), JSON.stringify(info))
     const scaler = JSON.parse(readFileSync(join(other, 'scaler.json'), 'utf8'))
     writeFileSync(join(other, 'scaler.json'), JSON.stringify({...scaler, featureShape: [16, 16]}))
@@ -127,6 +127,44 @@ describe('pcmSource', () => {
     expect(chunked.subarray(frames * size).every((v) => v === 0)).toBe(true)
     // The picture's spectrogram is channel 0 (first magnitude) of every frame read.
     expect(source.spectrogram.values[(frames - 1) * bins + 3]).toBe(whole.data[(frames - 1) * size + 3 * 8])
+  })
+})
+
+describe('every preset', () => {
+  it('predicts the same events with a model of every output and feature preset', async () => {
+    const presets = [
+      {output: 'seldnet', featureKind: 'stft'}, {output: 'accdoa', featureKind: 'stft'},
+      {output: 'accdoa', featureKind: 'logmel_iv'}, {output: 'multi_accdoa', featureKind: 'logmel_iv'},
+      {output: 'multi_accdoa', featureKind: 'logmel_gcc'},
+    ] as const
+    for (const preset of presets) {
+      const dir = join(root, `preset-${preset.output}-${preset.featureKind}`)
+      await saveFixedModel(dir, FIXED, preset)
+      const loaded = await loadPredictor(dir)
+      const {info, model} = loaded
+      expect(info).toMatchObject({output: preset.output, featureKind: preset.featureKind})
+      expect(model.inputs[0].shape.slice(2)).toEqual(preset.featureKind === 'stft' ? [NFFT / 2, 8] : preset.featureKind === 'logmel_iv' ? [8, 7] : [8, 4 + 6])
+      const {events, outputFile} = await predictToFiles(loaded, noise(22100), 'noise.wav', join(dir, 'noise'), {format: 'csv', events: DEFAULT_EVENT_OPTIONS, plot: false})
+      expect(events.map(({className, azimuth, elevation, confidence}) => [className, Math.round(azimuth), Math.round(elevation), +confidence.toFixed(5)]), `${preset.output} ${preset.featureKind}`)
+        .toEqual([[CLASS_NAMES[3], 60, 20, 0.9]])
+      expect(readFileSync(outputFile, 'utf8').split('\n')[1]).toMatch(/^phone,0,[0-9.]+,60,20,0.9$/)
+    }
+  })
+
+  it('refuses a seld.json naming a feature kind this version does not compute', async () => {
+    const dir = join(root, 'preset-unknown')
+    await saveFixedModel(dir, FIXED, {output: 'accdoa', featureKind: 'logmel_iv'})
+    const info = JSON.parse(readFileSync(join(dir, 'seld.json'), 'utf8'))
+    writeFileSync(join(dir, 'seld.json'), JSON.stringify({...info, featureKind: 'salsa'}))
+    await expect(loadPredictor(dir)).rejects.toThrow(`${join(dir, 'seld.json')}: featureKind 'salsa' with melBands 8 is not a feature preset this version computes`)
+    // A folder written before the presets existed names neither: its network takes the published features.
+    const published = join(root, 'preset-none')
+    await saveFixedModel(published, FIXED)
+    const {featureKind, output, ...older} = JSON.parse(readFileSync(join(published, 'seld.json'), 'utf8'))
+    expect([featureKind, output]).toEqual(['stft', 'seldnet'])
+    writeFileSync(join(published, 'seld.json'), JSON.stringify(older))
+    const {events} = await predictToFiles(await loadPredictor(published), noise(5000), 'noise.wav', join(published, 'noise'), {format: 'csv', events: DEFAULT_EVENT_OPTIONS, plot: false})
+    expect(events.map((event) => event.className)).toEqual([CLASS_NAMES[3]])
   })
 })
 
