@@ -271,7 +271,8 @@ async function restoreCheckpoint(run: TrainRun, state: CheckpointState): Promise
 function describe(record: EpochRecord, epochs: number, best: boolean): string {
   const f = (value: number, digits = 3) => value.toFixed(digits)
   return (
-    `epoch ${record.epoch}/${epochs}  loss ${f(record.loss)}` +
+    // ACCDOA losses are mean squares over every class's vector: small numbers that 3 decimals would round away.
+    `epoch ${record.epoch}/${epochs}  loss ${record.sedLoss === null ? record.loss.toPrecision(3) : f(record.loss)}` +
     (record.sedLoss === null || record.doaLoss === null ? '  ' : ` (sed ${f(record.sedLoss)}, doa ${f(record.doaLoss)})  `) +
     `${record.scoredOn}: ` +
     `ER ${f(record.er, 2)}  F1 ${f(record.f1, 2)}  DOA ${f(record.doaErrorDegrees, 1)}°  frames ${f(record.frameRecall, 2)}  ` +
