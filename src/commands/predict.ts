@@ -85,7 +85,8 @@ the direction error of every annotated event that a predicted event of its class
     } catch (error) {
       this.error((error as Error).message, {exit: 1})
     }
-    this.logToStderr(`model: ${predictor.dir} (${predictor.info.dataset}, nfft ${predictor.info.nfft}, ${predictor.info.classes.length} classes)`)
+    const {info} = predictor
+    this.logToStderr(`model: ${predictor.dir} (${info.dataset}, ${info.featureKind ?? 'stft'} features, nfft ${info.nfft}, ${info.output ?? 'seldnet'} output, ${info.classes.length} classes)`)
 
     let failures = 0
     for (const [i, input] of inputs.entries()) {

@@ -72,7 +72,7 @@ describe('seldpipe predict', () => {
     await saveFixedModel(presetModel, {classIndex: 3, activity: 0.9, azimuth: 60, elevation: 20}, {output: 'multi_accdoa', featureKind: 'logmel_iv'})
     const out = at('out-preset')
     const run = predict(['audio/rec.wav', '--model', presetModel, '--out', out])
-    expect(run.stderr).toContain(`model: ${path.join(presetModel, 'best')}`)
+    expect(run.stderr).toContain(`model: ${path.join(presetModel, 'best')} (synth-foa, logmel_iv features, nfft 64, multi_accdoa output, 11 classes)`)
     expect(run.code).toBe(0)
     expect(readFileSync(path.join(out, 'rec.csv'), 'utf8')).toBe(`${HEADER}\n${phoneRow(SAMPLES)}\n`)
     expect(readFileSync(path.join(out, 'rec.png')).subarray(1, 4).toString()).toBe('PNG')

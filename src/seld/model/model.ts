@@ -11,7 +11,7 @@ export interface ModelConfig {
   seqLen: number
   /** Frequency bins per frame. */
   bins: number
-  /** Input channels: 2C (magnitude and phase of C microphone / Ambisonic channels). */
+  /** Input channels: 2C for the published features (magnitude and phase of C channels); see feature-kinds.ts for the others. */
   channels: number
   /** Sound event classes K. */
   classes: number

@@ -6,7 +6,7 @@ import type {Random} from '../synth/random.js'
 import {outputKindOf, toActivityDoa} from '../model/outputs.js'
 
 /**
- * One recording's normalized features (frames × bins × 2C float32) and targets (frames × 4K float32: K activities,
+ * One recording's normalized features (frames × bins × channels float32, see feature-kinds.ts) and targets (frames × 4K float32: K activities,
  * then x, y, z of every class), located by file and read by byte ranges, never as whole files.
  */
 export interface Recording {
@@ -15,7 +15,7 @@ export interface Recording {
   targetsFile: string
   frames: number
   bins: number
-  /** 2C: magnitude and phase of every audio channel. */
+  /** Feature channels: 2C (magnitude and phase of every audio channel) for the published features. */
   featureChannels: number
   classes: number
   featuresOffset: number
@@ -100,7 +100,7 @@ export function sequencePlan(recordings: Recording[], seqLen: number, random?: R
   return random ? random.shuffle(plan) : plan
 }
 
-/** One batch, laid out for the model: x (b, T, bins, 2C), sed (b, T, K), doa (b, T, 3K, or 2K azimuth-only). */
+/** One batch, laid out for the model: x (b, T, bins, feature channels), sed (b, T, K), doa (b, T, 3K, or 2K azimuth-only). */
 export interface Batch {
   size: number
   x: Float32Array
@@ -229,7 +229,7 @@ export function recordingSource(recording: Recording): FrameSource {
   return {...recording, read: (start, count, target) => readFeatureFrames(recording, start, count, target)}
 }
 
-/** Features already in memory (frames × bins × 2C, C order), e.g. computed from a WAV file by `seldpipe predict`. */
+/** Features already in memory (frames × bins × feature channels, C order), e.g. computed from a WAV file by `seldpipe predict`. */
 export function arraySource(features: {shape: number[]; data: Float32Array}): FrameSource {
   const [frames, bins, featureChannels] = features.shape
   const frameValues = bins * featureChannels
