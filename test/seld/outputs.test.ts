@@ -151,8 +151,14 @@ describe('output presets in the network', () => {
       const first = await trainStep(model, batch, config.seqLen, config.bins, config.channels)
       expect(first).toHaveLength(kind === 'seldnet' ? 3 : 1)
       let last = first
-      for (let step = 0; step < 15; step++) last = await trainStep(model, batch, config.seqLen, config.bins, config.channels)
+      const tensors: number[] = []
+      for (let step = 0; step < 15; step++) {
+        last = await trainStep(model, batch, config.seqLen, config.bins, config.channels)
+        tensors.push(tf.memory().numTensors)
+      }
       expect(last[0], kind).toBeLessThan(0.8 * first[0])
+      // No tensor outlives its step.
+      expect(new Set(tensors).size, kind).toBe(1)
     }
   })
 })
