@@ -9,7 +9,7 @@ import {writePredictInfo} from '../src/seld/model/model-folder.js'
 import {SCALER_JSON} from '../src/seld/features/scaler.js'
 import {metricFramesPerSecond, trainSeldnet, type TrainSettings} from '../src/seld/train/training.js'
 import {holdOutValidation, VALIDATION_CHOICES, type ValidationChoice} from '../src/seld/train/validation.js'
-import {DEFAULT_MEL_BANDS, featureShape, featureSpec} from '../src/seld/features/feature-kinds.js'
+import {DEFAULT_MEL_BANDS, FEATURE_KINDS, featureShape, featureSpec} from '../src/seld/features/feature-kinds.js'
 import {OUTPUT_KINDS, type OutputKind} from '../src/seld/model/outputs.js'
 import {required, requiredNumber, runStage} from './stage.js'
 
@@ -119,7 +119,7 @@ runStage(
     const nfft = featureNfft(dataset, frames, values.nfft)
     const framesPerSecond = metricFramesPerSecond(dataset.sampleRate, nfft)
     const featureSection = values['feature-config'] === undefined ? undefined : parseSection(values['feature-config'] as string, 'feature-config')
-    const spec = featureSpec(nfft, featureSection?.choice('kind', ['stft', 'logmel_iv', 'logmel_gcc'], 'stft') ?? 'stft', featureSection?.numberOr('mel_bands', DEFAULT_MEL_BANDS) ?? DEFAULT_MEL_BANDS)
+    const spec = featureSpec(nfft, featureSection?.choice('kind', FEATURE_KINDS, 'stft') ?? 'stft', featureSection?.numberOr('mel_bands', DEFAULT_MEL_BANDS) ?? DEFAULT_MEL_BANDS)
     const [expectedBins, expectedChannels] = featureShape(spec, dataset.channels)
     if (bins !== expectedBins || featureChannels !== expectedChannels) {
       throw new Error(
@@ -146,14 +146,16 @@ runStage(
     const scoredOn = validationChoice === 'test' ? 'test' : 'validation'
 
     console.log(
-      `${dataset.name}: ${trainRecordings.length} train and ${testRecordings.length} test recordings, ` +
+      `${dataset.name}: ${trainRecordings.length} train, ${scoredOn === 'validation' ? `${validationRecordings.length} validation ` : ''}` +
+        `and ${testRecordings.length} test recordings, ` +
         `${bins} bins × ${featureChannels} channels (${spec.kind}), ${classes} classes, ${framesPerSecond} frames/s, ` +
         `output ${modelConfig.output}, backend ${backend}` + (settings.quickTest ? ' (quick test: 2 epochs of 2 batches)' : ''),
     )
     console.log(
       scoredOn === 'test'
         ? 'the best epoch is chosen on the test split, as the published code does (train.validation: test)'
-        : `the best epoch is chosen on ${validationRecordings.length} held-out training recordings: ${validationRecordings.map((r) => r.name).join(', ')}`,
+        : `the best epoch is chosen on ${validationRecordings.length} held-out training recording${validationRecordings.length === 1 ? '' : 's'}: ` +
+          validationRecordings.map((r) => r.name).join(', '),
     )
     // predict and evaluate need the feature settings and the scaler beside the model; written first so that a model
     // being trained is already usable from its best epoch so far.

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs'
 import {listRecordings} from '../../src/seld/train/recordings.js'
 import {Random} from '../../src/seld/synth/random.js'
 import {buildSeldnet, type ModelConfig} from '../../src/seld/model/model.js'
+import {outputKindOf} from '../../src/seld/model/outputs.js'
 import {loadModel} from '../../src/seld/model/model-io.js'
 import {writeNpy} from '../../src/seld/io/npy.js'
 import {initBackend} from '../../src/seld/model/backend.js'
@@ -128,6 +129,20 @@ describe('trainSeldnet', () => {
     expect(readdirSync(out).sort()).toEqual(['best', 'log.jsonl'])
   })
 
+  it('trains the ACCDOA outputs alike: the loss falls, SED and DOA losses are null, the best model has the preset', async () => {
+    const cell = writeCell(join(root, 'accdoa'), {train: 4, test: 2}, 96)
+    for (const output of ['accdoa', 'multi_accdoa'] as const) {
+      const out = join(root, `model-${output}`)
+      const result = await trainSeldnet(run(cell, out, {model: buildSeldnet({...modelConfig, output}), scoredOn: 'validation'}, {epochs: 10, patience: 10, batch: 2}))
+      const losses = result.records.map((r) => r.loss)
+      // A mean square over every class's vector learns more slowly than the weighted BCE + MSE of seldnet: a smaller
+      // fall than there, still one no training without gradients shows.
+      expect((losses[8] + losses[9]) / 2, output).toBeLessThan(0.92 * losses[0])
+      for (const record of readLog(join(out, 'log.jsonl'))) expect([record.scoredOn, record.sedLoss, record.doaLoss]).toEqual(['validation', null, null])
+      expect(outputKindOf(await loadModel(join(out, 'best')))).toBe(output)
+    }
+  })
+
   it('stops early: after `patience` epochs without a better score, and before an epoch that would overrun the budget', async () => {
     const cell = writeCell(join(root, 'stops'), {train: 2, test: 1}, 48)
     // A test split without any reference activity has no error rate (NaN), so no epoch after the first one is better.
@@ -246,7 +261,7 @@ describe('train and evaluate stages', () => {
     expect(info).toMatchObject({featureKind: 'stft', output: 'seldnet', modelChosenOn: 'validation'})
     expect(info.validationRecordings).toHaveLength(1)
     expect(['train_0', 'train_1']).toContain(info.validationRecordings[0])
-    expect(resumed.stdout).toContain(`the best epoch is chosen on 1 held-out training recordings: ${info.validationRecordings[0]}`)
+    expect(resumed.stdout).toContain(`the best epoch is chosen on 1 held-out training recording: ${info.validationRecordings[0]}`)
 
     const evalOut = join(root, 'stage', 'eval')
     const evaluated = await runStage('evaluate.js', ['--dataset', 'synth-foa', '--threshold', '0.5', '--model', out, '--features', cell.features, '--labels', cell.labels, '--out', evalOut, '--backend', 'wasm'])

@@ -24,7 +24,7 @@ export interface TrainSettings {
   lrDecay: number
   /** 2 epochs of 2 batches, scored on the first validation recording only: checks the whole path in seconds. */
   quickTest: boolean
-  /** Seeds the shuffling of training sequences. */
+  /** Seeds the shuffling of training sequences (the train stage also draws the validation recordings with it). */
   seed: number
 }
 
@@ -41,7 +41,7 @@ export interface ScoringSettings {
 }
 
 export interface TrainRun {
-  /** A compiled SELDnet (see buildSeldnet): outputs [sed, doa]. */
+  /** A compiled SELDnet (see buildSeldnet), of any output preset. */
   model: tf.LayersModel
   train: Recording[]
   /**
