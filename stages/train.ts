@@ -11,7 +11,7 @@ import {metricFramesPerSecond, trainSeldnet, type TrainSettings} from '../src/se
 import {holdOutValidation, VALIDATION_CHOICES, type ValidationChoice} from '../src/seld/train/validation.js'
 import {DEFAULT_MEL_BANDS, FEATURE_KINDS, featureShape, featureSpec} from '../src/seld/features/feature-kinds.js'
 import {OUTPUT_KINDS, type OutputKind} from '../src/seld/model/outputs.js'
-import {required, requiredNumber, runStage} from './stage.js'
+import {reportProgress, required, requiredNumber, runStage} from './stage.js'
 
 /** Typed reads of a params section passed as JSON (e.g. `--train-config '{"seq_len": 64, ...}'`), failing clearly. */
 function parseSection(text: string, flag: string) {
@@ -139,6 +139,7 @@ runStage(
       output: model.choice<OutputKind>('output', OUTPUT_KINDS, 'seldnet'),
     }
     const backend = await initBackend(backendPreference)
+    reportProgress(`tfjs backend: ${backend.description}`)
     const fingerprint = runFingerprint(
       {dataset: dataset.name, modelConfig, settings, nfft, spec, validationChoice, validationFraction},
       [...trainSplit, ...testRecordings].flatMap((r) => [r.featuresFile, r.targetsFile]),
@@ -149,7 +150,7 @@ runStage(
       `${dataset.name}: ${trainRecordings.length} train, ${scoredOn === 'validation' ? `${validationRecordings.length} validation ` : ''}` +
         `and ${testRecordings.length} test recordings, ` +
         `${bins} bins × ${featureChannels} channels (${spec.kind}), ${classes} classes, ${framesPerSecond} frames/s, ` +
-        `output ${modelConfig.output}, backend ${backend}` + (settings.quickTest ? ' (quick test: 2 epochs of 2 batches)' : ''),
+        `output ${modelConfig.output}, backend ${backend.description}` + (settings.quickTest ? ' (quick test: 2 epochs of 2 batches)' : ''),
     )
     console.log(
       scoredOn === 'test'
@@ -160,7 +161,7 @@ runStage(
     // predict and evaluate need the feature settings and the scaler beside the model; written first so that a model
     // being trained is already usable from its best epoch so far.
     writePredictInfo(out, dataset, nfft, join(features, SCALER_JSON), {
-      featureKind: spec.kind, ...(spec.kind === 'stft' ? {} : {melBands: spec.melBands}), output: modelConfig.output, modelChosenOn: scoredOn,
+      backend: backend.name, device: backend.device, featureKind: spec.kind, ...(spec.kind === 'stft' ? {} : {melBands: spec.melBands}), output: modelConfig.output, modelChosenOn: scoredOn,
       ...(scoredOn === 'validation' ? {validationRecordings: validationRecordings.map((r) => r.name)} : {}),
     })
     const result = await trainSeldnet({
@@ -173,7 +174,8 @@ runStage(
       outDir: out,
       checkpointDir: `${out}.checkpoint`,
       fingerprint,
-      backend,
+      backend: backend.name,
+      device: backend.device,
       print: (line) => console.log(line),
     })
     console.log(`trained ${result.records.length} epochs; best model (epoch ${result.bestEpoch}) in ${join(out, 'best')}`)

@@ -28,10 +28,13 @@ export interface PredictInfo {
   modelChosenOn?: 'validation' | 'test'
   /** The training recordings held out for validation, when `modelChosenOn` is `validation`. */
   validationRecordings?: string[]
+  /** The tfjs backend and device the model was trained on. */
+  backend?: string
+  device?: string
 }
 
 /** What seld.json records about the training besides the dataset. */
-export type TrainingInfo = Pick<PredictInfo, 'featureKind' | 'melBands' | 'output' | 'modelChosenOn' | 'validationRecordings'>
+export type TrainingInfo = Pick<PredictInfo, 'featureKind' | 'melBands' | 'output' | 'modelChosenOn' | 'validationRecordings' | 'backend' | 'device'>
 
 /** The feature spec a model folder's seld.json describes. */
 export function predictFeatureSpec(info: PredictInfo): FeatureSpec {
@@ -44,8 +47,8 @@ export const MODEL_JSON = 'model.json'
 export const BEST_DIR = 'best'
 
 /**
- * Writes seld.json and a copy of the scaler into `dir` (the train stage's model folder, which holds best/), so the
- * model folder alone is enough to predict.
+ * Writes seld.json (with what is known of the training: presets, validation, backend and device) and a copy of the
+ * scaler into `dir` (the train stage's model folder, which holds best/), so the model folder alone is enough to predict.
  */
 export function writePredictInfo(dir: string, dataset: DatasetSpec, nfft: number, scalerFile: string, training: TrainingInfo = {}): void {
   const info: PredictInfo = {dataset: dataset.name, nfft, sampleRate: dataset.sampleRate, channels: dataset.channels, classes: classNames(dataset), ...training}

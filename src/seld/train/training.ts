@@ -61,6 +61,8 @@ export interface TrainRun {
   fingerprint: string
   /** tfjs backend name, recorded in every log line. */
   backend: string
+  /** The device the backend computes on (`GPU 1`, `CPU`), recorded in every log line. */
+  device: string
   /** Progress lines for people (one per epoch, and resume notices). */
   print?: (line: string) => void
 }
@@ -76,6 +78,7 @@ export interface EpochRecord {
   epoch: number
   backend: string
   scoredOn: ScoredOn
+  device: string
   loss: number
   sedLoss: number | null
   doaLoss: number | null
@@ -353,7 +356,7 @@ export async function trainSeldnet(run: TrainRun): Promise<TrainResult> {
     await setPopulationStatistics(model, () => inputBatches(new BatchReader(sample, settings.seqLen, settings.batch, scoring.aziOnly), settings.seqLen, bins, featureChannels))
     const {overall} = await scoreRecordings(model, scoredRecordings, {...scoring, batch: PREDICT_BATCH})
     const record: EpochRecord = {
-      epoch, backend: run.backend, scoredOn: run.scoredOn, loss, sedLoss: sedLoss ?? null, doaLoss: doaLoss ?? null,
+      epoch, backend: run.backend, device: run.device, scoredOn: run.scoredOn, loss, sedLoss: sedLoss ?? null, doaLoss: doaLoss ?? null,
       er: overall.er, f1: overall.f1, doaErrorDegrees: overall.doaErrorGtDegrees, frameRecall: overall.frameRecall,
       seldScore: overall.seldScore, seconds: (performance.now() - started) / 1000,
     }
