@@ -133,6 +133,9 @@ describe('output presets in the network', () => {
     }
     expect(() => buildSeldnet({...config, output: 'accdoa', aziOnly: true})).toThrow('the accdoa output needs x, y and z: set azi_only to false')
     expect(() => buildSeldnet({...config, output: 'dcase' as never})).toThrow("output must be one of seldnet, accdoa, multi_accdoa, got 'dcase'")
+    const other = buildSeldnet(config)
+    other.outputNames.splice(0, 2, 'a', 'b')
+    expect(() => outputKindOf(other)).toThrow('a model with outputs a, b is none of the output presets (seldnet, accdoa, multi_accdoa)')
     const raw = frame([[0.3, 0, 0.4], [0, 0, 0]])
     expect(toActivityDoa('seldnet', [Float32Array.of(0.5, 0), raw], 1, 2)).toEqual({sed: Float32Array.of(0.5, 0), doa: raw})
   })

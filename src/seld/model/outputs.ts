@@ -35,8 +35,6 @@ export function outputKindOf(model: tf.LayersModel): OutputKind {
   if (names.length === 2 && names[0] === SED_OUTPUT && names[1] === DOA_OUTPUT) return 'seldnet'
   if (names.length === 1 && names[0] === ACCDOA_OUTPUT) return 'accdoa'
   if (names.length === 1 && names[0] === MULTI_ACCDOA_OUTPUT) return 'multi_accdoa'
-  // Models saved before the output presets existed name their layers after tfjs defaults but have two outputs.
-  if (model.outputs.length === 2) return 'seldnet'
   throw new Error(`a model with outputs ${names.join(', ')} is none of the output presets (${OUTPUT_KINDS.join(', ')})`)
 }
 
