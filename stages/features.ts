@@ -14,7 +14,13 @@ runStage(
     const nfft = requiredNumber(values, 'nfft')
     const spec = featureSpec(nfft, values.kind, requiredNumber(values, 'mel-bands'))
     // Refused before any recording is read: e.g. intensity vectors of an 8-microphone array.
-    const [bins, channels] = featureShape(spec, dataset.channels)
+    let shape: [number, number]
+    try {
+      shape = featureShape(spec, dataset.channels)
+    } catch (error) {
+      throw new Error(`${dataset.name}: ${(error as Error).message}`)
+    }
+    const [bins, channels] = shape
     const wav = required(values, 'wav')
     const settings = {nfft, kind: spec.kind, melBands: spec.melBands, seconds: dataset.seconds, channels: dataset.channels, sampleRate: dataset.sampleRate}
     let count = 0
