@@ -1,4 +1,4 @@
-import {datasetSpec, frameCount} from '../src/seld/features/datasets.js'
+import {datasetSpec, recordingFrames} from '../src/seld/features/datasets.js'
 import {extractFeatureFiles, featureJobs} from '../src/seld/features/features.js'
 import {featureShape, featureSpec} from '../src/seld/features/feature-kinds.js'
 import {buildDirectoryAtomically} from '../src/seld/io/atomic-files.js'
@@ -29,6 +29,6 @@ runStage(
       count = jobs.length
       await extractFeatureFiles(jobs, settings)
     })
-    console.log(`${dataset.name}: ${spec.kind} features of ${count} recordings, ${frameCount(dataset.seconds * dataset.sampleRate, nfft)} frames × ${bins} bins × ${channels}`)
+    console.log(`${dataset.name}: ${spec.kind} features of ${count} recordings, ${recordingFrames(dataset, nfft)} frames × ${bins} bins × ${channels}`)
   },
 )
