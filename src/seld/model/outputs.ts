@@ -178,7 +178,7 @@ export function adpitLoss(target: tf.Tensor, output: tf.Tensor): tf.Scalar {
     const stacked = tf.stack(losses, -1)
     // The first smallest assignment only, as the baseline's argmin picks it: a plain min would pass the gradient to
     // every tied assignment (all 13 tie whenever a class has no same-class overlap).
-    const chosen = tf.oneHot(tf.argMin(stacked, -1), losses.length)
+    const chosen = tf.cast(tf.oneHot(tf.argMin(stacked, -1), losses.length), 'float32')
     return tf.mean(tf.sum(tf.mul(stacked, chosen), -1)) as tf.Scalar
   })
 }
