@@ -7,6 +7,8 @@
 //   node scripts/compare-presets.mjs                                   # every candidate at the default run's size
 //   node scripts/compare-presets.mjs --base params/bench.yaml          # at the benchmark's size (bench params first)
 //   node scripts/compare-presets.mjs --only seldnet2018,logmel-accdoa -- --set train.quick_test=true
+//   node scripts/compare-presets.mjs --cell work/synth-foa-reverb/ov2_split1 --out results/presets-reverb-ov2 \
+//     -- --matrix dataset=synth-foa-reverb ov=2                        # one other cell: name it with --cell
 //
 // Arguments after `--` go to every `seldpipe run`. Results: <out>/<preset>.json (metrics.json, the training log and
 // the run's arguments) and <out>/table.md.
