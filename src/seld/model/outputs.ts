@@ -35,6 +35,8 @@ export function outputKindOf(model: tf.LayersModel): OutputKind {
   if (names.length === 2 && names[0] === SED_OUTPUT && names[1] === DOA_OUTPUT) return 'seldnet'
   if (names.length === 1 && names[0] === ACCDOA_OUTPUT) return 'accdoa'
   if (names.length === 1 && names[0] === MULTI_ACCDOA_OUTPUT) return 'multi_accdoa'
+  // Two outputs are SELDnet's interface (activity, DOA) whatever the layers are named.
+  if (names.length === 2) return 'seldnet'
   throw new Error(`a model with outputs ${names.join(', ')} is none of the output presets (${OUTPUT_KINDS.join(', ')})`)
 }
 
