@@ -3,8 +3,11 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-/** The vectors produced by the published SELDnet code; in CI a copy of shared/ sits beside the clone. */
-const conformanceDir = path.resolve(repoRoot, '..', 'shared', 'conformance')
+/**
+ * The vectors produced by the published SELDnet code; in CI a copy of shared/ sits beside the clone.
+ * SELDPIPE_CONFORMANCE_DIR points elsewhere (a worktree nested deeper than the clone).
+ */
+const conformanceDir = process.env.SELDPIPE_CONFORMANCE_DIR ?? path.resolve(repoRoot, '..', 'shared', 'conformance')
 
 /** The sorted names of the conformance vectors whose file name starts with `prefix` (e.g. `metrics_`). */
 export function conformanceFiles(prefix: string): string[] {

@@ -35,6 +35,8 @@ export const DATASETS: Record<string, DatasetSpec> = {
   cansim: spec('cansim', 'mic', 'anechoic', false),
   cresim: spec('cresim', 'mic', 'reverberant', false),
   real: spec('real', 'foa', 'reverberant', false, URBANSOUND_CLASSES),
+  mansim: spec('mansim', 'foa', 'anechoic', false),
+  mreal: spec('mreal', 'foa', 'reverberant', false, URBANSOUND_CLASSES),
   'synth-foa': spec('synth-foa', 'foa', 'anechoic', true),
   'synth-foa-reverb': spec('synth-foa-reverb', 'foa', 'reverberant', true),
   'synth-mic': spec('synth-mic', 'mic', 'anechoic', true),
