@@ -12,6 +12,8 @@ export interface DatasetSpec {
   /** True when the zips come from the synth stage rather than a download. */
   synthetic: boolean
   room: 'anechoic' | 'reverberant'
+  /** Sources move (MANSIM-layout descriptions with per-frame trajectories). */
+  moving?: boolean
 }
 
 /** The 11 DCASE 2016 task 2 classes with the column order of the published SELDnet code. */
@@ -35,12 +37,16 @@ export const DATASETS: Record<string, DatasetSpec> = {
   cansim: spec('cansim', 'mic', 'anechoic', false),
   cresim: spec('cresim', 'mic', 'reverberant', false),
   real: spec('real', 'foa', 'reverberant', false, URBANSOUND_CLASSES),
-  mansim: spec('mansim', 'foa', 'anechoic', false),
-  mreal: spec('mreal', 'foa', 'reverberant', false, URBANSOUND_CLASSES),
+  mansim: {...spec('mansim', 'foa', 'anechoic', false), moving: true},
+  mreal: {...spec('mreal', 'foa', 'reverberant', false, URBANSOUND_CLASSES), moving: true},
   'synth-foa': spec('synth-foa', 'foa', 'anechoic', true),
   'synth-foa-reverb': spec('synth-foa-reverb', 'foa', 'reverberant', true),
   'synth-mic': spec('synth-mic', 'mic', 'anechoic', true),
   'synth-mic-reverb': spec('synth-mic-reverb', 'mic', 'reverberant', true),
+  'synth-foa-moving': {...spec('synth-foa-moving', 'foa', 'anechoic', true), moving: true},
+  'synth-foa-reverb-moving': {...spec('synth-foa-reverb-moving', 'foa', 'reverberant', true), moving: true},
+  'synth-mic-moving': {...spec('synth-mic-moving', 'mic', 'anechoic', true), moving: true},
+  'synth-mic-reverb-moving': {...spec('synth-mic-reverb-moving', 'mic', 'reverberant', true), moving: true},
 }
 
 export function datasetSpec(name: string): DatasetSpec {
