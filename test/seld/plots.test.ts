@@ -2,7 +2,8 @@ import {mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {drawRecording, drawTrainingCurves, Figure, niceTicks, percentileRange, viridis, type CurvePoint} from '../../src/seld/plots/plots.js'
+import {Figure, niceTicks, percentileRange, viridis} from '../../src/seld/plots/canvas.js'
+import {drawRecording, drawTrainingCurves, type CurvePoint} from '../../src/seld/plots/figures.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'seld-plots-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))

@@ -10,7 +10,7 @@ import {parseDescCsv, type DescEvent} from '../features/labels.js'
 import {loadModel} from '../model/model-io.js'
 // Registers the custom layers of SELDnet, which loading a saved model needs.
 import '../model/model.js'
-import {drawRecording, spectrogramOf} from '../plots/plots.js'
+import {drawRecording, spectrogramOf} from '../plots/figures.js'
 import {applyScaler, SCALER_JSON, type Scaler} from '../features/scaler.js'
 import {PREDICT_INFO_FILE, readPredictInfo, resolveModelDir, type PredictInfo} from '../model/model-folder.js'
 import type {Pcm16} from '../io/wav.js'
