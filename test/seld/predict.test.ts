@@ -3,7 +3,7 @@ import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import * as tf from '@tensorflow/tfjs'
-import {DEFAULT_EVENT_OPTIONS} from '../../src/seld/predict/events.js'
+import {CSV_HEADER, DEFAULT_EVENT_OPTIONS} from '../../src/seld/predict/events.js'
 import {computeFeatures} from '../../src/seld/features/features.js'
 import {applyScaler} from '../../src/seld/features/scaler.js'
 import {loadPredictor, outputStem, pcmSource, predictFrames, predictToFiles, projectRoot, type Predictor} from '../../src/seld/predict/predictor.js'
@@ -138,7 +138,7 @@ describe('predictToFiles', () => {
     expect(result.outputFile).toBe(`${stem}.csv`)
     expect(result.pictureFile).toBe(`${stem}.png`)
     const offset = ((framesOf(samples) - 1) * FRAME_SECONDS).toFixed(3)
-    expect(readFileSync(`${stem}.csv`, 'utf8')).toBe(`class,onset,offset,azimuth,elevation,confidence\nphone,0,${Number(offset)},60,20,0.9\n`)
+    expect(readFileSync(`${stem}.csv`, 'utf8')).toBe(`${CSV_HEADER}\nphone,0,${Number(offset)},60,20,0.9,60,20,60,20,0\n`)
     expect(readFileSync(`${stem}.png`).subarray(1, 4).toString()).toBe('PNG')
     expect(CLASS_NAMES[3]).toBe('phone')
   })

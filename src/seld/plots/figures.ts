@@ -105,8 +105,34 @@ export function spectrogramOf(features: {shape: number[]; data: Float32Array}): 
 }
 
 /**
+ * The tracks of one class: a polyline through its directions in consecutive active frames (`values` NaN where
+ * inactive), broken where it stops and, for azimuth, where it wraps across ±180° (a jump of more than 180° between
+ * frames), so a source moving behind the listener is not drawn crossing the whole panel; and the start of each run.
+ */
+export function trackLines(time: ArrayLike<number>, values: ArrayLike<number>, wraps: boolean): {x: number[]; y: number[]; startX: number[]; startY: number[]} {
+  const track = {x: [] as number[], y: [] as number[], startX: [] as number[], startY: [] as number[]}
+  for (let f = 0; f < values.length; f++) {
+    if (!Number.isFinite(values[f])) continue
+    const continues = f > 0 && Number.isFinite(values[f - 1])
+    if (continues && wraps && Math.abs(values[f] - values[f - 1]) > 180) {
+      track.x.push(NaN)
+      track.y.push(NaN)
+    } else if (!continues) {
+      track.x.push(NaN)
+      track.y.push(NaN)
+      track.startX.push(time[f])
+      track.startY.push(values[f])
+    }
+    track.x.push(time[f])
+    track.y.push(values[f])
+  }
+  return track
+}
+
+/**
  * One recording as in the SELDnet paper's figures: spectrogram on top, then SED activity per class, azimuth and
- * elevation over time per class (points only where the class is active), reference and prediction side by side.
+ * elevation over time per class (points only where the class is active, joined into tracks with a dot at each track's
+ * start), reference and prediction side by side.
  */
 export function drawRecording(picture: RecordingPicture): Figure {
   const {spectrogram, classNames, prediction, reference, threshold, aziOnly} = picture
@@ -154,7 +180,11 @@ export function drawRecording(picture: RecordingPicture): Figure {
       })
       for (let k = 0; k < classes; k++) {
         const angles = directions(tracks, classes, k, aziOnly, (f) => tracks.sed[f * classes + k] > threshold)
-        axes.points(time, angles[row.kind as 'azimuth' | 'elevation'], {color: seriesColor(k), width: 3, label: classNames[k]})
+        const values = angles[row.kind as 'azimuth' | 'elevation']
+        axes.points(time, values, {color: seriesColor(k), width: 3, label: classNames[k]})
+        const track = trackLines(time, values, row.kind === 'azimuth')
+        axes.line(track.x, track.y, {color: seriesColor(k), width: 1.5})
+        axes.points(track.startX, track.startY, {color: seriesColor(k), width: 7})
       }
       if (row.kind === 'azimuth' && c === columns.length - 1) axes.legend('right')
     })
