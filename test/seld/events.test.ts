@@ -264,6 +264,13 @@ describe('scoreEvents', () => {
     expect(score.medianDirectionError).toBeCloseTo(15, 9)
   })
 
+  it('compares a moving annotated source at the middle of its path', () => {
+    // 2 s at 20 °/s along the horizon from 0° towards 90°: halfway it is at 20°.
+    const moving: DescEvent = {...annotated(0, 1, 3, 0), motion: {kind: 'great-circle', azimuthTowards: 90, elevationTowards: 0, angularVelocity: 20}}
+    const score = scoreEvents([predicted(0, 1, 3, 25)], [moving], 4)
+    expect(score.directionErrors[0]).toBeCloseTo(5, 9)
+  })
+
   it('has no median when no annotated event is found', () => {
     const score = scoreEvents([predicted(1, 0, 1, 0)], [annotated(0, 0, 1, 0)], 2)
     expect(score.f1).toBe(0)

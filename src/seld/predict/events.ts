@@ -1,4 +1,5 @@
 import {xyzToAzimuthElevation, type DescEvent} from '../features/labels.js'
+import {directionAt} from '../features/trajectories.js'
 
 /**
  * What a SELD model says about one recording, frame by frame, in the layout of the published code: `sed` is
@@ -247,7 +248,10 @@ export interface EventScore {
    */
   f1: number
   annotated: number
-  /** Great-circle distance in degrees between each matched annotated event and its predicted event. */
+  /**
+   * Great-circle distance in degrees between each matched annotated event and its predicted event (for a moving
+   * source, from the annotated direction halfway through the event).
+   */
   directionErrors: number[]
   /** Median of directionErrors, NaN when no annotated event was matched. */
   medianDirectionError: number
@@ -288,7 +292,9 @@ export function scoreEvents(events: SoundEvent[], annotated: DescEvent[], second
     const candidates = events.filter((e) => e.classIndex === reference.classColumn && overlap(e) >= 0)
     if (candidates.length === 0) continue
     const best = candidates.reduce((a, b) => (overlap(b) > overlap(a) ? b : a))
-    directionErrors.push(angleBetween(best, reference))
+    // A moving source's mean direction lies near the middle of its path.
+    const annotatedDirection = directionAt(reference.azimuth, reference.elevation, reference.motion, (reference.end - reference.start) / 2)
+    directionErrors.push(angleBetween(best, annotatedDirection))
   }
   const sorted = [...directionErrors].sort((a, b) => a - b)
   const middle = sorted.length / 2
