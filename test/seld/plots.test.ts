@@ -133,15 +133,20 @@ async function longestRuns(bytes: Buffer, colour: [number, number, number], rows
 }
 
 describe('tracks in drawRecording', () => {
-  it('joins consecutive active frames, breaking at gaps and at azimuth wraps, and marks each start', () => {
-    const time = [0, 1, 2, 3, 4, 5, 6]
-    const azimuth = [170, 178, -176, NaN, 10, 20, NaN]
-    const track = trackLines(time, azimuth, true)
-    expect(track.x).toEqual([NaN, 0, 1, NaN, 2, NaN, 4, 5])
-    expect(track.y).toEqual([NaN, 170, 178, NaN, -176, NaN, 10, 20])
+  it('joins consecutive active frames, breaking at gaps, jumps and azimuth wraps, and marks each start', () => {
+    const time = [0, 1, 2, 3, 4, 5, 6, 7]
+    const azimuth = [170, 178, -176, NaN, 10, 20, 180, NaN]
+    const elevation = [0, 0, 0, NaN, 30, 30, 60, NaN]
+    const track = trackLines(time, {azimuth, elevation}, 'azimuth')
+    // 178° → −176° is a 6° step across the wrap: the same track, its line broken; 20°, 30° → 180°, 60° is a jump.
+    expect(track.x).toEqual([NaN, 0, 1, NaN, 2, NaN, 4, 5, NaN, 6])
+    expect(track.y).toEqual([NaN, 170, 178, NaN, -176, NaN, 10, 20, NaN, 180])
+    // The lone frame at 6 s gets no start marker.
     expect([track.startX, track.startY]).toEqual([[0, 4], [170, 10]])
     // Elevation never wraps.
-    expect(trackLines([0, 1], [80, -80], false).x).toEqual([NaN, 0, 1])
+    const up = trackLines([0, 1, 2], {azimuth: [0, 0, 0], elevation: [80, 89, 80]}, 'elevation')
+    expect(up.x).toEqual([NaN, 0, 1, 2])
+    expect(up.startX).toEqual([0])
   })
 
   // Few frames over a wide panel: single frames are 3-pixel dots far apart; only track lines join them.

@@ -104,27 +104,59 @@ export function spectrogramOf(features: {shape: number[]; data: Float32Array}): 
   return {frames, bins, values}
 }
 
+/** Degrees between consecutive frames beyond which a track is broken: no source turns that fast. */
+export const MAX_TRACK_STEP = 20
+
+/** Great-circle angle in degrees between two directions given in degrees. */
+function stepBetween(azimuth0: number, elevation0: number, azimuth1: number, elevation1: number): number {
+  const r = Math.PI / 180
+  const cosine = Math.sin(elevation0 * r) * Math.sin(elevation1 * r) + Math.cos(elevation0 * r) * Math.cos(elevation1 * r) * Math.cos((azimuth1 - azimuth0) * r)
+  return Math.acos(Math.min(1, Math.max(-1, cosine))) / r
+}
+
 /**
- * The tracks of one class: a polyline through its directions in consecutive active frames (`values` NaN where
- * inactive), broken where it stops and, for azimuth, where it wraps across ±180° (a jump of more than 180° between
- * frames), so a source moving behind the listener is not drawn crossing the whole panel; and the start of each run.
+ * The tracks of one class in its `show` panel: a polyline through its directions in consecutive active frames (NaN
+ * where inactive), with a dot at the start of each track of two frames or more. A track ends where the class stops or its direction jumps
+ * by more than MAX_TRACK_STEP between frames (the published labels give an event's last active frame the inactive
+ * direction 180°, 60°); the azimuth line is also broken, without ending the track, where it wraps across ±180°, so
+ * a source moving behind the listener is not drawn crossing the whole panel.
  */
-export function trackLines(time: ArrayLike<number>, values: ArrayLike<number>, wraps: boolean): {x: number[]; y: number[]; startX: number[]; startY: number[]} {
+export function trackLines(time: ArrayLike<number>, angles: {azimuth: ArrayLike<number>; elevation: ArrayLike<number>}, show: 'azimuth' | 'elevation'): {x: number[]; y: number[]; startX: number[]; startY: number[]} {
+  const {azimuth, elevation} = angles
+  const values = angles[show]
   const track = {x: [] as number[], y: [] as number[], startX: [] as number[], startY: [] as number[]}
+  const gap = () => {
+    track.x.push(NaN)
+    track.y.push(NaN)
+  }
+  let runLength = 0
   for (let f = 0; f < values.length; f++) {
-    if (!Number.isFinite(values[f])) continue
-    const continues = f > 0 && Number.isFinite(values[f - 1])
-    if (continues && wraps && Math.abs(values[f] - values[f - 1]) > 180) {
-      track.x.push(NaN)
-      track.y.push(NaN)
-    } else if (!continues) {
-      track.x.push(NaN)
-      track.y.push(NaN)
+    const continues = f > 0 && Number.isFinite(values[f]) && Number.isFinite(values[f - 1]) &&
+      stepBetween(azimuth[f - 1], elevation[f - 1], azimuth[f], elevation[f]) <= MAX_TRACK_STEP
+    if (!continues && runLength === 1) {
+      // A lone frame is a dot already: no start marker.
+      track.startX.pop()
+      track.startY.pop()
+    }
+    if (!Number.isFinite(values[f])) {
+      runLength = 0
+      continue
+    }
+    if (!continues) {
+      gap()
       track.startX.push(time[f])
       track.startY.push(values[f])
+      runLength = 0
+    } else if (show === 'azimuth' && Math.abs(values[f] - values[f - 1]) > 180) {
+      gap()
     }
+    runLength++
     track.x.push(time[f])
     track.y.push(values[f])
+  }
+  if (runLength === 1) {
+    track.startX.pop()
+    track.startY.pop()
   }
   return track
 }
@@ -182,7 +214,7 @@ export function drawRecording(picture: RecordingPicture): Figure {
         const angles = directions(tracks, classes, k, aziOnly, (f) => tracks.sed[f * classes + k] > threshold)
         const values = angles[row.kind as 'azimuth' | 'elevation']
         axes.points(time, values, {color: seriesColor(k), width: 3, label: classNames[k]})
-        const track = trackLines(time, values, row.kind === 'azimuth')
+        const track = trackLines(time, angles, row.kind as 'azimuth' | 'elevation')
         axes.line(track.x, track.y, {color: seriesColor(k), width: 1.5})
         axes.points(track.startX, track.startY, {color: seriesColor(k), width: 7})
       }
