@@ -43,13 +43,14 @@ export default class Synth extends Command {
         if (!(value > 0 && value <= 360)) throw new Error(`expected an angular velocity in (0, 360] °/s, got '${input}'`)
         return value
       },
-    })({description: `fastest angular velocity of a moving source, °/s [default: ${DEFAULT_MAX_ANGULAR_VELOCITY}]`, dependsOn: ['moving']}),
+    })({description: `fastest angular velocity of a moving source, °/s (with --moving) [default: ${DEFAULT_MAX_ANGULAR_VELOCITY}]`}),
     sources: Flags.string({description: 'folder of isolated recordings <dir>/<class>/*.wav (44.1 kHz, 16-bit) used instead of procedural sounds'}),
     out: Flags.string({required: true, description: 'folder receiving the two zips'}),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Synth)
+    if (flags['max-ang-vel'] !== undefined && !flags.moving) this.error('--max-ang-vel needs --moving: still sources have no angular velocity', {exit: 2})
     const dataset = syntheticDataset(flags.kind as 'foa' | 'mic', flags.room as 'anechoic' | 'reverberant', flags.moving)
     try {
       const options = datasetOptions(dataset, {

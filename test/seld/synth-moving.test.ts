@@ -1,5 +1,5 @@
 import {spawnSync} from 'node:child_process'
-import {mkdtempSync, readdirSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import yauzl from 'yauzl'
@@ -7,7 +7,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {DCASE2016_CLASSES} from '../../src/seld/features/datasets.js'
 import {parseDescCsv, type DescEvent} from '../../src/seld/features/labels.js'
 import {MOVING_DESC_HEADER} from '../../src/seld/synth/scene.js'
-import {createBank, synthesizeRecording, type SynthOptions} from '../../src/seld/synth/synthesize.js'
+import {datasetSpec} from '../../src/seld/features/datasets.js'
+import {createBank, datasetOptions, syntheticDataset, synthesizeRecording, type SynthOptions} from '../../src/seld/synth/synthesize.js'
 import {parseWav} from '../../src/seld/io/wav.js'
 import {repoRoot} from '../conformance.js'
 import {MIC_POSITIONS, SPEED_OF_SOUND} from '../../src/seld/synth/spatial.js'
@@ -121,6 +122,18 @@ describe('seldpipe synth --moving (FOA, anechoic)', () => {
   }, 60_000)
   afterAll(() => rmSync(out, {recursive: true, force: true}))
 
+  it('refuses an angular velocity out of range, or without --moving, writing nothing', () => {
+    const refused = path.join(out, 'refused')
+    const run = (...flags: string[]) => spawnSync('node', [path.join(repoRoot, 'bin/run.js'), 'synth', '--files', '1', '--out', refused, ...flags], {encoding: 'utf8'})
+    const zero = run('--moving', '--max-ang-vel', '0')
+    expect(zero.status).not.toBe(0)
+    expect(zero.stderr).toMatch(/expected an angular velocity in \(0, 360\] °\/s, got '0'/)
+    const still = run('--max-ang-vel', '20')
+    expect(still.status).toBe(2)
+    expect(still.stderr).toMatch(/--max-ang-vel needs --moving/)
+    expect(existsSync(refused)).toBe(false)
+  })
+
   it('writes MANSIM-layout descriptions, and the active intensity follows each isolated event\'s trajectory within 5° (median)', () => {
     const checks: EventCheck[] = []
     const stillChecks: EventCheck[] = []
@@ -145,6 +158,18 @@ describe('seldpipe synth --moving (FOA, anechoic)', () => {
     expect(Math.max(...measured.map((check) => check.sweep))).toBeGreaterThan(20)
     const missedWhenStill = sweeping.filter((check) => stillChecks[checks.indexOf(check)].medianError > 5)
     expect(missedWhenStill.length).toBeGreaterThan(sweeping.length / 2)
+  })
+})
+
+describe('moving synthetic datasets', () => {
+  it('pairs each static synthetic dataset with a moving one that the synth stage renders moving', () => {
+    const scene = {ov: 1, split: 1, trainFiles: 1, testFiles: 0, duration: 5, seed: 1, rt60: 0.4, shiftTestDoa: false}
+    for (const [kind, room, name] of [['foa', 'anechoic', 'synth-foa-moving'], ['foa', 'reverberant', 'synth-foa-reverb-moving'],
+      ['mic', 'anechoic', 'synth-mic-moving'], ['mic', 'reverberant', 'synth-mic-reverb-moving']] as const) {
+      expect(syntheticDataset(kind, room, true).name).toBe(name)
+      expect(datasetOptions(datasetSpec(name), scene)).toMatchObject({kind, room, moving: {maxAngularVelocity: 40}})
+      expect(datasetOptions(syntheticDataset(kind, room), scene).moving).toBeUndefined()
+    }
   })
 })
 
