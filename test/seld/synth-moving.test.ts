@@ -11,7 +11,12 @@ import {datasetSpec} from '../../src/seld/features/datasets.js'
 import {createBank, datasetOptions, syntheticDataset, synthesizeRecording, type SynthOptions} from '../../src/seld/synth/synthesize.js'
 import {parseWav} from '../../src/seld/io/wav.js'
 import {repoRoot} from '../conformance.js'
-import {MIC_POSITIONS, SPEED_OF_SOUND} from '../../src/seld/synth/spatial.js'
+import {MIC_POSITIONS, RENDER_LATENCY, SPEED_OF_SOUND, renderResponses, unitVector, type Vec3} from '../../src/seld/synth/spatial.js'
+import {convolveAdd} from '../../src/seld/synth/convolve.js'
+import {renderMovingEvent} from '../../src/seld/synth/moving.js'
+import {imageSources, reflectionCoefficient} from '../../src/seld/synth/room.js'
+import {Random} from '../../src/seld/synth/random.js'
+import type {SceneEvent} from '../../src/seld/synth/scene.js'
 import {angleBetween, arrayDirection, azimuthDifference, foaIntensityDirection, type Direction} from './doa-estimators.js'
 
 const FS = 44100
@@ -229,5 +234,53 @@ describe('synthesizeRecording with moving sources, circular array', () => {
     }
     expect(measured).toBeGreaterThan(2)
     expect(sweeping).toBeGreaterThan(0)
+  })
+})
+
+describe('renderMovingEvent', () => {
+  const dry = (() => {
+    const rng = Random.from('moving-render', 1)
+    return Float32Array.from({length: Math.round(0.7 * FS)}, () => rng.normal() * 0.1)
+  })()
+  const event: SceneEvent = {
+    className: 'knock', number: 1, start: 2000, length: dry.length, azimuth: 40, elevation: 20, distance: 3,
+    motion: {kind: 'great-circle', azimuthTowards: 100, elevationTowards: 20, angularVelocity: 0},
+  }
+  const size: Vec3 = [12, 9, 5]
+  const receiver: Vec3 = [6, 4, 2]
+  const beta = reflectionCoefficient(size, 0.3)
+  const room = {size, receiver, beta, rt60: 0.3}
+  /** A still source rendered the way synthesize.ts renders one. */
+  function still(kind: 'foa' | 'mic', reverberant: boolean): Float32Array[] {
+    const offset = unitVector(event.azimuth, event.elevation).map((v) => v * event.distance) as Vec3
+    const paths = reverberant
+      ? imageSources(size, [receiver[0] + offset[0], receiver[1] + offset[1], receiver[2] + offset[2]], receiver, beta, event.distance + SPEED_OF_SOUND * 0.3)
+      : [{position: offset, gain: 1 / event.distance}]
+    const out = Array.from({length: kind === 'foa' ? 4 : 8}, () => new Float32Array(2000 + dry.length + FS))
+    convolveAdd(dry, renderResponses(kind, paths, event.distance, FS), out, event.start - RENDER_LATENCY)
+    return out
+  }
+  function moving(kind: 'foa' | 'mic', reverberant: boolean): Float32Array[] {
+    const out = Array.from({length: kind === 'foa' ? 4 : 8}, () => new Float32Array(2000 + dry.length + FS))
+    renderMovingEvent(kind, event, dry, out, FS, 1, reverberant ? room : undefined)
+    return out
+  }
+  const relativeError = (a: Float32Array[], b: Float32Array[]) => {
+    let difference = 0
+    let energy = 0
+    a.forEach((channel, c) => channel.forEach((v, i) => {
+      difference += (v - b[c][i]) ** 2
+      energy += b[c][i] ** 2
+    }))
+    return Math.sqrt(difference / energy)
+  }
+
+  it('gives back the still rendering when the source does not move: the crossfades sum to one', () => {
+    expect(relativeError(moving('foa', false), still('foa', false))).toBeLessThan(1e-5)
+    expect(relativeError(moving('mic', false), still('mic', false))).toBeLessThan(1e-5)
+  })
+
+  it('keeps every reflection of the room, early ones block by block and the late ones once', () => {
+    expect(relativeError(moving('foa', true), still('foa', true))).toBeLessThan(1e-3)
   })
 })

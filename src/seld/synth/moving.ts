@@ -11,15 +11,20 @@ import {directionAt, unitVector} from '../features/trajectories.js'
  *
  * - Direct sound: DIRECT_BLOCK-sample blocks. Ambisonics thus gets encoding gains that glide from block to block;
  *   the array gets fractional delays that change from block to block.
- * - Reflections (reverberant room): the image sources of the source's position at the centre of each longer
- *   REFLECTION_BLOCK, without the direct path. Reflections arrive from many directions and smear over the RT60, so
- *   they follow the motion more coarsely than the direct sound (a documented approximation of per-sample images).
+ * - Early reflections (reverberant room): the image sources within EARLY_SECONDS after the direct sound, of the
+ *   source's position at the centre of each longer REFLECTION_BLOCK, without the direct path.
+ * - Late reverberation: the image sources beyond that, from the source's position halfway through the event, applied
+ *   to the whole event at once. The late field arrives from all directions and smears over the RT60, so it hardly
+ *   depends on where the source is (an approximation of time-varying images that keeps the cost near that of a still
+ *   source).
  */
 
 /** About 23 ms at 44.1 kHz: at 40 °/s the source turns under 1° within a block. */
 const DIRECT_BLOCK = 1024
 /** About 190 ms at 44.1 kHz. */
 const REFLECTION_BLOCK = 8192
+/** Reflections arriving within this time after the direct sound follow the motion block by block. */
+const EARLY_SECONDS = 0.08
 
 /** The shoebox a reverberant recording is rendered in (see synthesize.ts). */
 export interface RoomGeometry {
@@ -66,11 +71,19 @@ export function renderMovingEvent(kind: 'foa' | 'mic', event: SceneEvent, dry: F
   })
   if (!room) return
   const {size, receiver, beta, rt60} = room
+  const early = event.distance + SPEED_OF_SOUND * EARLY_SECONDS
+  const imagesAt = (offset: Vec3, reach: number): Path[] =>
+    imageSources(size, [receiver[0] + offset[0], receiver[1] + offset[1], receiver[2] + offset[2]], receiver, beta, reach)
   forEachBlock(dry, REFLECTION_BLOCK, (block, first, centre) => {
     const offset = positionAt(event, centre, sampleRate)
-    const source: Vec3 = [receiver[0] + offset[0], receiver[1] + offset[1], receiver[2] + offset[2]]
-    const paths = imageSources(size, source, receiver, beta, event.distance + SPEED_OF_SOUND * rt60)
-    const reflections = paths.filter((p) => Math.hypot(p.position[0] - offset[0], p.position[1] - offset[1], p.position[2] - offset[2]) > 1e-9)
+    const reflections = imagesAt(offset, early).filter((p) => distance(p.position, offset) > 1e-9)
     convolveAdd(block, renderResponses(kind, reflections, event.distance, sampleRate), channels, event.start + first - RENDER_LATENCY, gain)
   })
+  const late = imagesAt(positionAt(event, dry.length / 2, sampleRate), event.distance + SPEED_OF_SOUND * rt60)
+    .filter((p) => Math.hypot(...p.position) > early)
+  if (late.length > 0) convolveAdd(dry, renderResponses(kind, late, event.distance, sampleRate), channels, event.start - RENDER_LATENCY, gain)
+}
+
+function distance(a: Vec3, b: Vec3): number {
+  return Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2])
 }
