@@ -94,7 +94,7 @@ the direction error of every annotated event that a predicted event of its class
     for (const [i, input] of inputs.entries()) {
       try {
         const pcm: Pcm16 = input === '-' ? parseWav(await readStdin(), STDIN_NAME) : readWav(input)
-        const annotated = flags.reference === undefined ? undefined : readAnnotations(flags.reference, basename(input, extname(input)), predictor.info.classes)
+        const annotated = flags.reference === undefined ? undefined : readAnnotations(flags.reference, basename(input, extname(input)), predictor.info.classes, predictor.info.dataset)
         const result = await predictToFiles(predictor, pcm, input === '-' ? STDIN_NAME : input, stems[i], {format, events, plot: flags.plot})
         this.log(`${input}: ${result.events.length} event${result.events.length === 1 ? '' : 's'} → ${[result.outputFile, result.pictureFile].filter(Boolean).join(', ')}`)
         if (annotated) this.log(`  ${describeScore(scoreEvents(result.events, annotated, pcm.samples.length / pcm.channels / pcm.sampleRate))}`)
