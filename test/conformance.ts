@@ -18,3 +18,13 @@ export function conformanceFiles(prefix: string): string[] {
 export function readConformance<T>(name: string): T {
   return JSON.parse(readFileSync(path.join(conformanceDir, name.endsWith('.json') ? name : `${name}.json`), 'utf8')) as T
 }
+
+/** A labels_*.json vector (labels_moving_*.json adds `dataset`); see the conformance README. */
+export interface LabelsVector {
+  nfft: number
+  nb_frames: number
+  class_index: Record<string, number>
+  desc_csv: string
+  expected_sed: number[][]
+  expected_doa_deg: number[][]
+}

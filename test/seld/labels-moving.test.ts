@@ -9,17 +9,11 @@ import {
   directionAt, greatCircleAxis, interpolate, linspace, publishedTrajectory, rotateAbout, unitVector, wrapTo180,
 } from '../../src/seld/features/trajectories.js'
 import {readNpy, type NdArray} from '../../src/seld/io/npy.js'
-import {conformanceFiles, readConformance, repoRoot} from '../conformance.js'
+import {conformanceFiles, readConformance, repoRoot, type LabelsVector} from '../conformance.js'
 import {angleBetween} from './doa-estimators.js'
 
-interface MovingLabelsCase {
+interface MovingLabelsCase extends LabelsVector {
   dataset: 'mansim' | 'mreal'
-  nfft: number
-  nb_frames: number
-  class_index: Record<string, number>
-  desc_csv: string
-  expected_sed: number[][]
-  expected_doa_deg: number[][]
 }
 
 const files = conformanceFiles('labels_moving_')
