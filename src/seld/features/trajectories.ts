@@ -23,8 +23,8 @@ const RADIANS = Math.PI / 180
 
 /** Unit vector of a direction in degrees (x front, y left, z up; the labels' convention). */
 export function unitVector(azimuthDeg: number, elevationDeg: number): Vec3 {
-  const azi = azimuthDeg * RADIANS
-  const ele = elevationDeg * RADIANS
+  const azi = (azimuthDeg * Math.PI) / 180
+  const ele = (elevationDeg * Math.PI) / 180
   return [Math.cos(ele) * Math.cos(azi), Math.cos(ele) * Math.sin(azi), Math.sin(ele)]
 }
 
