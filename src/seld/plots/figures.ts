@@ -69,8 +69,11 @@ export interface RecordingPicture {
   /** Frames per second of the time axis (sample rate / hop). */
   framesPerSecond: number
   classNames: string[]
-  /** frames × bins values drawn as the spectrogram (e.g. the first channel's normalized magnitude). */
-  spectrogram: {frames: number; bins: number; values: Float32Array}
+  /**
+   * frames × bins values drawn as the spectrogram (e.g. the first channel's normalized magnitude); `frameStep` frames
+   * of the time axis per row when a long recording was pooled (default 1).
+   */
+  spectrogram: {frames: number; bins: number; values: Float32Array; frameStep?: number}
   /** Model output: SED probabilities and DOA vectors. */
   prediction: SeldTracks
   /** Reference activity (0/1) and directions; without it only the prediction is drawn. */
@@ -116,10 +119,10 @@ function stepBetween(azimuth0: number, elevation0: number, azimuth1: number, ele
 
 /**
  * The tracks of one class in its `show` panel: a polyline through its directions in consecutive active frames (NaN
- * where inactive), with a dot at the start of each track of two frames or more. A track ends where the class stops or its direction jumps
- * by more than MAX_TRACK_STEP between frames (the published labels give an event's last active frame the inactive
- * direction 180°, 60°); the azimuth line is also broken, without ending the track, where it wraps across ±180°, so
- * a source moving behind the listener is not drawn crossing the whole panel.
+ * where inactive), with a dot at the start of each track of two frames or more. A track ends where the class stops
+ * or its direction jumps by more than MAX_TRACK_STEP between frames (the published labels give an event's last
+ * active frame the inactive direction 180°, 60°); the azimuth line is also broken, without ending the track, where it
+ * wraps across ±180°, so a source moving behind the listener is not drawn crossing the whole panel.
  */
 export function trackLines(time: ArrayLike<number>, angles: {azimuth: ArrayLike<number>; elevation: ArrayLike<number>}, show: 'azimuth' | 'elevation'): {x: number[]; y: number[]; startX: number[]; startY: number[]} {
   const {azimuth, elevation} = angles
@@ -186,7 +189,7 @@ export function drawRecording(picture: RecordingPicture): Figure {
   const spectrogramAxes = figure.axes({...body, height: 230}, {title: 'Spectrogram (first channel, normalized)', yLabel: 'frequency bin', x: [0, seconds], y: [0, spectrogram.bins], left})
   spectrogramAxes.heatmap(spectrogram.frames, spectrogram.bins, (f, b) => spectrogram.values[f * spectrogram.bins + b], {
     range: percentileRange(spectrogram.values),
-    extent: {x: [0, spectrogram.frames / picture.framesPerSecond], y: [0, spectrogram.bins]},
+    extent: {x: [0, (spectrogram.frames * (spectrogram.frameStep ?? 1)) / picture.framesPerSecond], y: [0, spectrogram.bins]},
   })
 
   const columns = reference ? [{name: 'reference', tracks: reference}, {name: 'prediction', tracks: prediction}] : [{name: 'prediction', tracks: prediction}]
