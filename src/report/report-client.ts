@@ -87,9 +87,9 @@ export const REPORT_CLIENT_SCRIPT = String.raw`
   // Learning curves: one chart per measure, a series per run; uPlot's legend shows values under the cursor.
   var charts = []
   var curves = [
-    {key: 'seldScore', title: 'SELD score (test split)'},
-    {key: 'f1', title: 'F1 (test split)'},
-    {key: 'doaErrorDegrees', title: 'DOA error ° (test split)'},
+    {key: 'seldScore', title: 'SELD score'},
+    {key: 'f1', title: 'F1'},
+    {key: 'doaErrorDegrees', title: 'DOA error °'},
     {key: 'loss', title: 'training loss'},
   ]
   var maxEpoch = Math.max.apply(null, [0].concat(runs.map(function (run) { return run.curve.length ? run.curve[run.curve.length - 1].epoch : 0 })))

@@ -68,6 +68,7 @@ export function renderReport(runs: ReportRun[], options: {title: string; generat
 <p class="meta">Test split metrics of each run; click a column to sort by it. Best values are bold.</p>
 <table id="results"></table>
 <h2>Learning curves</h2>
+<p class="meta">Per epoch: the scores of the recordings each run chose its best epoch on (validation or test, as its log.jsonl says), and the training loss.</p>
 <div id="run-toggles"></div>
 <div id="curves"></div>
 <h2>Parameters</h2>

@@ -52,7 +52,7 @@ describe('training progress', () => {
     expect(describeProgress({phase: 'epoch', epoch: 3, epochs: 40, loss: 0.8412, seldScore: 0.38, bestScore: 0.38, etaSeconds: 420})).toBe('epoch 3/40  loss 0.841  SELD 0.380  (best 0.380)  eta 7m')
     expect(describeProgress({phase: 'batch', epoch: 4, epochs: 40, batch: 20, batches: 120, loss: 0.7, seldScore: 0.38, bestScore: 0.35, etaSeconds: 3700}))
       .toBe('epoch 4/40 batch 20/120  loss 0.700  last SELD 0.380  (best 0.350)  eta 1h02m')
-    expect(describeProgress({phase: 'scoring', epoch: 1, epochs: 2, loss: NaN, etaSeconds: 5})).toBe('epoch 1/2  scoring the test split  loss n/a  eta 5s')
+    expect(describeProgress({phase: 'scoring', epoch: 1, epochs: 2, loss: NaN, etaSeconds: 5})).toBe('epoch 1/2  scoring  loss n/a  eta 5s')
   })
 })
 

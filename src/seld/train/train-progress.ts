@@ -1,6 +1,6 @@
 /** Where a training run is, for a one-line progress display. */
 export interface TrainProgress {
-  /** 'batch': inside an epoch; 'scoring': the epoch's batches are done and the test split is being scored; 'epoch': the epoch is complete. */
+  /** 'batch': inside an epoch; 'scoring': the epoch's batches are done and its recordings are being scored; 'epoch': the epoch is complete. */
   phase: 'batch' | 'scoring' | 'epoch'
   epoch: number
   epochs: number
@@ -50,7 +50,7 @@ export function describeProgress(progress: TrainProgress): string {
   const f = (value: number) => (Number.isNaN(value) ? 'n/a' : value.toFixed(3))
   const parts = [`epoch ${progress.epoch}/${progress.epochs}`]
   if (progress.phase === 'batch' && progress.batches !== undefined) parts[0] += ` batch ${progress.batch}/${progress.batches}`
-  if (progress.phase === 'scoring') parts.push('scoring the test split')
+  if (progress.phase === 'scoring') parts.push('scoring')
   if (progress.loss !== undefined) parts.push(`loss ${f(progress.loss)}`)
   if (progress.seldScore !== undefined) parts.push(progress.phase === 'epoch' ? `SELD ${f(progress.seldScore)}` : `last SELD ${f(progress.seldScore)}`)
   if (progress.bestScore !== undefined) parts.push(`(best ${f(progress.bestScore)})`)
