@@ -149,7 +149,7 @@ export const REPORT_CLIENT_SCRIPT = String.raw`
     var section = el('details', {open: ''}, [el('summary', {text: run.label + ' (' + run.figures.length + ' recording' + (run.figures.length === 1 ? '' : 's') + ', ' + run.evalDir + ')'})])
     if (run.figures.length === 0) section.appendChild(el('p', {text: 'No per-recording pictures in ' + run.evalDir + '.'}))
     run.figures.forEach(function (figure) {
-      section.appendChild(el('figure', {}, [el('img', {src: 'data:image/png;base64,' + figure.pngBase64, alt: run.label + ' ' + figure.name, loading: 'lazy'}), el('figcaption', {text: figure.name})]))
+      section.appendChild(el('figure', {}, [el('img', {src: 'data:image/png;base64,' + figure.pngBase64, alt: run.label + ' ' + figure.name}), el('figcaption', {text: figure.name})]))
     })
     figures.appendChild(section)
   })
