@@ -5,6 +5,7 @@ import type {Cache, OutRecord} from '../state/cache.js'
 import type {Executor, JobResult} from '../executors/executor.js'
 import type {Graph, Instance} from '../graph/graph.js'
 import {Hasher} from '../state/hash.js'
+import {describeRun, RunRecords} from '../state/records.js'
 import {formatSeconds, type Reporter} from './progress.js'
 
 export interface RunOptions {
@@ -62,6 +63,8 @@ export async function runGraph(graph: Graph, cache: Cache, options: RunOptions):
   const outcomes = new Map<string, Outcome | 'not run'>()
   const summary: RunSummary = {ran: [], restored: [], upToDate: [], failed: [], notRun: []}
   const {reporter} = options
+  const records = new RunRecords(cache)
+  const keyOf = (id: string) => finished.get(id)!.key!
 
   async function restore(assessment: Assessment): Promise<void> {
     for (const out of assessment.record!.outs) {
@@ -107,13 +110,25 @@ export async function runGraph(graph: Graph, cache: Cache, options: RunOptions):
         outs.push({path: out, content})
       }
       const key = assessment.key!
+      const run = await describeRun(instance, key, root, keyOf) // before the commit: unreadable metrics fail the instance
       await cache.commit(instance.id, key, {key, argv: instance.argv, deps: assessment.depHashes, params: instance.params, upstream: assessment.upstreamKeys}, outs)
+      await records.put(run)
     } catch (error) {
       await cache.setRunning(instance.id, undefined) // the commit clears it on success
       throw error
     }
     reporter.line(`✓ ran ${instance.id} (${formatSeconds(Date.now() - began)})`)
     return {...assessment, state: 'up to date', reasons: [], record: {id: instance.id, outs, finishedAt: new Date().toISOString()}}
+  }
+
+  /** A result cached before runs were recorded gets its record from the files on disk, which match its key. */
+  async function recordIfMissing(instance: Instance, assessment: Assessment): Promise<void> {
+    if (records.get(assessment.key!) !== undefined) return
+    try {
+      await records.put(await describeRun(instance, assessment.key!, root, keyOf, assessment.record!.finishedAt))
+    } catch (error) {
+      reporter.line(`warning: ${instance.id} not recorded: ${(error as Error).message}`)
+    }
   }
 
   async function settle(instance: Instance): Promise<Outcome> {
@@ -127,6 +142,7 @@ export async function runGraph(graph: Graph, cache: Cache, options: RunOptions):
         await restore(assessment)
         reporter.line(`↺ restored ${instance.id} from cache (${assessment.reasons.join('; ')})`)
       }
+      await recordIfMissing(instance, assessment)
       finished.set(instance.id, {...assessment, state: 'up to date', reasons: []})
       return assessment.state === 'stale' ? 'restored' : 'up to date'
     }
