@@ -7,6 +7,8 @@ import {cli, ensureBuilt, nodeEval} from '../pipeline/cli.js'
 import {ranSince} from '../pipeline/fixture.js'
 import {useTempDirs} from '../pipeline/helpers.js'
 import {saveFixedModel, writeNoiseWav} from '../seld/predict-fixture.js'
+import {Cache} from '../../src/pipeline/state/cache.js'
+import {RunRecords} from '../../src/pipeline/state/records.js'
 
 const tempDir = useTempDirs()
 
@@ -48,7 +50,7 @@ stages:
 
 interface ShowJson {
   differing: string[]
-  rows: {id: string; instance: string; params: Record<string, unknown>; vars: Record<string, string>; metrics: Record<string, number | null>}[]
+  rows: {id: string; key: string; finishedAt: string; instance: string; params: Record<string, unknown>; vars: Record<string, string>; metrics: Record<string, number | null>}[]
 }
 
 async function seldpipe(dir: string, ...args: string[]) {
@@ -177,5 +179,26 @@ describe('experiments: sweeps, records and their comparison', () => {
     expect(readFileSync(join(modelDir, 'lr.txt'), 'utf8')).toBe('0.001nfft=64')
     // The restored folder is the cached result: the pipeline sees nothing to do.
     expect(await seldpipe(dir, 'status', '--matrix', 'train.lr=0.001,0.002')).toContain('5 instances: 5 up to date')
+  })
+
+  it('a new sweep value runs only its own variant; a result cached without a record gets one on the next run', async () => {
+    const dir = project()
+    const ran = ranSince(dir)
+    await seldpipe(dir, 'run', '--matrix', 'train.lr=0.001,0.002')
+    ran()
+    expect(await seldpipe(dir, 'run', '--matrix', 'train.lr=0.002,0.005')).toContain('2 ran, 0 restored, 3 up to date')
+    expect(ran()).toEqual(['evaluate-0.005', 'train-0.005'])
+    expect((await show(dir)).rows).toHaveLength(3)
+
+    const cache = new Cache(join(dir, 'cache'))
+    const records = new RunRecords(cache)
+    const forgotten = records.all().find((record) => record.instance.endsWith('train.lr=0.002') && record.stage === 'evaluate')!
+    await records.remove(forgotten.key)
+    await cache.close()
+    expect((await show(dir)).rows).toHaveLength(2)
+    expect(await seldpipe(dir, 'run', '--matrix', 'train.lr=0.002')).toContain('0 ran, 0 restored, 3 up to date')
+    const back = (await show(dir)).rows.find((row) => row.key === forgotten.key)!
+    expect(back.params['train.lr']).toBe(0.002)
+    expect(back.finishedAt).toBe(forgotten.finishedAt)
   })
 })
