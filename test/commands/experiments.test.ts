@@ -142,8 +142,21 @@ describe('experiments: sweeps, records and their comparison', () => {
     expect(result.stderr).toContain(`run ${first.id}: model work/synth-foa/ov1_split1/lr=0.001/model`)
     expect(readFileSync(join(dir, 'rec.csv'), 'utf8')).toMatch(/^class,onset,offset,azimuth,elevation,confidence\nphone,0,/)
     expect(readFileSync(join(modelDir, 'lr.txt'), 'utf8')).toBe('0.001nfft=64')
+    // Without --model, the newest model folder, variant folders included: the one just restored.
+    const newest = await cli(dir, 'predict', 'rec.wav', '--no-plot', '--backend', 'cpu')
+    expect(newest.exitCode, newest.stderr).toBe(0)
+    expect(newest.stderr).toContain(`model: ${join(modelDir, 'best')} (`)
     // The restored folder is the cached result: the pipeline sees nothing to do.
     expect(await seldpipe(dir, 'status', '--matrix', 'train.lr=0.001,0.002')).toContain('5 instances: 5 up to date')
+
+    // A folder holding another run's model is left alone: the asked one is restored under cache/restored.
+    await seldpipe(dir, 'run', '--set', 'train.lr=0.007')
+    await seldpipe(dir, 'run', '--set', 'train.lr=0.008')
+    const earlier = (await show(dir)).rows.find((row) => row.params['train.lr'] === 0.007)!
+    const elsewhere = await cli(dir, 'predict', 'rec.wav', '--model', earlier.id, '--no-plot', '--backend', 'cpu')
+    expect(elsewhere.exitCode, elsewhere.stderr).toBe(0)
+    expect(elsewhere.stderr).toMatch(/run [0-9a-f]{7}: model cache\/restored\/[0-9a-f]{12}\/work\/synth-foa\/ov1_split1\/model\n/)
+    expect(readFileSync(join(dir, 'work/synth-foa/ov1_split1/model/lr.txt'), 'utf8')).toBe('0.008nfft=64')
   })
 
   it('a new sweep value runs only its own variant; a result cached without a record gets one on the next run', async () => {
