@@ -3,6 +3,7 @@ import {readFile} from 'node:fs/promises'
 import {dirname, isAbsolute, join, resolve} from 'node:path'
 import type {Database} from 'lmdb'
 import type {Instance} from '../graph/graph.js'
+import {isParamKey} from '../spec/pipeline-file.js'
 import {Cache} from './cache.js'
 import {Hasher} from './hash.js'
 
@@ -186,7 +187,7 @@ export function differingKeys(records: readonly RunRecord[]): string[] {
 
 /** A matrix variable or parameter value of a record (matrix variables first, as they name the cell). */
 export function valueOf(record: RunRecord, key: string): unknown {
-  return Object.hasOwn(record.vars, key) && !key.includes('.') ? record.vars[key] : record.params[key]
+  return Object.hasOwn(record.vars, key) && !isParamKey(key) ? record.vars[key] : record.params[key]
 }
 
 /** A metric of a record by dotted key, from whichever declared metrics file has it. */
