@@ -53,7 +53,7 @@ export function isParamKey(key: string): boolean {
   return key.includes('.')
 }
 
-/** A swept parameter's value as written in the matrix, read like a `--set` value (`0.001` is a number). */
+/** A parameter value given on the command line or in the matrix, read as YAML (`0.001` is a number). */
 export function parseParamValue(text: string): unknown {
   try {
     return parseYaml(text)
@@ -179,13 +179,7 @@ export function applyParamOverrides(params: Params, items: readonly string[], pa
     if (!lookupParam(result, key).found) {
       throw new PipelineError(`--set ${item}: unknown parameter '${key}' (not in ${paramFiles.join(', ') || 'any params file'})`)
     }
-    let value: unknown
-    try {
-      value = parseYaml(text)
-    } catch {
-      value = text
-    }
-    setParam(result, key, value)
+    setParam(result, key, parseParamValue(text))
   }
   return result
 }
