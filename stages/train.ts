@@ -8,7 +8,7 @@ import {buildSeldnet, type ModelConfig} from '../src/seld/model/model.js'
 import {writePredictInfo} from '../src/seld/model/model-folder.js'
 import {SCALER_JSON} from '../src/seld/features/scaler.js'
 import {metricFramesPerSecond, trainSeldnet, type TrainSettings} from '../src/seld/train/training.js'
-import {required, requiredNumber, runStage} from './stage.js'
+import {reportProgress, required, requiredNumber, runStage} from './stage.js'
 
 /** Typed reads of a params section passed as JSON (e.g. `--train-config '{"seq_len": 64, ...}'`), failing clearly. */
 function parseSection(text: string, flag: string) {
@@ -117,16 +117,17 @@ runStage(
       aziOnly: model.boolean('azi_only'), lr: train.number('lr'),
     }
     const backend = await initBackend(backendPreference)
+    reportProgress(`tfjs backend: ${backend.description}`)
     const fingerprint = runFingerprint({dataset: dataset.name, modelConfig, settings, nfft}, [...trainRecordings, ...testRecordings].flatMap((r) => [r.featuresFile, r.targetsFile]))
 
     console.log(
       `${dataset.name}: ${trainRecordings.length} train and ${testRecordings.length} test recordings, ` +
-        `${bins} bins × ${featureChannels} channels, ${classes} classes, ${framesPerSecond} frames/s, backend ${backend}` +
+        `${bins} bins × ${featureChannels} channels, ${classes} classes, ${framesPerSecond} frames/s, backend ${backend.description}` +
         (settings.quickTest ? ' (quick test: 2 epochs of 2 batches)' : ''),
     )
     // predict and evaluate need the feature settings and the scaler beside the model; written first so that a model
     // being trained is already usable from its best epoch so far.
-    writePredictInfo(out, dataset, nfft, join(features, SCALER_JSON))
+    writePredictInfo(out, dataset, nfft, join(features, SCALER_JSON), {backend: backend.name, device: backend.device})
     const result = await trainSeldnet({
       model: buildSeldnet(modelConfig),
       train: trainRecordings,
@@ -136,7 +137,8 @@ runStage(
       outDir: out,
       checkpointDir: `${out}.checkpoint`,
       fingerprint,
-      backend,
+      backend: backend.name,
+      device: backend.device,
       print: (line) => console.log(line),
     })
     console.log(`trained ${result.records.length} epochs; best model (epoch ${result.bestEpoch}) in ${join(out, 'best')}`)
