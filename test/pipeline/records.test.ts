@@ -2,7 +2,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {Cache} from '../../src/pipeline/state/cache.js'
 import {isParamKey} from '../../src/pipeline/spec/pipeline-file.js'
-import {differingKeys, flattenMetrics, flattenParams, newestPerCell, referencedKeys, RunRecords, type RunRecord} from '../../src/pipeline/state/records.js'
+import {differingKeys, flattenMetrics, flattenParams, newestPerCell, recordsReferenceSource, referencedKeys, RunRecords, type RunRecord} from '../../src/pipeline/state/records.js'
 import {useTempDirs} from './helpers.js'
 
 const tempDir = useTempDirs()
@@ -37,7 +37,7 @@ describe('run records', () => {
     expect(flattenParams({train: {lr: 0.1, sizes: [1, 2], opt: {beta: 0.9}}, 'features.nfft': 512})).toEqual({'train.lr': 0.1, 'train.sizes': [1, 2], 'train.opt.beta': 0.9, 'features.nfft': 512})
   })
 
-  it('names the keys every record was made from (for gc), and the newest N runs per cell', () => {
+  it('names the keys every record was made from (for gc), and the newest N runs per cell', async () => {
     const runs = [
       record('a1', {ds: 'a', 'train.lr': '0.1'}, 1),
       record('a2', {ds: 'a', 'train.lr': '0.2'}, 3),
@@ -45,6 +45,9 @@ describe('run records', () => {
       record('b1', {ds: 'b'}, 4),
     ]
     expect(referencedKeys(runs.slice(0, 2))).toEqual(new Set(['a1', 'ta1', 'a2', 'ta2'].map((key) => key.padEnd(64, '0'))))
+    const {keys, instances} = await recordsReferenceSource(runs.slice(0, 1)).collect()
+    expect([...keys].map((key) => key.slice(0, 3))).toEqual(['ta1', 'a10'])
+    expect([...instances]).toEqual(['train', 'evaluate'])
     // The variants of a sweep compete within their cell (ds=a), newest first.
     expect(newestPerCell(runs, 2, (key) => !isParamKey(key)).map((run) => run.key.slice(0, 2)).sort()).toEqual(['a2', 'a3', 'b1'])
     expect(newestPerCell(runs, 1, (key) => !isParamKey(key)).map((run) => run.key.slice(0, 2)).sort()).toEqual(['a2', 'b1'])

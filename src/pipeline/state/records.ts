@@ -166,6 +166,14 @@ export function referencedKeys(records: readonly RunRecord[]): Set<string> {
   return new Set(records.flatMap((record) => record.lineage.map((entry) => entry.key)))
 }
 
+/** The recorded runs as a reference source for gc: the keys, logs and instance records their lineages name. */
+export function recordsReferenceSource(records: readonly RunRecord[]): {name: string; collect: () => Promise<{keys: Set<string>; instances: Set<string>}>} {
+  return {
+    name: 'recorded runs',
+    collect: async () => ({keys: referencedKeys(records), instances: new Set(records.flatMap((record) => record.lineage.map((entry) => entry.id)))}),
+  }
+}
+
 /**
  * The records to keep when only the newest `keep` results per cell are wanted: a cell is the stage and its matrix
  * variables (swept parameters excluded), so the variants of a sweep compete within their cell.
