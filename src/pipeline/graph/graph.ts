@@ -13,6 +13,8 @@ export interface Instance {
   /** Normalised paths, relative to the pipeline root unless absolute. */
   deps: string[]
   outs: string[]
+  /** Outs recorded by hash but not stored in cache/objects (`cache: false`). */
+  uncachedOuts: string[]
   /** Declared metrics files, inside the outs. */
   metrics: string[]
   /** Listed param key → its value. */
@@ -114,6 +116,7 @@ function instantiate(pipeline: Pipeline, stage: StageSpec, vars: Record<string, 
     argv,
     deps,
     outs,
+    uncachedOuts: outs.filter((_, index) => stage.uncachedOuts.includes(stage.outs[index])),
     metrics,
     params: Object.fromEntries(stage.params.map((key) => [key, lookupParam(params, key).value])),
     resources: stage.resources,
@@ -185,6 +188,7 @@ function expandSweeps(pipeline: Pipeline, instances: Instance[]): Instance[] {
       instance.argv = instance.argv.map((argument) => movedArgument(argument, moves))
       instance.deps = instance.deps.map((dep) => moved(dep, moves))
       instance.outs = instance.outs.map((out) => moved(out, outMoves))
+      instance.uncachedOuts = instance.uncachedOuts.map((out) => moved(out, outMoves))
       instance.metrics = instance.metrics.map((file) => moved(file, outMoves))
       return {instance, outMoves}
     })

@@ -103,7 +103,9 @@ export class Assessor {
       result.reasons.push(`${content === undefined ? 'out missing' : 'out changed'}: ${out.path}`)
     }
     if (result.reasons.length === 0) result.state = 'up to date'
-    if (result.state === 'up to date' || record.outs.every((out) => this.cache.hasObjects(out.content))) result.record = record
+    const lost = record.outs.filter((out) => out.cached === false && result.damagedOuts.includes(out.path))
+    if (lost.length > 0) result.reasons.push(`not cached (cache: false), so not restorable: ${lost.map((out) => out.path).join(', ')}: must rerun`)
+    else if (result.state === 'up to date' || record.outs.every((out) => out.cached === false || this.cache.hasObjects(out.content))) result.record = record
     else result.reasons.push('cache/objects lacks files of the cached outs: must rerun')
     return result
   }

@@ -15,6 +15,8 @@ export interface StageSpec {
   cmd: string
   deps: string[]
   outs: string[]
+  /** The outs (as written in `outs`) marked `cache: false`: recorded by hash, never copied into cache/objects. */
+  uncachedOuts: string[]
   params: string[]
   /** Matrix key → glob patterns; the stage has instances only for values matching one of them. */
   only: Record<string, string[]>
@@ -123,8 +125,14 @@ function describeSchemaError(error: ErrorObject): {keyPath: (string | number)[];
 }
 
 function firstSchemaError(errors: ErrorObject[]): ErrorObject {
-  // Ajv lists the failures inside a oneOf before the oneOf itself; the inner one says more.
-  return errors.find((error) => error.keyword !== 'oneOf') ?? errors[0]
+  // Ajv lists the failures inside a oneOf before the oneOf itself; the inner one says more, and among the branches'
+  // failures the deepest, or else one that is not a plain type mismatch, says what the author meant (e.g. an out
+  // written as a mapping with a bad `cache` fails the string branch too).
+  const inner = errors.filter((error) => error.keyword !== 'oneOf')
+  const depth = (error: ErrorObject) => error.instancePath.split('/').length
+  const deepest = Math.max(...inner.map(depth))
+  const candidates = inner.filter((error) => depth(error) === deepest)
+  return candidates.find((error) => error.keyword !== 'type') ?? candidates[0] ?? errors[0]
 }
 
 export function lookupParam(params: Params, key: string): {found: boolean; value?: unknown} {
@@ -210,7 +218,7 @@ interface RawStage {
   desc?: string
   cmd: string
   deps?: string[]
-  outs?: string[]
+  outs?: (string | {path: string; cache?: boolean})[]
   params?: string[]
   only?: Record<string, (string | number)[]>
   metrics?: string[]
@@ -261,7 +269,8 @@ export async function loadPipeline(file: string, overrides: Overrides = {}): Pro
       desc: stage.desc,
       cmd: stage.cmd,
       deps: stage.deps ?? [],
-      outs: stage.outs ?? [],
+      outs: (stage.outs ?? []).map((out) => (typeof out === 'string' ? out : out.path)),
+      uncachedOuts: (stage.outs ?? []).flatMap((out) => (typeof out !== 'string' && out.cache === false ? [out.path] : [])),
       params: stage.params ?? [],
       only: Object.fromEntries(Object.entries(stage.only ?? {}).map(([key, patterns]) => [key, patterns.map(String)])),
       metrics: stage.metrics ?? [],

@@ -29,7 +29,7 @@ export interface TrainSettings {
 export interface ScoringSettings {
   /** SED activity threshold on the sigmoid outputs. */
   threshold: number
-  /** Frames per 1-second segment of the 2018 metrics: round(sample rate / hop). */
+  /** Frames per 1-second segment of the 2018 metrics: FrameGrid.metricFramesPerSecond. */
   framesPerSecond: number
   aziOnly: boolean
   /** Sequences predicted at once. */
@@ -81,11 +81,6 @@ export interface TrainResult {
   bestScore: number
   /** Epoch the run continued after, 0 for a fresh run. */
   resumedFrom: number
-}
-
-/** Frames per 1-second segment of the 2018 metrics, as the published code rounds it: round(sample rate / hop). */
-export function metricFramesPerSecond(sampleRate: number, nfft: number): number {
-  return Math.round(sampleRate / (nfft / 2))
 }
 
 /** Sequences predicted at once when scoring: larger than training batches, as prediction keeps no gradients. */
