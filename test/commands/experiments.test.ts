@@ -142,10 +142,10 @@ describe('experiments: sweeps, records and their comparison', () => {
     expect(result.stderr).toContain(`run ${first.id}: model work/synth-foa/ov1_split1/lr=0.001/model`)
     expect(readFileSync(join(dir, 'rec.csv'), 'utf8')).toMatch(/^class,onset,offset,azimuth,elevation,confidence\nphone,0,/)
     expect(readFileSync(join(modelDir, 'lr.txt'), 'utf8')).toBe('0.001nfft=64')
-    // Without --model, the newest model folder, variant folders included: the one just restored.
+    // Without --model, the newest successful training, variants included.
     const newest = await cli(dir, 'predict', 'rec.wav', '--no-plot', '--backend', 'cpu')
     expect(newest.exitCode, newest.stderr).toBe(0)
-    expect(newest.stderr).toContain(`model: ${join(modelDir, 'best')} (`)
+    expect(newest.stderr).toContain('using the model of train@dataset=synth-foa,ov=1,split=1,train.lr=0.002')
     // The restored folder is the cached result: the pipeline sees nothing to do.
     expect(await seldpipe(dir, 'status', '--matrix', 'train.lr=0.001,0.002')).toContain('5 instances: 5 up to date')
 

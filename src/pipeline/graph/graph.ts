@@ -1,4 +1,4 @@
-import {isAbsolute, posix} from 'node:path'
+import {isAbsolute, posix, relative, resolve, sep} from 'node:path'
 import type {Resources} from '../executors/executor.js'
 import {isParamKey, lookupParam, withSweptValues, type Params, type Pipeline, type StageSpec} from '../spec/pipeline-file.js'
 
@@ -99,6 +99,10 @@ function instantiate(pipeline: Pipeline, stage: StageSpec, vars: Record<string, 
     if (isAbsolute(path) || path === '.' || path === '..' || path.startsWith('../')) {
       throw pipeline.error(['stages', stage.name, 'outs', index], `'${path}' must be a path inside the pipeline folder (outs are deleted before each run)`)
     }
+    const guarded = protectedPaths(pipeline).find((kept) => isWithin(path, kept) || isWithin(kept, path))
+    if (guarded !== undefined) {
+      throw pipeline.error(['stages', stage.name, 'outs', index], `'${path}' overlaps ${guarded}, which seldpipe needs (outs are deleted before each run)`)
+    }
     return path
   })
   const metrics = stage.metrics.map((file, index) => {
@@ -124,6 +128,12 @@ function instantiate(pipeline: Pipeline, stage: StageSpec, vars: Record<string, 
     downstream: [],
     producedBy: new Map(),
   }
+}
+
+/** What no out may cover or lie in: the cache, the parameters, the pipeline file itself and the installed packages. */
+function protectedPaths(pipeline: Pipeline): string[] {
+  const files = [pipeline.file, ...pipeline.paramFiles.map((file) => resolve(pipeline.root, file))].map((file) => relative(pipeline.root, file).split(sep).join('/'))
+  return [...new Set(['cache', 'params', 'node_modules', ...files.filter((file) => file !== '' && !file.startsWith('../') && !isAbsolute(file))])]
 }
 
 function expandStage(pipeline: Pipeline, stage: StageSpec): Instance[] {

@@ -246,7 +246,8 @@ export async function recordedOuts(cache: Cache, root: string, record: RunRecord
   if (entry === undefined) throw new Error(`run ${shortId(record)} (${record.instance}) was not made by a ${stage} stage`)
   const keyRecord = cache.keyRecord(entry.key)
   if (keyRecord === undefined) throw new Error(`run ${shortId(record)}: the cache no longer knows the result of ${entry.id} it was made from`)
-  const hasher = new Hasher(cache.memo)
+  // A private memo: reading must not write the index a run may be using.
+  const hasher = new Hasher(new Map())
   const paths: string[] = []
   for (const out of keyRecord.outs) {
     const inPlace = isAbsolute(out.path) ? out.path : join(root, out.path)
