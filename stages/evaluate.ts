@@ -5,7 +5,7 @@ import {listRecordings, readFeatureFrames} from '../src/seld/train/recordings.js
 import {datasetSpec, frameGrid} from '../src/seld/features/datasets.js'
 import type {Seld2018Metrics} from '../src/seld/eval/metrics-2018.js'
 import type {EvaluationReport} from '../src/seld/eval/report.js'
-import {drawRecording, drawTrainingCurves, spectrogramOf} from '../src/seld/plots/plots.js'
+import {drawRecording, drawTrainingCurves, spectrogramOf} from '../src/seld/plots/figures.js'
 import {loadPredictor} from '../src/seld/predict/predictor.js'
 import {LOG_FILE, PREDICT_BATCH, readLog, scoreRecordings} from '../src/seld/train/training.js'
 import {buildDirectoryAtomically} from '../src/seld/io/atomic-files.js'

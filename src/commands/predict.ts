@@ -25,10 +25,13 @@ export default class Predict extends Command {
 Each recording is cut into the model's sequences (a recording shorter than one is padded at the end), turned into
 per-frame activities and directions, and the frames into events: a class is active where its activity is above --threshold; active frames
 of a class separated by at most --max-gap seconds form one event; events shorter than --min-duration seconds are
-dropped. An event's direction comes from the mean DOA vector over its frames, its confidence is its mean activity.
+dropped. An event's direction comes from the mean DOA vector over its frames, its confidence is its mean activity;
+its start and end directions average its first and last 0.1 s, and its angular velocity is the angle between them
+over the time between them.
 
-Formats: csv (class,onset,offset,azimuth,elevation,confidence; seconds and degrees), json (an array of those events),
-dcase (DCASE 2019 task 3 output: frame,class,azimuth,elevation per active class and 20 ms frame, class as its index,
+Formats: csv (class,onset,offset,azimuth,elevation,confidence,start_azimuth,start_elevation,end_azimuth,end_elevation,
+angular_velocity; seconds, degrees and °/s: a moving source's track from its start to its end direction), json (an
+array of those events, each with its per-frame track [{time, azimuth, elevation}, ...]), dcase (DCASE 2019 task 3 output: frame,class,azimuth,elevation per active class and 20 ms frame, class as its index,
 integer degrees, no header). <recording>.csv (or .json) and a picture <recording>.png (spectrogram, activity per
 class, DOA tracks) are written into --out, by default beside each input. "-" reads a WAV from stdin (written as
 stdin.csv into --out or the current folder).
@@ -110,7 +113,7 @@ the direction error of every annotated event that a predicted event of its class
         // Read a block at a time as the model needs it.
         if (input === '-') copied = await stdinToFile()
         const audio = (opened = input === '-' ? openWavFile(copied!.file, {}, STDIN_NAME) : openWavFile(input))
-        const annotated = flags.reference === undefined ? undefined : readAnnotations(flags.reference, basename(input, extname(input)), predictor.info.classes)
+        const annotated = flags.reference === undefined ? undefined : readAnnotations(flags.reference, basename(input, extname(input)), predictor.info.classes, predictor.info.dataset)
         const result = await predictToFiles(predictor, audio, input === '-' ? STDIN_NAME : input, stems[i], {format, events, plot: flags.plot})
         this.log(`${input}: ${result.events.length} event${result.events.length === 1 ? '' : 's'} → ${[result.outputFile, result.pictureFile].filter(Boolean).join(', ')}`)
         if (annotated) this.log(`  ${describeScore(scoreEvents(result.events, annotated, audio.length / audio.sampleRate))}`)

@@ -3,10 +3,11 @@ import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import * as tf from '@tensorflow/tfjs'
-import {DEFAULT_EVENT_OPTIONS} from '../../src/seld/predict/events.js'
+import {CSV_HEADER, DEFAULT_EVENT_OPTIONS} from '../../src/seld/predict/events.js'
 import {computeFeatures} from '../../src/seld/features/features.js'
 import {applyScaler} from '../../src/seld/features/scaler.js'
-import {loadPredictor, outputStem, pcmSource, predictFrames, predictToFiles, projectRoot, type Predictor} from '../../src/seld/predict/predictor.js'
+import {loadPredictor, outputStem, pcmSource, predictFrames, predictToFiles, projectRoot, readAnnotations, type Predictor} from '../../src/seld/predict/predictor.js'
+import {classNames, datasetSpec} from '../../src/seld/features/datasets.js'
 import {latestModelDir, readPredictInfo, resolveModelDir} from '../../src/seld/model/model-folder.js'
 import {CLASS_NAMES, FRAME_SECONDS, framesOf, noise, NFFT, saveFixedModel} from './predict-fixture.js'
 
@@ -138,7 +139,7 @@ describe('predictToFiles', () => {
     expect(result.outputFile).toBe(`${stem}.csv`)
     expect(result.pictureFile).toBe(`${stem}.png`)
     const offset = ((framesOf(samples) - 1) * FRAME_SECONDS).toFixed(3)
-    expect(readFileSync(`${stem}.csv`, 'utf8')).toBe(`class,onset,offset,azimuth,elevation,confidence\nphone,0,${Number(offset)},60,20,0.9\n`)
+    expect(readFileSync(`${stem}.csv`, 'utf8')).toBe(`${CSV_HEADER}\nphone,0,${Number(offset)},60,20,0.9,60,20,60,20,0\n`)
     expect(readFileSync(`${stem}.png`).subarray(1, 4).toString()).toBe('PNG')
     expect(CLASS_NAMES[3]).toBe('phone')
   })
@@ -158,5 +159,17 @@ describe('outputStem', () => {
     expect(outputStem('data/a/rec.wav', 'predictions')).toBe(resolve('predictions/rec'))
     expect(outputStem('-')).toBe(resolve('stdin'))
     expect(outputStem('-', '/tmp/x')).toBe('/tmp/x/stdin')
+  })
+})
+
+describe('readAnnotations', () => {
+  it('reads classes the way the model\'s dataset names its files, moving sources included', () => {
+    const dir = join(root, 'annotations')
+    mkdirSync(dir, {recursive: true})
+    writeFileSync(join(dir, 'test_0.csv'), 'sound_event_recording,start_time,end_time,ele,azi,ang_vel,dist\n31561-4-0-5.wav,0.3,2.6,10,-50,-40,1.3\n')
+    const [event] = readAnnotations(dir, 'test_0', classNames(datasetSpec('mreal')), 'mreal')
+    expect(event).toMatchObject({className: '4', classColumn: 2, motion: {kind: 'azimuth-ramp', angularVelocity: -40}})
+    // Without the dataset, DCASE 2016 names are assumed: this file name holds no such class.
+    expect(() => readAnnotations(dir, 'test_0', classNames(datasetSpec('mreal')))).toThrow(/test_0\.csv:2: unknown class '31561-4-' of '31561-4-0-5\.wav'/)
   })
 })

@@ -2,15 +2,15 @@ import {existsSync, mkdirSync, readFileSync} from 'node:fs'
 import {basename, dirname, extname, join, resolve} from 'node:path'
 import type * as tf from '@tensorflow/tfjs'
 import {predictRecording, type FrameSource} from '../train/recordings.js'
-import {frameCount, frameGrid} from '../features/datasets.js'
+import {DATASETS, frameCount, frameGrid} from '../features/datasets.js'
 import {doaComponents, framesToEvents, formatEvents, formatExtension, type EventFormat, type EventOptions, type FramePredictions, type SoundEvent} from './events.js'
 import {computeFeatures} from '../features/features.js'
 import {writeFileAtomically} from '../io/atomic-files.js'
-import {parseDescCsv, type DescEvent} from '../features/labels.js'
+import {dcaseRecordingClass, parseDescCsv, recordingClassOf, type DescEvent} from '../features/labels.js'
 import {loadModel} from '../model/model-io.js'
 // Registers the custom layers of SELDnet, which loading a saved model needs.
 import '../model/model.js'
-import {drawRecording, spectrogramOf} from '../plots/plots.js'
+import {drawRecording, spectrogramOf} from '../plots/figures.js'
 import {applyScaler, SCALER_JSON, type Scaler} from '../features/scaler.js'
 import {PREDICT_INFO_FILE, readPredictInfo, resolveModelDir, type PredictInfo} from '../model/model-folder.js'
 import {pcmReader, type AudioReader, type Pcm16} from '../io/wav.js'
@@ -117,7 +117,7 @@ export async function predictFrames(predictor: Predictor, audio: Pcm16 | AudioRe
  * The annotation of a recording named `name` (its file name without extension) in a folder of TUT Sound Events 2018
  * description files (`<name>.csv`, as the unzip stage writes desc/), read with the model's classes.
  */
-export function readAnnotations(dir: string, name: string, classes: string[]): DescEvent[] {
+export function readAnnotations(dir: string, name: string, classes: string[], dataset?: string): DescEvent[] {
   const file = join(dir, `${name}.csv`)
   let text: string
   try {
@@ -125,7 +125,9 @@ export function readAnnotations(dir: string, name: string, classes: string[]): D
   } catch (error) {
     throw new Error(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
   }
-  return parseDescCsv(text, file, Object.fromEntries(classes.map((className, column) => [className, column])))
+  // The model's dataset says how its file names carry the class (UrbanSound8K ids for REAL and MREAL).
+  const known = dataset !== undefined && Object.hasOwn(DATASETS, dataset) ? DATASETS[dataset] : undefined
+  return parseDescCsv(text, file, Object.fromEntries(classes.map((className, column) => [className, column])), known ? recordingClassOf(known) : dcaseRecordingClass)
 }
 
 /** Output name of stdin input. */
