@@ -1,6 +1,6 @@
-import {createWriteStream, mkdtempSync, rmSync} from 'node:fs'
+import {createWriteStream, existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {basename, extname, join} from 'node:path'
+import {basename, extname, join, relative} from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import {Flags} from '@oclif/core'
 import {JsonCommand} from '../cli/json-command.js'
@@ -45,7 +45,8 @@ stdin.csv into --out or the current folder).
 
 Without --model, the model of the project's newest successful train instance, as the pipeline cache recorded it, is
 used (and named); a training still running or killed does not count. A project without a cache uses the newest
-work/*/*/model/best.
+work/*/*/model/best. --model also takes a run id from seldpipe exp show: the model that run was evaluated with,
+restored from the cache when its folder is gone (or under cache/restored/ when its folder holds another model).
 With --reference, each recording's events are compared with its description file: F1 over 1-second segments, and
 the direction error of every annotated event that a predicted event of its class overlaps.
 
@@ -54,6 +55,7 @@ to stderr. --json prints one JSON document describing every recording: its event
   static override examples = [
     '<%= config.bin %> predict recording.wav',
     '<%= config.bin %> predict a.wav b.wav --model work/synth-foa/ov1_split1/model --out predictions --format json',
+    '<%= config.bin %> predict recording.wav --model 3f2a9c1',
     'cat recording.wav | <%= config.bin %> predict - --format dcase --out .',
     '<%= config.bin %> predict recording.wav --format json --out - | jq length',
     '<%= config.bin %> predict work/synth-foa/ov1_split1/wav/test_000.wav --reference work/synth-foa/ov1_split1/desc --out predictions',
@@ -61,7 +63,7 @@ to stderr. --json prints one JSON document describing every recording: its event
   static override usage = 'predict <file.wav...> [--model DIR] [--out DIR|-] [--threshold 0.5] [--format csv|json|dcase] [--json]'
   static override strict = false
   static override flags = {
-    model: Flags.string({description: 'trained model folder (train output or its best/); default: the newest successful train instance\'s'}),
+    model: Flags.string({description: 'trained model folder (train output or its best/), or the id of a recorded run (seldpipe exp show); default: the newest successful train instance\'s'}),
     out: Flags.string({description: 'folder for the outputs (default: beside each input; the current folder for stdin); - prints the events of one recording on stdout, writing no file'}),
     threshold: Flags.string({default: String(DEFAULT_EVENT_OPTIONS.threshold), description: 'activity above which a class is active, in (0, 1)'}),
     format: Flags.string({default: 'csv', options: [...EVENT_FORMATS], description: 'output format'}),
@@ -109,7 +111,9 @@ to stderr. --json prints one JSON document describing every recording: its event
 
     let predictor
     try {
-      const modelDir = flags.model ?? (await defaultModelDir(projectRoot(), latestModelDir, (line) => this.logToStderr(line)))
+      const modelDir = flags.model === undefined
+        ? await defaultModelDir(projectRoot(), latestModelDir, (line) => this.logToStderr(line))
+        : await this.modelFolder(flags.model, projectRoot())
       await initBackend(flags.backend as BackendPreference, (line) => this.logToStderr(line))
       predictor = await loadPredictor(modelDir)
     } catch (error) {
@@ -153,6 +157,16 @@ to stderr. --json prints one JSON document describing every recording: its event
     }
     if (failures > 0) this.error(`${failures} of ${inputs.length} recordings failed${this.jsonEnabled() ? `: ${recordings.flatMap((r) => ('error' in r ? [`${r.input}: ${r.error}`] : [])).join('; ')}` : ''}`, {exit: 1})
     return {model: predictor.dir, recordings}
+  }
+
+  /** A folder as given, or the train out of a recorded run when the flag is a run id rather than a path. */
+  private async modelFolder(model: string, root: string): Promise<string> {
+    if (existsSync(model) || !/^[0-9a-f]{4,64}$/.test(model)) return model
+    const {withRuns, recordedOuts} = await import('../pipeline/state/records.js')
+    const fail = (message: string): never => this.error(message, {exit: 2})
+    const [folder] = await withRuns(join(root, 'pipeline.yaml'), [model], fail, ([run], cache) => recordedOuts(cache, root, run, 'train'))
+    this.logToStderr(`run ${model}: model ${relative(process.cwd(), folder) || '.'}`)
+    return folder
   }
 }
 

@@ -57,18 +57,23 @@ export function writePredictInfo(dir: string, dataset: DatasetSpec, nfft: number
   writeFileAtomically(join(dir, PREDICT_INFO_FILE), JSON.stringify(info, null, 2) + '\n')
 }
 
-/** The best model of the most recent run: the newest work/<dataset>/<cell>/model/best by modification time. */
+/**
+ * The best model of the most recent run: the newest work/<dataset>/<cell>/model/best (or, for a parameter sweep's
+ * variant, work/<dataset>/<cell>/<variant>/model/best) by modification time.
+ */
 export function latestModelDir(root: string): string {
   const work = join(root, 'work')
   const candidates: {dir: string; mtime: number}[] = []
   const subdirs = (dir: string) => (existsSync(dir) ? readdirSync(dir, {withFileTypes: true}).filter((d) => d.isDirectory()).map((d) => join(dir, d.name)) : [])
   for (const dataset of subdirs(work)) {
     for (const cell of subdirs(dataset)) {
-      const best = join(cell, 'model', BEST_DIR)
-      if (existsSync(join(best, MODEL_JSON))) candidates.push({dir: best, mtime: statSync(best).mtimeMs})
+      for (const folder of [cell, ...subdirs(cell)]) {
+        const best = join(folder, 'model', BEST_DIR)
+        if (existsSync(join(best, MODEL_JSON))) candidates.push({dir: best, mtime: statSync(best).mtimeMs})
+      }
     }
   }
-  if (candidates.length === 0) throw new Error(`no trained model under ${work} (no work/*/*/model/best/${MODEL_JSON}): run the pipeline first, or pass --model`)
+  if (candidates.length === 0) throw new Error(`no trained model under ${work} (no model/best/${MODEL_JSON} in it): run the pipeline first, or pass --model`)
   return candidates.reduce((a, b) => (b.mtime > a.mtime ? b : a)).dir
 }
 
