@@ -4,7 +4,8 @@ import {Flags} from '@oclif/core'
 import {JsonCommand} from '../cli/json-command.js'
 import {assessGraph} from '../pipeline/run/assess.js'
 import {loadGraph, openCache, pipelineFlags, reportingPipelineErrors, type PipelineFlagValues} from '../pipeline/spec/command-flags.js'
-import {collectCellResults} from '../report/collect-results.js'
+import {collectCellResults, collectRecordedRuns, withUnrecordedCells} from '../report/collect-results.js'
+import {RunRecords} from '../pipeline/state/records.js'
 import {renderReport} from '../report/report-html.js'
 
 const CELL_FOLDER = /^ov(\d+)_split(\d+)$/
@@ -59,7 +60,11 @@ Without --matrix it shows every cell with an evaluate result under work/; with -
     const cache = openCache(graph)
     let runs
     try {
-      runs = collectCellResults(graph, cache, await assessGraph(graph, cache))
+      const assessments = await assessGraph(graph, cache)
+      // Every recorded evaluate run (earlier runs and sweep variants too); with --matrix, those of its cells.
+      const inGraph = new Set(graph.instances.map((instance) => instance.id))
+      const records = new RunRecords(cache).all().filter((record) => flags.matrix === undefined || inGraph.has(record.instance))
+      runs = withUnrecordedCells(collectRecordedRuns(cache, graph.pipeline.root, records, assessments), collectCellResults(graph, cache, assessments))
     } catch (error) {
       this.error((error as Error).message, {exit: 1})
     } finally {

@@ -37,20 +37,25 @@ describe('seldpipe report', () => {
     // Sorted by SELD score, best first; a click on F1 sorts by it, a second click reverses.
     const seld = {ov1_split1: seldOf(dir, 'ov1_split1'), ov1_split2: seldOf(dir, 'ov1_split2'), ov2_split1: seldOf(dir, 'ov2_split1')}
     const bySeld = Object.entries(seld).sort((a, b) => a[1] - b[1]).map(([cell]) => `synth-x ${cell.replace('_', ' ')}`)
-    const labels = () => rows.evaluateAll((trs) => trs.map((tr) => (tr as unknown as {cells: {textContent: string}[]}).cells[0].textContent))
-    expect(await labels()).toEqual(bySeld)
+    // Each recorded run is named by its short id, then its cell.
+    const labels = async () => (await rows.evaluateAll((trs) => trs.map((tr) => (tr as unknown as {cells: {textContent: string}[]}).cells[0].textContent))).map((label) => label.replace(/^[0-9a-f]{7} /, ''))
+    // ov1 split1 and split2 tie (the stand-in's scores depend on ov and the learning rate only).
+    expect((await labels()).sort()).toEqual([...bySeld].sort())
+    expect((await labels())[0]).toBe(bySeld[0])
+    const seldColumn = await rows.evaluateAll((trs) => trs.map((tr) => Number((tr as unknown as {cells: {textContent: string}[]}).cells[2].textContent)))
+    expect(seldColumn).toEqual(Object.values(seld).sort((a, b) => a - b).map((value) => Number(value.toFixed(3))))
     await page.locator('#results th', {hasText: /^F1$/}).click()
     const f1 = () => rows.evaluateAll((trs) => trs.map((tr) => Number((tr as unknown as {cells: {textContent: string}[]}).cells[4].textContent)))
     expect(await f1()).toEqual([0.3, 0.3, 1])
     await page.locator('#results th', {hasText: /^F1$/}).click()
     expect(await f1()).toEqual([1, 0.3, 0.3])
     // The run made with --set is stale against today's parameters, and says so.
-    expect(await page.locator('#results tr[data-run="evaluate@dataset=synth-x,ov=2,split=1"] td.stale').textContent()).toBe('stale')
+    expect(await page.locator('#results tr[data-run^="evaluate@dataset=synth-x,ov=2,split=1#"] td.stale').textContent()).toBe('stale')
 
     const pixels = await drawnPixels(page)
     expect(Object.keys(pixels)).toEqual(['seldScore', 'f1', 'doaErrorDegrees', 'loss'])
     for (const [curve, count] of Object.entries(pixels)) expect(count, curve).toBeGreaterThan(2000)
-    await page.locator('#run-toggles input[data-run="evaluate@dataset=synth-x,ov=2,split=1"]').uncheck()
+    await page.locator('#run-toggles input[data-run^="evaluate@dataset=synth-x,ov=2,split=1#"]').uncheck()
     expect((await drawnPixels(page)).seldScore).toBeLessThan(pixels.seldScore)
     // Hovering a chart shows the values of that epoch in its legend.
     const chart = page.locator('.chart[data-curve="seldScore"] .u-over')
@@ -79,7 +84,11 @@ describe('seldpipe report', () => {
     expect(existsSync(join(dir, 'report.html'))).toBe(false)
     expect((await cli(dir, 'run')).exitCode).toBe(0)
     const one = await cli(dir, 'report', '--matrix', 'split=2', '--json')
-    expect(JSON.parse(one.stdout)).toEqual({out: join(dir, 'report.html'), runs: [{id: 'evaluate@dataset=synth-x,ov=1,split=2', state: 'up to date'}]})
+    const {out, runs} = JSON.parse(one.stdout) as {out: string; runs: {id: string; state: string}[]}
+    expect(out).toBe(join(dir, 'report.html'))
+    expect(runs).toHaveLength(1)
+    expect(runs[0].id).toMatch(/^evaluate@dataset=synth-x,ov=1,split=2#[0-9a-f]{7}$/)
+    expect(runs[0].state).toBe('up to date')
   })
 
   it('shows what the run recorded, not what the work folder holds now, and marks such a result stale', async () => {
