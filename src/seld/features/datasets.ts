@@ -121,8 +121,13 @@ export interface FrameGrid {
   frameSeconds: number
 }
 
-export function frameGrid(sampleRate: number, nfft: number): FrameGrid {
+/** Every FFT size here is a power of two (fft.js needs it) large enough for a hop of at least two samples. */
+export function checkNfft(nfft: number): void {
   if (!Number.isInteger(nfft) || nfft < 4 || (nfft & (nfft - 1)) !== 0) throw new Error(`nfft must be a power of two of at least 4, got ${nfft}`)
+}
+
+export function frameGrid(sampleRate: number, nfft: number): FrameGrid {
+  checkNfft(nfft)
   const hop = nfft / 2
   return {nfft, hop, bins: nfft / 2, framesPerSecond: sampleRate / hop, metricFramesPerSecond: Math.round(sampleRate / hop), frameSeconds: hop / sampleRate}
 }

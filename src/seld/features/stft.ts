@@ -1,5 +1,6 @@
 import FFT from 'fft.js'
 import type {Pcm16} from '../io/wav.js'
+import {checkNfft} from './datasets.js'
 
 /** Symmetric Hann window of n samples, as numpy's `hanning(n)`: 0.5 − 0.5·cos(2πi/(n−1)). */
 export function hannWindow(n: number): Float64Array {
@@ -61,7 +62,7 @@ export class Stft {
   private readonly spectrum: Float64Array
 
   constructor(readonly nfft: number) {
-    if (!Number.isInteger(nfft) || nfft < 4 || (nfft & (nfft - 1)) !== 0) throw new Error(`nfft must be a power of two of at least 4, got ${nfft}`)
+    checkNfft(nfft)
     this.hop = nfft / 2
     this.bins = nfft / 2
     this.fft = new FFT(nfft)
@@ -144,7 +145,7 @@ export class FrameSpectra {
   private readonly spectrum: Float64Array
 
   constructor(readonly nfft: number) {
-    if (!Number.isInteger(nfft) || nfft < 4 || (nfft & (nfft - 1)) !== 0) throw new Error(`nfft must be a power of two of at least 4, got ${nfft}`)
+    checkNfft(nfft)
     this.hop = nfft / 2
     this.bins = nfft / 2 + 1
     this.fft = new FFT(nfft)
