@@ -1,5 +1,5 @@
 import {Command, Flags} from '@oclif/core'
-import {assessGraph} from '../pipeline/run/assess.js'
+import {assessGraph, formatReasons} from '../pipeline/run/assess.js'
 import {loadGraph, openCache, pipelineFlags, reportingPipelineErrors} from '../pipeline/spec/command-flags.js'
 import {runGraph} from '../pipeline/run/engine.js'
 import {createExecutor, executors} from '../pipeline/executors/registry.js'
@@ -43,7 +43,7 @@ export default class Run extends Command {
         for (const {instance, state, reasons, record} of assessments.values()) {
           if (flags.force) this.log(`would run ${instance.id}: --force`)
           else if (state === 'up to date') continue
-          else this.log(`would ${record ? 'restore' : 'run'} ${instance.id}: ${reasons.join('; ')}`)
+          else this.log(`would ${record ? 'restore' : 'run'} ${instance.id}: ${formatReasons(reasons)}`)
           count++
         }
         this.log(`${count} of ${graph.instances.length} instances would run or be restored`)

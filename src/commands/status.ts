@@ -1,5 +1,5 @@
 import {Command, Flags} from '@oclif/core'
-import {assessGraph} from '../pipeline/run/assess.js'
+import {assessGraph, formatReason} from '../pipeline/run/assess.js'
 import {loadGraph, openCache, pipelineFlags, reportingPipelineErrors} from '../pipeline/spec/command-flags.js'
 import {lockHolder} from '../pipeline/state/lock.js'
 import {formatSeconds} from '../pipeline/run/progress.js'
@@ -10,7 +10,7 @@ export default class Status extends Command {
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --matrix dataset=ansim,resim --json']
   static override flags = {
     ...pipelineFlags,
-    json: Flags.boolean({description: 'print JSON: one object per instance with id, stage, vars, state, reasons, key'}),
+    json: Flags.boolean({description: 'print JSON: one object per instance with id, stage, vars, state, reasons (kind, path or key, old, new, text), key'}),
   }
 
   async run(): Promise<void> {
@@ -32,7 +32,7 @@ export default class Status extends Command {
           stage: instance.stage.name,
           vars: instance.vars,
           state: slurm?.phase ?? (now ? 'running' : state),
-          reasons,
+          reasons: reasons.map((reason) => ({...reason, text: formatReason(reason)})),
           key: key ?? null,
           ...(now ? {running: {since: now.startedAt, handle: now.handle ?? null, executor: now.executor}} : {}),
           ...(slurm ? {slurm: {jobId: slurm.slurmId, state: slurm.state, submittedAt: slurm.submittedAt}} : {}),
@@ -45,7 +45,7 @@ export default class Status extends Command {
       const width = Math.max(...rows.map((row) => row.id.length))
       for (const row of rows) {
         const running = row.running ? `${formatSeconds(Date.now() - Date.parse(row.running.since))}${row.running.handle ? `, ${row.running.handle}` : ''}` : ''
-        const why = row.slurm ? `slurm job ${row.slurm.jobId} ${row.slurm.state}` : row.running ? running : row.reasons.join('; ')
+        const why = row.slurm ? `slurm job ${row.slurm.jobId} ${row.slurm.state}` : row.running ? running : row.reasons.map((reason) => reason.text).join('; ')
         this.log(`${row.state.padEnd(10)}  ${row.id.padEnd(width)}  ${why}`.trimEnd())
       }
       const count = (state: string) => rows.filter((row) => row.state === state).length

@@ -1,6 +1,6 @@
 import {mkdir, rm} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
-import {Assessor, type Assessment} from './assess.js'
+import {Assessor, formatReasons, type Assessment} from './assess.js'
 import type {Cache, OutRecord} from '../state/cache.js'
 import type {Executor, JobResult} from '../executors/executor.js'
 import type {Graph, Instance} from '../graph/graph.js'
@@ -107,7 +107,7 @@ export async function runGraph(graph: Graph, cache: Cache, options: RunOptions):
         outs.push({path: out, content})
       }
       const key = assessment.key!
-      await cache.commit(instance.id, key, {key, argv: instance.argv, deps: assessment.depHashes, params: instance.params, upstream: assessment.upstreamKeys}, outs)
+      await cache.commit(instance.id, key, {key, argv: instance.argv, deps: assessment.depHashes, code: assessment.code, params: instance.params, upstream: assessment.upstreamKeys}, outs)
     } catch (error) {
       await cache.setRunning(instance.id, undefined) // the commit clears it on success
       throw error
@@ -125,7 +125,7 @@ export async function runGraph(graph: Graph, cache: Cache, options: RunOptions):
     if (!options.force && assessment.record) {
       if (assessment.state === 'stale') {
         await restore(assessment)
-        reporter.line(`↺ restored ${instance.id} from cache (${assessment.reasons.join('; ')})`)
+        reporter.line(`↺ restored ${instance.id} from cache (${formatReasons(assessment.reasons)})`)
       }
       finished.set(instance.id, {...assessment, state: 'up to date', reasons: []})
       return assessment.state === 'stale' ? 'restored' : 'up to date'

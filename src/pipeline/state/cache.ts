@@ -2,6 +2,7 @@ import {constants, mkdirSync, statSync} from 'node:fs'
 import {chmod, copyFile, mkdir, rename, rm, stat} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {open, type Database, type RootDatabase} from 'lmdb'
+import type {CodeKey} from './code-closure.js'
 import {memoEntryFor, type ContentHash, type HashMemo, type MemoEntry} from './hash.js'
 
 /** One out of a successful run: its path (relative to the pipeline root) and content. */
@@ -22,6 +23,8 @@ export interface InstanceRecord {
   key: string
   argv: string[]
   deps: Record<string, string>
+  /** The code of a `node <script>` command: its modules, packages and Node major. */
+  code?: CodeKey
   params: Record<string, unknown>
   upstream: Record<string, string>
 }
