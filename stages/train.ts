@@ -7,7 +7,8 @@ import {datasetSpec, frameCount, type DatasetSpec} from '../src/seld/features/da
 import {buildSeldnet, type ModelConfig} from '../src/seld/model/model.js'
 import {writePredictInfo} from '../src/seld/model/model-folder.js'
 import {SCALER_JSON} from '../src/seld/features/scaler.js'
-import {metricFramesPerSecond, trainSeldnet, type TrainSettings} from '../src/seld/train/training.js'
+import {trainSeldnet, type TrainSettings} from '../src/seld/train/training.js'
+import {metricFramesPerSecond} from '../src/seld/eval/split-scoring.js'
 import {required, requiredNumber, runStage} from './stage.js'
 
 /** Typed reads of a params section passed as JSON (e.g. `--train-config '{"seq_len": 64, ...}'`), failing clearly. */

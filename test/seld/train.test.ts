@@ -12,7 +12,8 @@ import {loadModel} from '../../src/seld/model/model-io.js'
 import {writeNpy} from '../../src/seld/io/npy.js'
 import {initBackend} from '../../src/seld/model/backend.js'
 import {normalizeDirectory} from '../../src/seld/features/scaler.js'
-import {readLog, trainSeldnet, type EpochRecord, type TrainRun} from '../../src/seld/train/training.js'
+import {trainSeldnet, type TrainRun} from '../../src/seld/train/training.js'
+import {readLog, type EpochRecord} from '../../src/seld/train/training-log.js'
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const CLASSES = 11
