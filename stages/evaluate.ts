@@ -10,6 +10,7 @@ import {loadPredictor} from '../src/seld/model/trained-model.js'
 import {metricFramesPerSecond, PREDICT_BATCH, scoreRecordings} from '../src/seld/eval/split-scoring.js'
 import {LOG_FILE, readLog} from '../src/seld/train/training-log.js'
 import {buildDirectoryAtomically} from '../src/seld/io/atomic-files.js'
+import {parseSection} from './params.js'
 import {required, requiredNumber, runStage} from './stage.js'
 
 /** metrics.json: the EvaluationReport `seldpipe metrics` reads, plus the 2018 metrics of every test recording. */
@@ -32,8 +33,7 @@ runStage(
   },
   async ({values}) => {
     const dataset = datasetSpec(required(values, 'dataset'))
-    const threshold = requiredNumber(values, 'threshold')
-    if (!(threshold > 0 && threshold < 1)) throw new Error(`--threshold must be strictly between 0 and 1, got ${threshold}`)
+    const {threshold} = parseSection('evaluate', {threshold: requiredNumber(values, 'threshold')}, '--threshold')
     const modelDir = required(values, 'model')
     const backendPreference = values.backend as BackendPreference
     if (!BACKEND_PREFERENCES.includes(backendPreference)) throw new Error(`--backend must be one of ${BACKEND_PREFERENCES.join(', ')}`)

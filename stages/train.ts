@@ -1,7 +1,7 @@
 import {createHash} from 'node:crypto'
 import {closeSync, fstatSync, openSync, readSync} from 'node:fs'
 import {basename, join, resolve} from 'node:path'
-import {BACKEND_PREFERENCES, initBackend, type BackendPreference} from '../src/seld/model/backend.js'
+import {initBackend} from '../src/seld/model/backend.js'
 import {listRecordings} from '../src/seld/train/recordings.js'
 import {datasetSpec, frameCount, type DatasetSpec} from '../src/seld/features/datasets.js'
 import {buildSeldnet, type ModelConfig} from '../src/seld/model/model.js'
@@ -9,34 +9,8 @@ import {writePredictInfo} from '../src/seld/model/model-folder.js'
 import {SCALER_JSON} from '../src/seld/features/scaler.js'
 import {trainSeldnet, type TrainSettings} from '../src/seld/train/training.js'
 import {metricFramesPerSecond} from '../src/seld/eval/split-scoring.js'
+import {parseSection} from './params.js'
 import {required, requiredNumber, runStage} from './stage.js'
-
-/** Typed reads of a params section passed as JSON (e.g. `--train-config '{"seq_len": 64, ...}'`), failing clearly. */
-function parseSection(text: string, flag: string) {
-  let section: Record<string, unknown>
-  try {
-    section = JSON.parse(text) as Record<string, unknown>
-  } catch (error) {
-    throw new Error(`--${flag} is not valid JSON (${(error as Error).message})`)
-  }
-  if (typeof section !== 'object' || section === null || Array.isArray(section)) throw new Error(`--${flag} must be a JSON object`)
-  const get = <T>(key: string, expected: string, valid: (value: unknown) => boolean): T => {
-    const value = section[key]
-    if (!valid(value)) throw new Error(`--${flag}: ${key} must be ${expected}, got ${JSON.stringify(value)}`)
-    return value as T
-  }
-  const isInteger = (value: unknown) => Number.isInteger(value)
-  const isIntegers = (length?: number) => (value: unknown) =>
-    Array.isArray(value) && value.length > 0 && value.every(isInteger) && (length === undefined || value.length === length)
-  return {
-    number: (key: string) => get<number>(key, 'a number', (value) => typeof value === 'number' && Number.isFinite(value)),
-    integer: (key: string) => get<number>(key, 'an integer', isInteger),
-    integers: (key: string, length?: number) => get<number[]>(key, length ? `a list of ${length} integers` : 'a list of integers', isIntegers(length)),
-    integerOrIntegers: (key: string) => get<number | number[]>(key, 'an integer or a list of integers', (value) => isInteger(value) || isIntegers()(value)),
-    boolean: (key: string) => get<boolean>(key, 'true or false', (value) => typeof value === 'boolean'),
-    string: (key: string) => get<string>(key, 'a string', (value) => typeof value === 'string'),
-  }
-}
 
 /**
  * The FFT size of the features: --nfft when given, else the one whose frame count for the dataset's fixed recording
@@ -81,6 +55,7 @@ runStage(
     dataset: {type: 'string'},
     'model-config': {type: 'string'},
     'train-config': {type: 'string'},
+    threshold: {type: 'string'},
     features: {type: 'string'},
     labels: {type: 'string'},
     out: {type: 'string'},
@@ -88,19 +63,17 @@ runStage(
   },
   async ({values}) => {
     const dataset = datasetSpec(required(values, 'dataset'))
-    const model = parseSection(required(values, 'model-config'), 'model-config')
-    const train = parseSection(required(values, 'train-config'), 'train-config')
+    const model = parseSection('model', required(values, 'model-config'), '--model-config')
+    const train = parseSection('train', required(values, 'train-config'), '--train-config')
+    // Early stopping scores epochs at the threshold the evaluation uses.
+    const {threshold} = parseSection('evaluate', {threshold: requiredNumber(values, 'threshold')}, '--threshold')
     const features = required(values, 'features')
     const labels = required(values, 'labels')
     const out = resolve(required(values, 'out'))
 
     const settings: TrainSettings = {
-      seqLen: train.integer('seq_len'), batch: train.integer('batch'), epochs: train.integer('epochs'),
-      patience: train.integer('patience'), maxMinutes: train.number('max_minutes'), lrDecay: train.number('lr_decay'), quickTest: train.boolean('quick_test'), seed: train.integer('seed'),
-    }
-    const backendPreference = train.string('backend') as BackendPreference
-    if (!BACKEND_PREFERENCES.includes(backendPreference)) {
-      throw new Error(`train-config: backend must be one of ${BACKEND_PREFERENCES.join(', ')}, got '${backendPreference}'`)
+      seqLen: train.seq_len, batch: train.batch, epochs: train.epochs, patience: train.patience,
+      maxMinutes: train.max_minutes, lrDecay: train.lr_decay, quickTest: train.quick_test, seed: train.seed,
     }
     const trainRecordings = listRecordings(features, labels, 'train')
     const testRecordings = listRecordings(features, labels, 'test')
@@ -112,13 +85,11 @@ runStage(
 
     const modelConfig: ModelConfig = {
       seqLen: settings.seqLen, bins, channels: featureChannels, classes,
-      convFilters: model.integer('conv_filters'), poolSizes: model.integers('pool_sizes'),
-      rnnUnits: model.integerOrIntegers('rnn_units'), fnnUnits: model.integerOrIntegers('fnn_units'),
-      dropout: model.number('dropout'), lossWeights: model.integers('loss_weights', 2) as [number, number],
-      aziOnly: model.boolean('azi_only'), lr: train.number('lr'),
+      convFilters: model.conv_filters, poolSizes: model.pool_sizes, rnnUnits: model.rnn_units, fnnUnits: model.fnn_units,
+      dropout: model.dropout, lossWeights: model.loss_weights, aziOnly: model.azi_only, lr: train.lr,
     }
-    const backend = await initBackend(backendPreference)
-    const fingerprint = runFingerprint({dataset: dataset.name, modelConfig, settings, nfft}, [...trainRecordings, ...testRecordings].flatMap((r) => [r.featuresFile, r.targetsFile]))
+    const backend = await initBackend(train.backend)
+    const fingerprint = runFingerprint({dataset: dataset.name, modelConfig, settings, nfft, threshold}, [...trainRecordings, ...testRecordings].flatMap((r) => [r.featuresFile, r.targetsFile]))
 
     console.log(
       `${dataset.name}: ${trainRecordings.length} train and ${testRecordings.length} test recordings, ` +
@@ -133,7 +104,7 @@ runStage(
       train: trainRecordings,
       test: testRecordings,
       settings,
-      scoring: {threshold: 0.5, framesPerSecond, aziOnly: modelConfig.aziOnly},
+      scoring: {threshold, framesPerSecond, aziOnly: modelConfig.aziOnly},
       outDir: out,
       checkpointDir: `${out}.checkpoint`,
       fingerprint,

@@ -1,5 +1,5 @@
 import {Command, Flags} from '@oclif/core'
-import {assessGraph, formatReason} from '../pipeline/run/assess.js'
+import {assessGraph, formatReason, formatReasons} from '../pipeline/run/assess.js'
 import {loadGraph, openCache, pipelineFlags, reportingPipelineErrors} from '../pipeline/spec/command-flags.js'
 import {lockHolder} from '../pipeline/state/lock.js'
 import {formatSeconds} from '../pipeline/run/progress.js'
@@ -45,7 +45,7 @@ export default class Status extends Command {
       const width = Math.max(...rows.map((row) => row.id.length))
       for (const row of rows) {
         const running = row.running ? `${formatSeconds(Date.now() - Date.parse(row.running.since))}${row.running.handle ? `, ${row.running.handle}` : ''}` : ''
-        const why = row.slurm ? `slurm job ${row.slurm.jobId} ${row.slurm.state}` : row.running ? running : row.reasons.map((reason) => reason.text).join('; ')
+        const why = row.slurm ? `slurm job ${row.slurm.jobId} ${row.slurm.state}` : row.running ? running : formatReasons(row.reasons)
         this.log(`${row.state.padEnd(10)}  ${row.id.padEnd(width)}  ${why}`.trimEnd())
       }
       const count = (state: string) => rows.filter((row) => row.state === state).length

@@ -29,19 +29,28 @@ export interface Reason {
   new?: unknown
 }
 
+const SHOWS_VALUES = new Set<Reason['kind']>(['param changed', 'package changed', 'node changed'])
+
 const REASON_TEXT: Partial<Record<Reason['kind'], string>> = {'objects missing': 'cache/objects lacks files of the cached outs: must rerun'}
 
 /** The one-line text of a reason, e.g. `param changed: train.epochs 40 → 5` or `code changed: dist/x.js`. */
 export function formatReason(reason: Reason): string {
   const text = REASON_TEXT[reason.kind] ?? reason.kind
   const where = reason.path ?? reason.key
-  const showsValues = reason.kind === 'param changed' || reason.kind === 'package changed' || reason.kind === 'node changed'
-  const detail = [where, showsValues ? `${compact(reason.old)} → ${compact(reason.new)}` : undefined].filter((part) => part !== undefined).join(' ')
+  const detail = [where, SHOWS_VALUES.has(reason.kind) ? `${compact(reason.old)} → ${compact(reason.new)}` : undefined].filter((part) => part !== undefined).join(' ')
   return detail === '' ? text : `${text}: ${detail}`
 }
 
+/** Reasons as one line; consecutive ones of a kind that shows no values share it: `code changed: a.js, b.js`. */
 export function formatReasons(reasons: readonly Reason[]): string {
-  return reasons.map(formatReason).join('; ')
+  const parts: string[] = []
+  for (const [index, reason] of reasons.entries()) {
+    const where = reason.path ?? reason.key
+    const previous = reasons[index - 1]
+    if (previous?.kind === reason.kind && !SHOWS_VALUES.has(reason.kind) && where !== undefined && (previous.path ?? previous.key) !== undefined) parts[parts.length - 1] += `, ${where}`
+    else parts.push(formatReason(reason))
+  }
+  return parts.join('; ')
 }
 
 /** Where an instance stands against the cache, and why. */
