@@ -8,6 +8,8 @@ export type JsonSchema = Record<string, unknown>
 export interface SchemaProblem {
   keyPath: (string | number)[]
   message: string
+  /** The key itself is the problem (it should not be there), rather than its value. */
+  atKey?: boolean
 }
 
 /** Turns Ajv's first error into a key path and a sentence about it. */
@@ -20,7 +22,7 @@ export function describeSchemaError(error: ErrorObject): SchemaProblem {
   const params = error.params as Record<string, unknown>
   switch (error.keyword) {
     case 'additionalProperties':
-      return {keyPath: [...keyPath, String(params.additionalProperty)], message: 'unknown key'}
+      return {keyPath: [...keyPath, String(params.additionalProperty)], message: 'unknown key', atKey: true}
     case 'required':
       return {keyPath: [...keyPath, String(params.missingProperty)], message: 'missing'}
     case 'propertyNames':

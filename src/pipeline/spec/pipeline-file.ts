@@ -130,7 +130,7 @@ function paramsOf(file: YamlFile, schema: ParamsSchema | undefined): Params {
   const data = file.data ?? {}
   if (typeof data !== 'object' || Array.isArray(data)) throw file.error([], 'a params file must be a mapping of names to values')
   const problem = schema?.checkPart(data)
-  if (problem !== undefined) throw file.error(problem.keyPath, problem.message)
+  if (problem !== undefined) throw file.error(problem.keyPath, problem.message, problem.atKey ? 'key' : 'value')
   return data as Params
 }
 
