@@ -1,6 +1,7 @@
 import {Command, Flags} from '@oclif/core'
 import {assessGraph, formatReason, formatReasons} from '../pipeline/run/assess.js'
 import {loadGraph, openCache, pipelineFlags, reportingPipelineErrors} from '../pipeline/spec/command-flags.js'
+import {formatBytes} from '../pipeline/state/gc.js'
 import {lockHolder} from '../pipeline/state/lock.js'
 import {formatSeconds} from '../pipeline/run/progress.js'
 import {activeSlurmJobs} from '../pipeline/executors/slurm/slurm-executor.js'
@@ -50,6 +51,8 @@ export default class Status extends Command {
       }
       const count = (state: string) => rows.filter((row) => row.state === state).length
       this.log(`${rows.length} instances: ${count('up to date')} up to date, ${count('stale')} stale${count('queued') > 0 ? `, ${count('queued')} queued` : ''}${count('running') > 0 ? `, ${count('running')} running` : ''}`)
+      const objects = cache.objectFiles()
+      this.log(`cache: ${objects.length} objects, ${formatBytes(objects.reduce((total, file) => total + file.bytes, 0))} in ${cache.dir}/objects (seldpipe gc removes what nothing references)`)
     } finally {
       await cache.close()
     }
