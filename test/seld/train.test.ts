@@ -219,7 +219,16 @@ describe('train and evaluate stages', () => {
       '--dataset', 'synth-foa', '--nfft', '512', '--features', cell.features, '--labels', cell.labels, '--out', out,
       '--model-config', JSON.stringify({conv_filters: 8, pool_sizes: [16, 16], rnn_units: 8, fnn_units: 8, dropout: 0, loss_weights: [1, 50], azi_only: false}),
       '--train-config', JSON.stringify({seq_len: 32, batch: 8, lr: 0.005, epochs: 6, patience: 6, max_minutes: 0, lr_decay: 1, backend: 'wasm', quick_test: false, seed: 3}),
+      '--threshold', '0.5',
     ]
+    // The sections are checked against params.schema.json before anything is read.
+    const badSection = trainArgs.map((arg) => (arg.includes('"seq_len"') ? arg.replace('"batch":8', '"batch":"abc"') : arg))
+    const refused = await runStage('train.js', badSection)
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toBe('error: --train-config: train.batch: must be integer\n')
+    const refusedThreshold = await runStage('train.js', trainArgs.map((arg) => (arg === '0.5' ? '1.5' : arg)))
+    expect(refusedThreshold.stderr).toBe('error: --threshold: evaluate.threshold: must be < 1\n')
+
     const killed = await runStage('train.js', trainArgs, (text, kill) => {
       if (/^epoch 2\/6/m.test(text)) kill()
     })
