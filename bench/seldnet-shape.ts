@@ -32,28 +32,43 @@ export async function setUpBench(defaultSteps: number): Promise<BenchSetup> {
     if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} must be a non-negative integer, got ${values[name]}`)
     return value
   }
-  let backend = await initBackend(values.backend as BackendPreference)
-  if (backend === 'wasm') backend += ` threads=${(await import('@tensorflow/tfjs-backend-wasm')).getThreadsCount()}`
-  const batch = number('batch')
+  const backend = (await initBackend(values.backend as BackendPreference)).description
+  const shape = {batch: number('batch'), frames: number('frames'), bins: number('bins'), channels: number('channels'), classes: number('classes'), units: 64}
+  return {...benchModel(shape), steps: Math.max(number('steps'), 1), warmup: number('warmup'), backend}
+}
+
+/** A batch shape and the width of the GRU and Dense layers. */
+export interface BenchShape {
+  batch: number
+  frames: number
+  bins: number
+  /** Feature channels: magnitude and phase of each audio channel. */
+  channels: number
+  classes: number
+  units: number
+}
+
+/** SELDnet (64 filters, pools 8, 8, 2, two GRUs) at `shape`, with random inputs and targets. */
+export function benchModel(shape: BenchShape): Pick<BenchSetup, 'model' | 'inputs' | 'targets'> {
   const config: ModelConfig = {
-    seqLen: number('frames'),
-    bins: number('bins'),
-    channels: number('channels'),
-    classes: number('classes'),
+    seqLen: shape.frames,
+    bins: shape.bins,
+    channels: shape.channels,
+    classes: shape.classes,
     convFilters: 64,
     poolSizes: [8, 8, 2],
-    rnnUnits: [64, 64],
-    fnnUnits: [64],
+    rnnUnits: [shape.units, shape.units],
+    fnnUnits: [shape.units],
     dropout: 0,
     lossWeights: [1, 50],
     aziOnly: false,
     lr: 1e-3,
   }
   const model = buildSeldnet(config)
-  const inputs = tf.randomNormal([batch, config.seqLen, config.bins, config.channels])
-  const sed = tf.cast(tf.greater(tf.randomUniform([batch, config.seqLen, config.classes]), 0.8), 'float32')
-  const doa = tf.randomUniform([batch, config.seqLen, doaSize(config)], -1, 1)
-  return {model, inputs, targets: [sed, doa], steps: Math.max(number('steps'), 1), warmup: number('warmup'), backend}
+  const inputs = tf.randomNormal([shape.batch, config.seqLen, config.bins, config.channels])
+  const sed = tf.cast(tf.greater(tf.randomUniform([shape.batch, config.seqLen, config.classes]), 0.8), 'float32')
+  const doa = tf.randomUniform([shape.batch, config.seqLen, doaSize(config)], -1, 1)
+  return {model, inputs, targets: [sed, doa]}
 }
 
 export function median(values: number[]): number {

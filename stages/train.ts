@@ -10,7 +10,7 @@ import {SCALER_JSON} from '../src/seld/features/scaler.js'
 import {trainSeldnet, type TrainSettings} from '../src/seld/train/training.js'
 import {metricFramesPerSecond} from '../src/seld/eval/split-scoring.js'
 import {parseSection} from './params.js'
-import {required, requiredNumber, runStage} from './stage.js'
+import {reportProgress, required, requiredNumber, runStage} from './stage.js'
 
 /**
  * The FFT size of the features: --nfft when given, else the one whose frame count for the dataset's fixed recording
@@ -89,16 +89,17 @@ runStage(
       dropout: model.dropout, lossWeights: model.loss_weights, aziOnly: model.azi_only, lr: train.lr,
     }
     const backend = await initBackend(train.backend)
+    reportProgress(`tfjs backend: ${backend.description}`)
     const fingerprint = runFingerprint({dataset: dataset.name, modelConfig, settings, nfft, threshold}, [...trainRecordings, ...testRecordings].flatMap((r) => [r.featuresFile, r.targetsFile]))
 
     console.log(
       `${dataset.name}: ${trainRecordings.length} train and ${testRecordings.length} test recordings, ` +
-        `${bins} bins × ${featureChannels} channels, ${classes} classes, ${framesPerSecond} frames/s, backend ${backend}` +
+        `${bins} bins × ${featureChannels} channels, ${classes} classes, ${framesPerSecond} frames/s, backend ${backend.description}` +
         (settings.quickTest ? ' (quick test: 2 epochs of 2 batches)' : ''),
     )
     // predict and evaluate need the feature settings and the scaler beside the model; written first so that a model
     // being trained is already usable from its best epoch so far.
-    writePredictInfo(out, dataset, nfft, join(features, SCALER_JSON))
+    writePredictInfo(out, dataset, nfft, join(features, SCALER_JSON), {backend: backend.name, device: backend.device})
     const result = await trainSeldnet({
       model: buildSeldnet(modelConfig),
       train: trainRecordings,
@@ -108,7 +109,8 @@ runStage(
       outDir: out,
       checkpointDir: `${out}.checkpoint`,
       fingerprint,
-      backend,
+      backend: backend.name,
+      device: backend.device,
       print: (line) => console.log(line),
     })
     console.log(`trained ${result.records.length} epochs; best model (epoch ${result.bestEpoch}) in ${join(out, 'best')}`)

@@ -7,6 +7,7 @@ import {acquireLock, describeHolder} from '../pipeline/state/lock.js'
 import {stopLeftoverJob} from '../pipeline/executors/local.js'
 import type {Executor} from '../pipeline/executors/executor.js'
 import {PlainReporter, type Reporter} from '../pipeline/run/progress.js'
+import {GpuPool} from '../pipeline/run/gpus.js'
 
 export default class Run extends Command {
   static override description = 'Run the pipeline: skip what is cached, restore deleted outs from cache/, run the rest.'
@@ -52,6 +53,7 @@ export default class Run extends Command {
       // Before the run lock: a cluster executor takes its coordinator lock here and refuses a second coordinator.
       let reporter: Reporter | undefined
       executor = createExecutor(flags.executor, {cacheDir: cache.dir, warn: (message) => reporter?.line(`warning: ${message}`)})
+      const gpus = executor.runsOnThisMachine ? this.gpuPool() : undefined
       release = await acquireLock(
         cache.lockFile,
         (holder) => this.logToStderr(`waiting for the seldpipe run holding ${cache.lockFile} (${describeHolder(holder)}); if that run is gone, delete the file`),
@@ -63,7 +65,7 @@ export default class Run extends Command {
       await this.stopLeftovers(cache)
       // log-update is loaded only for a terminal: plain output starts faster without it.
       reporter = process.stdout.isTTY ? new (await import('../pipeline/run/live-reporter.js')).LiveReporter() : new PlainReporter((text) => this.log(text))
-      const summary = await runGraph(graph, cache, {executor, jobs: flags.jobs, force: flags.force, reporter, signal: controller.signal}).finally(() => reporter?.close())
+      const summary = await runGraph(graph, cache, {executor, jobs: flags.jobs, force: flags.force, reporter, signal: controller.signal, gpus}).finally(() => reporter?.close())
       const parts = [`${summary.ran.length} ran`, `${summary.restored.length} restored`, `${summary.upToDate.length} up to date`]
       if (summary.failed.length > 0) parts.push(`${summary.failed.length} failed`)
       if (summary.notRun.length > 0) parts.push(`${summary.notRun.length} not run`)
@@ -75,6 +77,15 @@ export default class Run extends Command {
       await executor?.close?.()
       await release?.()
       await cache.close()
+    }
+  }
+
+  /** The GPUs local jobs are placed on; a malformed SELDPIPE_GPUS, CUDA_VISIBLE_DEVICES or SELDPIPE_GPU_SLOTS is a bad flag. */
+  private gpuPool(): GpuPool {
+    try {
+      return GpuPool.fromEnvironment(process.env)
+    } catch (error) {
+      this.error((error as Error).message, {exit: 2})
     }
   }
 

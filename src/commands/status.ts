@@ -4,6 +4,7 @@ import {loadGraph, openCache, pipelineFlags, reportingPipelineErrors} from '../p
 import {formatBytes} from '../pipeline/state/gc.js'
 import {lockHolder} from '../pipeline/state/lock.js'
 import {formatSeconds} from '../pipeline/run/progress.js'
+import {formatGpus} from '../pipeline/run/gpus.js'
 import {activeSlurmJobs} from '../pipeline/executors/slurm/slurm-executor.js'
 
 export default class Status extends Command {
@@ -35,7 +36,7 @@ export default class Status extends Command {
           state: slurm?.phase ?? (now ? 'running' : state),
           reasons: reasons.map((reason) => ({...reason, text: formatReason(reason)})),
           key: key ?? null,
-          ...(now ? {running: {since: now.startedAt, handle: now.handle ?? null, executor: now.executor}} : {}),
+          ...(now ? {running: {since: now.startedAt, handle: now.handle ?? null, executor: now.executor, gpus: now.gpus ?? null}} : {}),
           ...(slurm ? {slurm: {jobId: slurm.slurmId, state: slurm.state, submittedAt: slurm.submittedAt}} : {}),
         }
       })
@@ -45,7 +46,9 @@ export default class Status extends Command {
       }
       const width = Math.max(...rows.map((row) => row.id.length))
       for (const row of rows) {
-        const running = row.running ? `${formatSeconds(Date.now() - Date.parse(row.running.since))}${row.running.handle ? `, ${row.running.handle}` : ''}` : ''
+        const running = row.running
+          ? [formatSeconds(Date.now() - Date.parse(row.running.since)), row.running.handle, row.running.gpus?.length ? formatGpus(row.running.gpus) : undefined].filter(Boolean).join(', ')
+          : ''
         const why = row.slurm ? `slurm job ${row.slurm.jobId} ${row.slurm.state}` : row.running ? running : formatReasons(row.reasons)
         this.log(`${row.state.padEnd(10)}  ${row.id.padEnd(width)}  ${why}`.trimEnd())
       }

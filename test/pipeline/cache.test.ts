@@ -32,6 +32,20 @@ describe('Cache', () => {
     }
   })
 
+  it('stores the same content from instances finishing at once as one object', async () => {
+    const files = Object.fromEntries(Array.from({length: 4}, (_, index) => [`out${index}.txt`, 'same']))
+    const dir = tempDir(files)
+    const cache = new Cache(join(dir, 'cache'))
+    try {
+      const hasher = new Hasher(cache.memo)
+      const contents = await Promise.all(Object.keys(files).map(async (name) => ({path: join(dir, name), content: (await hasher.hashPath(join(dir, name)))!})))
+      await Promise.all(contents.map(({path, content}) => cache.storeOut(path, content)))
+      expect(cache.hasObjects(contents[0].content)).toBe(true)
+    } finally {
+      await cache.close()
+    }
+  })
+
   it('commits the key record and the instance record together, readable by a second process handle', async () => {
     const dir = tempDir()
     const writer = new Cache(join(dir, 'cache'))

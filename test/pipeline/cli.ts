@@ -58,13 +58,17 @@ export interface CliResult {
   stderr: string
 }
 
-/** Starts `seldpipe ARGS` in `cwd` without waiting (for killing it or running two at once). */
-export function startCli(cwd: string, args: string[]): ResultPromise<{cwd: string; reject: false; env: Record<string, string>}> {
-  return execa('node', [bin, ...args], {cwd, reject: false, env: {NODE_NO_WARNINGS: '1'}})
+/** Starts `seldpipe ARGS` in `cwd` without waiting (for killing it or running two at once); `env` adds variables. */
+export function startCli(cwd: string, args: string[], env: Record<string, string> = {}): ResultPromise<{cwd: string; reject: false; env: Record<string, string>}> {
+  return execa('node', [bin, ...args], {cwd, reject: false, env: {NODE_NO_WARNINGS: '1', ...env}})
 }
 
 export async function cli(cwd: string, ...args: string[]): Promise<CliResult> {
-  const result = await startCli(cwd, args)
+  return cliWithEnv(cwd, {}, ...args)
+}
+
+export async function cliWithEnv(cwd: string, env: Record<string, string>, ...args: string[]): Promise<CliResult> {
+  const result = await startCli(cwd, args, env)
   return {exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr)}
 }
 

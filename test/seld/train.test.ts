@@ -89,6 +89,7 @@ function run(cell: {features: string; labels: string}, out: string, overrides: P
     checkpointDir: `${out}.checkpoint`,
     fingerprint: 'tiny',
     backend: tf.getBackend(),
+    device: 'CPU',
     ...overrides,
   }
 }
@@ -112,8 +113,9 @@ describe('trainSeldnet', () => {
     const log = readLog(join(out, 'log.jsonl'))
     expect(log).toEqual(JSON.parse(JSON.stringify(result.records)))
     for (const record of log) {
-      expect(Object.keys(record).sort()).toEqual(['backend', 'doaErrorDegrees', 'doaLoss', 'epoch', 'er', 'f1', 'frameRecall', 'loss', 'sedLoss', 'seconds', 'seldScore'].sort())
+      expect(Object.keys(record).sort()).toEqual(['backend', 'device', 'doaErrorDegrees', 'doaLoss', 'epoch', 'er', 'f1', 'frameRecall', 'loss', 'sedLoss', 'seconds', 'seldScore'].sort())
       expect(record.backend).toBe('wasm')
+      expect(record.device).toBe('CPU')
       expect(record.seldScore).toBeGreaterThan(0)
     }
     expect(lines.filter((line) => line.startsWith('epoch '))).toHaveLength(10)
@@ -248,6 +250,10 @@ describe('train and evaluate stages', () => {
     expect(log.slice(0, state.epoch)).toEqual(state.records)
     expect(existsSync(`${out}.checkpoint`)).toBe(false)
     expect(readdirSync(out).sort()).toEqual(['best', 'log.jsonl', 'scaler.json', 'seld.json'])
+    // The backend and device of training: in seld.json, the log, and the progress line the run shows.
+    expect(JSON.parse(readFileSync(join(out, 'seld.json'), 'utf8'))).toMatchObject({backend: 'wasm', device: 'CPU'})
+    expect(log.map((r) => r.device)).toEqual(log.map(() => 'CPU'))
+    expect(resumed.stdout).toMatch(/^::progress tfjs backend: wasm \(\d+ threads?\) on CPU$/m)
 
     const evalOut = join(root, 'stage', 'eval')
     const evaluated = await runStage('evaluate.js', ['--dataset', 'synth-foa', '--threshold', '0.5', '--model', out, '--features', cell.features, '--labels', cell.labels, '--out', evalOut, '--backend', 'wasm'])

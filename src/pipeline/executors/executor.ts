@@ -1,4 +1,4 @@
-/** Compute resources a stage asks for; a cluster executor uses them, the local one ignores them. */
+/** Compute resources a stage asks for; a cluster executor uses them all, the local engine only `gpus`. */
 export interface Resources {
   gpus?: number
   cpus?: number
@@ -18,6 +18,11 @@ export interface Job {
   /** The instance's cache key: what the job's outputs will be recorded under. */
   key?: string
   resources?: Resources
+  /**
+   * The GPUs the engine lent this job (an executor that runs on this machine exposes exactly these, through
+   * CUDA_VISIBLE_DEVICES; an empty list hides every GPU). Undefined: the job keeps the environment it inherits.
+   */
+  gpus?: string[]
 }
 
 export interface JobResult {
@@ -33,6 +38,8 @@ export interface JobResult {
 /** The seam between the engine and whatever runs commands: local subprocesses, or a cluster scheduler. */
 export interface Executor {
   readonly name: string
+  /** True when jobs run on this machine, so the engine places them on its GPUs; a cluster scheduler places its own. */
+  readonly runsOnThisMachine?: boolean
   /**
    * The result of this very job (same key and command) if it already ran to a successful end while no coordinator
    * was watching (a cluster job that outlived a killed coordinator): the engine then records its outs instead of

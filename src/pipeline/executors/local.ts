@@ -17,6 +17,7 @@ const START_TOLERANCE_MS = 10_000
 /** Runs each job as a subprocess of this machine (argv array, never a shell), logging stdout+stderr to the job's log. */
 export class LocalExecutor implements Executor {
   readonly name = 'local'
+  readonly runsOnThisMachine = true
 
   async run(job: Job, signal: AbortSignal, onStart?: (handle: string) => void): Promise<JobResult> {
     await mkdir(dirname(job.logFile), {recursive: true})
@@ -26,7 +27,7 @@ export class LocalExecutor implements Executor {
     const [file, ...args] = job.argv
     // Its own process group, so aborting also stops whatever the command started, and a later run can stop
     // the group if this coordinator is killed outright.
-    const subprocess = execa(file, args, {cwd: job.cwd, stdin: 'ignore', buffer: false, reject: false, detached: true})
+    const subprocess = execa(file, args, {cwd: job.cwd, env: gpuEnvironment(job.gpus), stdin: 'ignore', buffer: false, reject: false, detached: true})
     const pid = subprocess.pid
     let cancelled = false
     let forceKill: NodeJS.Timeout | undefined
@@ -63,6 +64,16 @@ export class LocalExecutor implements Executor {
       handle: pid === undefined ? undefined : `pid ${pid}`,
     }
   }
+}
+
+/**
+ * What a job placed on GPUs adds to its environment: exactly its devices, numbered as nvidia-smi numbers them (PCI
+ * bus order, unless the user chose an order), and TensorFlow allocating GPU memory as it needs it rather than
+ * reserving a whole device, so instances can share one.
+ */
+export function gpuEnvironment(gpus: readonly string[] | undefined, inherited: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  if (gpus === undefined) return {}
+  return {CUDA_VISIBLE_DEVICES: gpus.join(','), TF_FORCE_GPU_ALLOW_GROWTH: 'true', CUDA_DEVICE_ORDER: inherited.CUDA_DEVICE_ORDER ?? 'PCI_BUS_ID'}
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {

@@ -2,6 +2,7 @@ import type {Cache} from '../state/cache.js'
 import type {Executor} from '../executors/executor.js'
 import type {Graph, Instance} from '../graph/graph.js'
 import {InstanceFailure, InstanceRunner} from './instance-runner.js'
+import {GpuPlacement, type GpuPool} from './gpus.js'
 import type {Reporter} from './progress.js'
 import {Scheduler, type Outcome} from './scheduler.js'
 
@@ -14,6 +15,8 @@ export interface RunOptions {
   reporter: Reporter
   /** Aborting stops running commands and starts no new ones; nothing is recorded for what was stopped. */
   signal: AbortSignal
+  /** GPUs to place instances on, for an executor that runs jobs on this machine; undefined leaves placement to it. */
+  gpus?: GpuPool
 }
 
 export interface RunSummary {
@@ -27,22 +30,29 @@ export interface RunSummary {
 
 /**
  * The coordinator: walks the graph in dependency order, skipping what is cached, restoring what was deleted and
- * running the rest through `executor`, at most `jobs` at a time. Only the coordinator writes the cache index.
+ * running the rest through `executor`, at most `jobs` at a time, and an instance that asks for GPUs only when enough
+ * of `gpus` are free. Only the coordinator writes the cache index.
  */
 export async function runGraph(graph: Graph, cache: Cache, options: RunOptions): Promise<RunSummary> {
   const {reporter, signal} = options
   const runner = new InstanceRunner(graph.pipeline.root, cache, options)
   const scheduler = new Scheduler(graph.instances)
+  const placement = options.gpus && new GpuPlacement(options.gpus, (line) => reporter.line(line))
   const active = new Map<string, Promise<void>>()
 
   const bringUpToDate = async (instance: Instance): Promise<void> => {
     let outcome: Outcome
+    let gpus: string[] | undefined
     try {
-      outcome = await runner.settle(instance)
+      // Taken before the first await, in the same turn as the scheduler's check that they are free.
+      gpus = placement?.take(instance)
+      outcome = await runner.settle(instance, gpus)
     } catch (error) {
       // A command stopped because the run was cancelled did not fail: it was not run to the end.
       outcome = signal.aborted ? 'not run' : 'failed'
       if (!signal.aborted) reporter.line(`✗ failed ${instance.id}: ${describeFailure(error)}`)
+    } finally {
+      if (gpus) placement!.release(gpus)
     }
     for (const {instance: skipped, cause} of scheduler.settle(instance, outcome)) {
       if (!signal.aborted) reporter.line(`- not run ${skipped.id}: upstream ${cause.id} did not succeed`)
@@ -51,7 +61,7 @@ export async function runGraph(graph: Graph, cache: Cache, options: RunOptions):
 
   for (;;) {
     while (active.size < options.jobs && !signal.aborted) {
-      const instance = scheduler.take()
+      const instance = scheduler.take((candidate) => placement?.fits(candidate) ?? true)
       if (instance === undefined) break
       active.set(instance.id, bringUpToDate(instance).finally(() => active.delete(instance.id)))
     }

@@ -55,7 +55,8 @@ export class InstanceRunner {
     this.assessor = new Assessor(root, cache, this.hasher)
   }
 
-  async settle(instance: Instance): Promise<'ran' | 'restored' | 'up to date'> {
+  /** `gpus`: the devices the instance's command may use, when the engine places it (see Job.gpus). */
+  async settle(instance: Instance, gpus?: string[]): Promise<'ran' | 'restored' | 'up to date'> {
     const assessment = await this.assessor.assess(instance, this.finished)
     if (assessment.missingDeps.length > 0) {
       const paths = assessment.missingDeps.join(', ')
@@ -69,7 +70,7 @@ export class InstanceRunner {
       this.finished.set(instance.id, {...assessment, state: 'up to date', reasons: []})
       return assessment.state === 'stale' ? 'restored' : 'up to date'
     }
-    this.finished.set(instance.id, await this.execute(instance, assessment))
+    this.finished.set(instance.id, await this.execute(instance, assessment, gpus))
     return 'ran'
   }
 
@@ -79,9 +80,10 @@ export class InstanceRunner {
     }
   }
 
-  private async execute(instance: Instance, assessment: Assessment): Promise<Assessment> {
+  private async execute(instance: Instance, assessment: Assessment, gpus: string[] | undefined): Promise<Assessment> {
     const {executor, reporter} = this.options
-    const job: Job = {id: instance.id, argv: instance.argv, cwd: this.root, logFile: join(this.cache.logsDir, `${instance.id}.log`), resources: instance.resources, key: assessment.key}
+    const logFile = join(this.cache.logsDir, `${instance.id}.log`)
+    const job: Job = {id: instance.id, argv: instance.argv, cwd: this.root, logFile, resources: instance.resources, key: assessment.key, gpus}
     const finishedUnwatched = this.options.force ? undefined : await executor.completed?.(job)
     if (finishedUnwatched) {
       reporter.line(`${instance.id} finished while no coordinator watched (job ${finishedUnwatched.handle}): recording its outs`)
@@ -122,9 +124,9 @@ export class InstanceRunner {
   /** Runs the job, marked as running in the cache (for `status`) and on the reporter while it does. */
   private async runJob(job: Job): Promise<JobResult> {
     const {executor, reporter, signal} = this.options
-    const running = {executor: executor.name, runPid: process.pid, startedAt: new Date().toISOString()}
+    const running = {executor: executor.name, runPid: process.pid, startedAt: new Date().toISOString(), gpus: job.gpus}
     await this.cache.setRunning(job.id, running)
-    reporter.started(job.id)
+    reporter.started(job.id, job.gpus)
     const onStart = (handle: string) => {
       reporter.handle(job.id, handle)
       void this.cache.setRunning(job.id, {...running, handle})

@@ -35,6 +35,8 @@ export interface RunningRecord {
   handle?: string
   runPid: number
   startedAt: string
+  /** The GPUs the engine lent the instance. */
+  gpus?: string[]
 }
 
 /**
@@ -50,6 +52,7 @@ export class Cache {
   private readonly instances: Database<InstanceRecord, string>
   private readonly memoDb: Database<MemoEntry, string>
   private readonly runningDb: Database<RunningRecord, string>
+  private readonly objectsBeingStored = new Map<string, Promise<void>>()
 
   constructor(readonly dir: string) {
     this.logsDir = join(dir, 'logs')
@@ -93,7 +96,20 @@ export class Cache {
     return join(this.objectsDir, hash.slice(0, 2), hash.slice(2))
   }
 
-  private async storeObject(source: string, hash: string): Promise<void> {
+  /**
+   * Instances running at once may store the same content (two empty files, say): they share one copy, as the
+   * temporary file is named by this process alone.
+   */
+  private storeObject(source: string, hash: string): Promise<void> {
+    let storing = this.objectsBeingStored.get(hash)
+    if (storing === undefined) {
+      storing = this.copyObject(source, hash).finally(() => this.objectsBeingStored.delete(hash))
+      this.objectsBeingStored.set(hash, storing)
+    }
+    return storing
+  }
+
+  private async copyObject(source: string, hash: string): Promise<void> {
     const target = this.objectPath(hash)
     if (await exists(target)) return
     await mkdir(dirname(target), {recursive: true})

@@ -14,24 +14,82 @@ export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'tenso
 const TFJS_NODE_GPU = '@tensorflow/tfjs-node-gpu'
 const TFJS_NODE = '@tensorflow/tfjs-node'
 
-/** True when the machine exposes an NVIDIA GPU; tfjs-node-gpu without one would only run on the CPU. */
-function gpuVisible(): boolean {
+/** How many NVIDIA GPUs the driver shows this machine (a device node without the /proc listing counts as one). */
+function machineGpuCount(): number {
   try {
-    return readdirSync('/proc/driver/nvidia/gpus').length > 0 || existsSync('/dev/nvidia0')
+    return readdirSync('/proc/driver/nvidia/gpus').length
   } catch {
-    return existsSync('/dev/nvidia0')
+    return existsSync('/dev/nvidia0') ? 1 : 0
   }
 }
 
-async function tryNative(pkg: string, why: string[]): Promise<boolean> {
+/** CUDA_VISIBLE_DEVICES values that hide every device (Slurm writes NoDevFiles when it grants none). */
+const HIDES_ALL = new Set(['', '-1', 'NoDevFiles'])
+
+/**
+ * The GPUs this process was given: CUDA_VISIBLE_DEVICES as set by seldpipe, Slurm or the user, else every GPU the
+ * driver shows (which CUDA then numbers from 0).
+ */
+export function givenGpus(env: NodeJS.ProcessEnv, countMachineGpus: () => number = machineGpuCount): string[] {
+  const visible = env.CUDA_VISIBLE_DEVICES?.trim()
+  if (visible === undefined) return Array.from({length: countMachineGpus()}, (_, index) => String(index))
+  return HIDES_ALL.has(visible) ? [] : visible.split(',').map((device) => device.trim())
+}
+
+/** The tfjs backends seldpipe can run on, as tried for a preference. */
+export type BackendKind = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu'
+
+/**
+ * The backends to try, in order. TensorFlow on the GPU only when the process was given a GPU (tfjs-node-gpu without
+ * one would only run on the CPU); a forced preference tries nothing else.
+ */
+export function backendCandidates(preference: BackendPreference, gpus: readonly string[]): BackendKind[] {
+  const tensorflow: BackendKind[] = gpus.length > 0 ? ['tensorflow-gpu', 'tensorflow'] : ['tensorflow']
+  if (preference === 'auto') return [...tensorflow, 'wasm', 'cpu']
+  if (preference === 'tensorflow') return tensorflow
+  return [preference]
+}
+
+/** Which backend a process took, on which device, and what it tried before. */
+export interface BackendChoice {
+  kind: BackendKind
+  /** `GPU 1` (CUDA_VISIBLE_DEVICES numbering, several joined by commas) or `CPU`. */
+  device: string
+  /** Why each backend tried before this one did not load. */
+  skipped: string[]
+}
+
+/**
+ * Takes the first candidate that `load` makes current. `load` returns undefined when the backend is in use, else
+ * why it could not be; a forced preference that cannot load is an error that says what to install.
+ */
+export async function chooseBackend(preference: BackendPreference, gpus: readonly string[], load: (kind: BackendKind) => Promise<string | undefined>): Promise<BackendChoice> {
+  if (!BACKEND_PREFERENCES.includes(preference)) {
+    throw new Error(`unknown backend '${preference}': expected one of ${BACKEND_PREFERENCES.join(', ')}`)
+  }
+  const skipped: string[] = []
+  for (const kind of backendCandidates(preference, gpus)) {
+    const failure = await load(kind)
+    if (failure === undefined) return {kind, device: kind === 'tensorflow-gpu' ? `GPU ${gpus.join(',')}` : 'CPU', skipped}
+    skipped.push(failure)
+  }
+  throw new Error(
+    `backend '${preference}' is not available: ${skipped.join('; ')}. ` +
+      (preference === 'tensorflow'
+        ? `Install ${TFJS_NODE} (or ${TFJS_NODE_GPU} for a CUDA GPU) with internet access, or use backend auto.`
+        : 'Use backend auto.'),
+  )
+}
+
+/** Loads a native package and makes its 'tensorflow' backend current; undefined on success, else why not. */
+async function loadNative(pkg: string): Promise<string | undefined> {
   try {
     await import(pkg)
-    if (await tf.setBackend('tensorflow')) return true
-    why.push(`${pkg} loaded but its backend did not initialise`)
+    if (await tf.setBackend('tensorflow')) return undefined
+    return `${pkg} loaded but its backend did not initialise`
   } catch (error) {
-    why.push(`${pkg} unavailable (${(error as Error).message.split('\n')[0]})`)
+    return `${pkg} unavailable (${(error as Error).message.split('\n')[0]})`
   }
-  return false
 }
 
 /** Idle and total CPU time of all cores so far (Linux), or undefined. */
@@ -154,48 +212,47 @@ async function setUpWasm(): Promise<void> {
   if (threads > 1) await registerThreadedWasm(threads)
 }
 
-async function tryWasm(why: string[]): Promise<boolean> {
+async function loadWasm(): Promise<string | undefined> {
   try {
     wasmSetUp ??= setUpWasm()
     await wasmSetUp
-    if (await tf.setBackend('wasm')) return true
-    why.push('@tensorflow/tfjs-backend-wasm did not initialise')
+    if (await tf.setBackend('wasm')) return undefined
+    return '@tensorflow/tfjs-backend-wasm did not initialise'
   } catch (error) {
-    why.push(`@tensorflow/tfjs-backend-wasm unavailable (${(error as Error).message.split('\n')[0]})`)
+    return `@tensorflow/tfjs-backend-wasm unavailable (${(error as Error).message.split('\n')[0]})`
   }
-  return false
+}
+
+async function loadBackend(kind: BackendKind): Promise<string | undefined> {
+  if (kind === 'tensorflow-gpu') return loadNative(TFJS_NODE_GPU)
+  if (kind === 'tensorflow') return loadNative(TFJS_NODE)
+  if (kind === 'wasm') return loadWasm()
+  return (await tf.setBackend('cpu')) ? undefined : 'the cpu backend did not initialise'
+}
+
+/** A backend in use: tfjs's name for it, the device it computes on, and both in words for logs and seld.json. */
+export interface Backend {
+  /** tfjs's backend name: tensorflow, wasm or cpu. */
+  name: string
+  /** `GPU 1` or `CPU`. */
+  device: string
+  /** e.g. `tensorflow on GPU 1`, `wasm (2 threads) on CPU`. */
+  description: string
 }
 
 /**
- * Selects the tfjs backend: `auto` tries tfjs-node-gpu (when a GPU is visible), tfjs-node, wasm (with the training
- * kernels of ./kernels registered), then the plain CPU backend. A forced preference that cannot load is an error.
- * Returns the name of the backend in use and logs it.
+ * Selects the tfjs backend (see backendCandidates and chooseBackend) for the GPUs this process was given, and logs
+ * the choice in one line, with what `auto` skipped.
  */
-export async function initBackend(preference: BackendPreference, log: (message: string) => void = console.log): Promise<string> {
-  if (!BACKEND_PREFERENCES.includes(preference)) {
-    throw new Error(`unknown backend '${preference}': expected one of ${BACKEND_PREFERENCES.join(', ')}`)
-  }
-  const why: string[] = []
-  let chosen: string | undefined
-  if (preference === 'auto' || preference === 'tensorflow') {
-    if (gpuVisible() && (await tryNative(TFJS_NODE_GPU, why))) chosen = 'tensorflow (GPU)'
-    else if (await tryNative(TFJS_NODE, why)) chosen = 'tensorflow'
-  }
-  if (!chosen && (preference === 'auto' || preference === 'wasm') && (await tryWasm(why))) chosen = 'wasm'
-  if (!chosen && (preference === 'auto' || preference === 'cpu') && (await tf.setBackend('cpu'))) chosen = 'cpu'
-  if (!chosen) {
-    throw new Error(
-      `backend '${preference}' is not available: ${why.join('; ')}. ` +
-        (preference === 'tensorflow'
-          ? `Install ${TFJS_NODE} (or ${TFJS_NODE_GPU} for a CUDA GPU) with internet access, or use backend auto.`
-          : 'Use backend auto.'),
-    )
-  }
+export async function initBackend(preference: BackendPreference, log: (message: string) => void = console.log, env: NodeJS.ProcessEnv = process.env): Promise<Backend> {
+  const choice = await chooseBackend(preference, givenGpus(env), loadBackend)
   await tf.ready()
-  if (chosen === 'wasm') {
+  let name: string = choice.kind === 'tensorflow-gpu' ? 'tensorflow' : choice.kind
+  if (choice.kind === 'wasm') {
     const {getThreadsCount} = await import('@tensorflow/tfjs-backend-wasm')
-    chosen = `wasm (${getThreadsCount()} thread${getThreadsCount() === 1 ? '' : 's'})`
+    name = `wasm (${getThreadsCount()} thread${getThreadsCount() === 1 ? '' : 's'})`
   }
-  log(`tfjs backend: ${chosen}${why.length > 0 && preference === 'auto' ? ` (skipped: ${why.join('; ')})` : ''}`)
-  return tf.getBackend()
+  const description = `${name} on ${choice.device}`
+  log(`tfjs backend: ${description}${choice.skipped.length > 0 && preference === 'auto' ? ` (skipped: ${choice.skipped.join('; ')})` : ''}`)
+  return {name: tf.getBackend(), device: choice.device, description}
 }

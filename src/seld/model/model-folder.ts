@@ -16,6 +16,9 @@ export interface PredictInfo {
   channels: number
   /** Class names in output column order. */
   classes: string[]
+  /** The tfjs backend and device the model was trained on. */
+  backend?: string
+  device?: string
 }
 
 export const PREDICT_INFO_FILE = 'seld.json'
@@ -24,11 +27,11 @@ export const MODEL_JSON = 'model.json'
 export const BEST_DIR = 'best'
 
 /**
- * Writes seld.json and a copy of the scaler into `dir` (the train stage's model folder, which holds best/), so the
+ * Writes seld.json (with the backend and device of training, when given) and a copy of the scaler into `dir` (the train stage's model folder, which holds best/), so the
  * model folder alone is enough to predict.
  */
-export function writePredictInfo(dir: string, dataset: DatasetSpec, nfft: number, scalerFile: string): void {
-  const info: PredictInfo = {dataset: dataset.name, nfft, sampleRate: dataset.sampleRate, channels: dataset.channels, classes: classNames(dataset)}
+export function writePredictInfo(dir: string, dataset: DatasetSpec, nfft: number, scalerFile: string, trainedOn?: {backend: string; device: string}): void {
+  const info: PredictInfo = {dataset: dataset.name, nfft, sampleRate: dataset.sampleRate, channels: dataset.channels, classes: classNames(dataset), ...trainedOn}
   mkdirSync(dir, {recursive: true})
   writeFileAtomically(join(dir, SCALER_JSON), readFileSync(scalerFile))
   writeFileAtomically(join(dir, PREDICT_INFO_FILE), JSON.stringify(info, null, 2) + '\n')

@@ -6,6 +6,7 @@ export const LOG_FILE = 'log.jsonl'
 export interface EpochRecord {
   epoch: number
   backend: string
+  device: string
   loss: number
   sedLoss: number
   doaLoss: number

@@ -41,6 +41,8 @@ export interface TrainRun {
   fingerprint: string
   /** tfjs backend name, recorded in every log line. */
   backend: string
+  /** The device the backend computes on (`GPU 1`, `CPU`), recorded in every log line. */
+  device: string
   /** Progress lines for people (one per epoch, and resume notices). */
   print?: (line: string) => void
 }
@@ -217,7 +219,7 @@ export async function trainSeldnet(run: TrainRun): Promise<TrainResult> {
     await setPopulationStatistics(model, () => inputBatches(new BatchReader(sample, settings.seqLen, settings.batch, scoring.aziOnly), settings.seqLen, bins, featureChannels))
     const {overall} = await scoreRecordings(model, scoredRecordings, {...scoring, batch: PREDICT_BATCH})
     const record: EpochRecord = {
-      epoch, backend: run.backend, loss, sedLoss, doaLoss,
+      epoch, backend: run.backend, device: run.device, loss, sedLoss, doaLoss,
       er: overall.er, f1: overall.f1, doaErrorDegrees: overall.doaErrorGtDegrees, frameRecall: overall.frameRecall,
       seldScore: overall.seldScore, seconds: (performance.now() - started) / 1000,
     }
