@@ -120,14 +120,20 @@ export function codeChanges(before: CodeKey | undefined, after: CodeKey | undefi
 
 /** Decides, instance by instance in graph order, what is up to date, what is stale and why. */
 export class Assessor {
-  private readonly closures: CodeClosures
+  private readonly snapshot: CodeClosures | undefined
 
+  /**
+   * With `codeSnapshot`, each script's code closure is derived once and reused for every instance (a status is one
+   * moment); without it, every assessment derives it afresh (from the memo), so code edited during a long run is seen
+   * by the instances assessed after the edit.
+   */
   constructor(
     private readonly root: string,
     private readonly cache: Cache,
     private readonly hasher: Hasher,
+    {codeSnapshot = false} = {},
   ) {
-    this.closures = new CodeClosures(root, cache.memo, hasher)
+    this.snapshot = codeSnapshot ? new CodeClosures(root, cache.memo, hasher) : undefined
   }
 
   absolute(path: string): string {
@@ -160,7 +166,7 @@ export class Assessor {
     // A node script's code is found from its imports: the script and every module it loads, whether listed or not.
     const script = nodeScriptOf(instance.argv)
     if (script !== undefined) {
-      result.code = await this.closures.of(script)
+      result.code = await (this.snapshot ?? new CodeClosures(this.root, this.cache.memo, this.hasher)).of(script)
       if (result.code === undefined) result.missingDeps.push(script)
     }
     if (result.missingDeps.length > 0) {
@@ -207,7 +213,7 @@ export class Assessor {
 
 /** Assesses every instance of the graph in order (what `status` and `run --dry-run` show). */
 export async function assessGraph(graph: Graph, cache: Cache): Promise<Map<string, Assessment>> {
-  const assessor = new Assessor(graph.pipeline.root, cache, new Hasher(cache.memo))
+  const assessor = new Assessor(graph.pipeline.root, cache, new Hasher(cache.memo), {codeSnapshot: true})
   const assessments = new Map<string, Assessment>()
   for (const instance of graph.instances) assessments.set(instance.id, await assessor.assess(instance, assessments))
   return assessments
