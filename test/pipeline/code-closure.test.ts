@@ -70,6 +70,8 @@ describe('moduleSpecifiers', () => {
     const source = `import a from './a.js'\nexport {b} from "./b.js"\nconst w = new URL('./w.js', import.meta.url)\nawait import('./c.js')\nawait import('./' + x)\nimport.meta.url`
     expect(moduleSpecifiers('/x/main.js', source).sort()).toEqual(['./a.js', './b.js', './c.js', './w.js'])
     expect(moduleSpecifiers('/x/main.cjs', `const fs = require('fs'); const a = require('./a.cjs')`).sort()).toEqual(['./a.cjs', 'fs'])
+    expect(moduleSpecifiers('/x/main.js', `const a = require('./a.js')`)).toEqual(['./a.js'])
+    expect(moduleSpecifiers('/x/broken.js', `import {a from './a.js'`)).toEqual([])
   })
 })
 

@@ -1,6 +1,7 @@
 import {readFileSync, statSync, type BigIntStats} from 'node:fs'
 import {builtinModules} from 'node:module'
 import {basename, dirname, isAbsolute, join, relative, resolve, sep} from 'node:path'
+import {fileURLToPath} from 'node:url'
 import {initSync, parse} from 'es-module-lexer'
 import {Hasher, memoEntryFor, type HashMemo} from './hash.js'
 
@@ -42,20 +43,29 @@ const REQUIRE_CALL = /\brequire\(\s*(['"])([^'"]+)\1\s*\)/g
 
 let lexerReady = false
 
-/** The literal specifiers a module loads: static imports, `import('<literal>')`, `new URL('<literal>', import.meta.url)`. */
+/**
+ * The literal specifiers a module loads: static imports, `import('<literal>')`, `new URL('<literal>', import.meta.url)`,
+ * and in a CommonJS module `require('<literal>')`. A module that does not parse loads nothing here (it fails when run,
+ * and its content is in the key all the same).
+ */
 export function moduleSpecifiers(path: string, source: string): string[] {
   const found = new Set<string>()
-  if (path.endsWith('.cjs')) {
-    for (const match of source.matchAll(REQUIRE_CALL)) found.add(match[2])
-  } else {
+  let moduleSyntax = false
+  if (!path.endsWith('.cjs')) {
     if (!lexerReady) {
       initSync()
       lexerReady = true
     }
-    const [imports] = parse(source, path)
-    // `n` is the specifier when it is a string literal; `import.meta` (d === -2) loads nothing.
-    for (const entry of imports) if (entry.n !== undefined && entry.d !== -2) found.add(entry.n)
+    try {
+      const [imports, , , hasModuleSyntax] = parse(source, path)
+      moduleSyntax = hasModuleSyntax
+      // `n` is the specifier when it is a string literal; `import.meta` (d === -2) loads nothing.
+      for (const entry of imports) if (entry.n !== undefined && entry.d !== -2) found.add(entry.n)
+    } catch {
+      return []
+    }
   }
+  if (!moduleSyntax) for (const match of source.matchAll(REQUIRE_CALL)) found.add(match[2])
   for (const match of source.matchAll(WORKER_URL)) found.add(match[2])
   return [...found]
 }
@@ -81,7 +91,7 @@ function statOrUndefined(path: string): BigIntStats | undefined {
 
 /** A relative or absolute specifier's file: exact, else with a .js/.mjs/.cjs extension or as a folder's index.js. */
 function resolveFile(from: string, specifier: string): string {
-  const target = specifier.startsWith('file://') ? new URL(specifier).pathname : resolve(dirname(from), specifier)
+  const target = specifier.startsWith('file://') ? fileURLToPath(specifier) : resolve(dirname(from), specifier)
   return [target, `${target}.js`, `${target}.mjs`, `${target}.cjs`, join(target, 'index.js')].find((candidate) => statOrUndefined(candidate)) ?? target
 }
 
