@@ -2,12 +2,12 @@ import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {BACKEND_PREFERENCES, initBackend, type BackendPreference} from '../src/seld/model/backend.js'
 import {listRecordings, readFeatureFrames} from '../src/seld/train/recordings.js'
-import {datasetSpec} from '../src/seld/features/datasets.js'
+import {datasetSpec, frameGrid} from '../src/seld/features/datasets.js'
 import type {Seld2018Metrics} from '../src/seld/eval/metrics-2018.js'
 import type {EvaluationReport} from '../src/seld/eval/report.js'
 import {drawRecording, drawTrainingCurves, spectrogramOf} from '../src/seld/plots/plots.js'
 import {loadPredictor} from '../src/seld/model/trained-model.js'
-import {metricFramesPerSecond, PREDICT_BATCH, scoreRecordings} from '../src/seld/eval/split-scoring.js'
+import {PREDICT_BATCH, scoreRecordings} from '../src/seld/eval/split-scoring.js'
 import {LOG_FILE, readLog} from '../src/seld/train/training-log.js'
 import {buildDirectoryAtomically} from '../src/seld/io/atomic-files.js'
 import {parseSection} from './params.js'
@@ -45,18 +45,18 @@ runStage(
     const classes = info.classes.length
     if (test[0].classes !== classes) throw new Error(`${test[0].targetsFile}: ${test[0].classes} classes, but the model in ${modelDir} predicts ${classes}`)
     const aziOnly = model.outputs[1].shape[2] === 2 * classes
-    const framesPerSecond = metricFramesPerSecond(info.sampleRate, info.nfft)
+    const grid = frameGrid(info.sampleRate, info.nfft)
     const pictured = test[0]
 
     let report: Report | undefined
     await buildDirectoryAtomically(required(values, 'out'), async (staging) => {
-      const scores = await scoreRecordings(model, test, {threshold, framesPerSecond, aziOnly, batch: PREDICT_BATCH, joint: true}, async (recording, prediction, reference) => {
+      const scores = await scoreRecordings(model, test, {threshold, framesPerSecond: grid.metricFramesPerSecond, aziOnly, batch: PREDICT_BATCH, joint: true}, async (recording, prediction, reference) => {
         if (recording !== pictured) return
         const data = new Float32Array(recording.frames * recording.bins * recording.featureChannels)
         await readFeatureFrames(recording, 0, recording.frames, data)
         drawRecording({
           title: `${dataset.name} ${recording.name}`,
-          framesPerSecond: info.sampleRate / (info.nfft / 2),
+          framesPerSecond: grid.framesPerSecond,
           classNames: info.classes,
           spectrogram: spectrogramOf({shape: [recording.frames, recording.bins, recording.featureChannels], data}),
           prediction, reference, threshold, aziOnly,

@@ -1,4 +1,4 @@
-import {datasetSpec, frameCount} from '../src/seld/features/datasets.js'
+import {datasetSpec, recordingFrames} from '../src/seld/features/datasets.js'
 import {extractFeatureFiles, featureJobs} from '../src/seld/features/features.js'
 import {buildDirectoryAtomically} from '../src/seld/io/atomic-files.js'
 import {required, requiredNumber, runStage} from './stage.js'
@@ -16,6 +16,6 @@ runStage(
       count = jobs.length
       await extractFeatureFiles(jobs, settings)
     })
-    console.log(`${dataset.name}: features of ${count} recordings, ${frameCount(dataset.seconds * dataset.sampleRate, nfft)} frames × ${nfft / 2} bins × ${2 * dataset.channels}`)
+    console.log(`${dataset.name}: features of ${count} recordings, ${recordingFrames(dataset, nfft)} frames × ${nfft / 2} bins × ${2 * dataset.channels}`)
   },
 )

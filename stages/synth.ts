@@ -1,6 +1,6 @@
 import {datasetSpec} from '../src/seld/features/datasets.js'
 import {datasetOptions, synthesizeSplit} from '../src/seld/synth/synthesize.js'
-import {required, requiredNumber, runStage} from './stage.js'
+import {reportProgress, required, requiredNumber, runStage} from './stage.js'
 
 function requiredBoolean(values: Record<string, unknown>, name: string): boolean {
   const text = required(values, name)
@@ -28,7 +28,7 @@ runStage(
       sources: values.sources,
     })
     const started = Date.now()
-    const {wav, desc} = await synthesizeSplit(options, required(values, 'out'), (id, done, total) => console.log(`${id.name}.wav (${done}/${total})`))
-    console.log(`${dataset.name} ov${options.ov} split${options.split}: wrote ${wav} and ${desc} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    const {zip} = await synthesizeSplit(options, required(values, 'out'), (id, done, total) => reportProgress(`${id.name}.wav (${done}/${total})`))
+    console.log(`${dataset.name} ov${options.ov} split${options.split}: wrote ${zip} in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   },
 )

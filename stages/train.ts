@@ -3,25 +3,19 @@ import {closeSync, fstatSync, openSync, readSync} from 'node:fs'
 import {basename, join, resolve} from 'node:path'
 import {initBackend} from '../src/seld/model/backend.js'
 import {listRecordings} from '../src/seld/train/recordings.js'
-import {datasetSpec, frameCount, type DatasetSpec} from '../src/seld/features/datasets.js'
+import {datasetSpec, frameGrid, type DatasetSpec, type FrameGrid} from '../src/seld/features/datasets.js'
 import {buildSeldnet, type ModelConfig} from '../src/seld/model/model.js'
 import {writePredictInfo} from '../src/seld/model/model-folder.js'
 import {SCALER_JSON} from '../src/seld/features/scaler.js'
 import {trainSeldnet, type TrainSettings} from '../src/seld/train/training.js'
-import {metricFramesPerSecond} from '../src/seld/eval/split-scoring.js'
 import {parseSection} from './params.js'
 import {reportProgress, required, requiredNumber, runStage} from './stage.js'
 
-/**
- * The FFT size of the features: --nfft when given, else the one whose frame count for the dataset's fixed recording
- * length matches the feature files.
- */
-function featureNfft(dataset: DatasetSpec, frames: number, flag: unknown): number {
-  if (flag !== undefined) return requiredNumber({nfft: flag}, 'nfft')
-  const samples = dataset.seconds * dataset.sampleRate
-  const nfft = [256, 512, 1024, 2048, 4096].find((candidate) => frameCount(samples, candidate) === frames)
-  if (nfft === undefined) throw new Error(`cannot tell the FFT size of features with ${frames} frames for ${dataset.seconds} s recordings: pass --nfft`)
-  return nfft
+/** The frame grid of --nfft, checked against the feature files: other bins mean features of another FFT size. */
+function featureGrid(dataset: DatasetSpec, nfft: number, recording: {featuresFile: string; bins: number}): FrameGrid {
+  const grid = frameGrid(dataset.sampleRate, nfft)
+  if (recording.bins !== grid.bins) throw new Error(`${recording.featuresFile}: ${recording.bins} frequency bins, but --nfft ${nfft} gives ${grid.bins}`)
+  return grid
 }
 
 /**
@@ -77,11 +71,11 @@ runStage(
     }
     const trainRecordings = listRecordings(features, labels, 'train')
     const testRecordings = listRecordings(features, labels, 'test')
-    const {bins, featureChannels, classes, frames} = trainRecordings[0]
+    const {bins, featureChannels, classes} = trainRecordings[0]
     const expectedClasses = Object.keys(dataset.classIndex).length
     if (classes !== expectedClasses) throw new Error(`${trainRecordings[0].targetsFile}: ${classes} classes, but ${dataset.name} has ${expectedClasses}`)
-    const nfft = featureNfft(dataset, frames, values.nfft)
-    const framesPerSecond = metricFramesPerSecond(dataset.sampleRate, nfft)
+    const nfft = requiredNumber(values, 'nfft')
+    const framesPerSecond = featureGrid(dataset, nfft, trainRecordings[0]).metricFramesPerSecond
 
     const modelConfig: ModelConfig = {
       seqLen: settings.seqLen, bins, channels: featureChannels, classes,

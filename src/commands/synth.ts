@@ -13,7 +13,7 @@ export default class Synth extends Command {
   static override description = [
     'Synthesize one overlap and split of a SELD dataset in the TUT Sound Events 2018 layout.',
     '',
-    'Writes wav_ov<N>_split<N>_30db.zip (train_000.wav …, test_000.wav …: 44.1 kHz 16-bit; 4 FOA channels W, Y, Z, X with SN3D, or 8 microphones on a 5 cm circle) and desc_ov<N>_split<N>.zip (one csv per recording: sound_event_recording,start_time,end_time,ele,azi,dist) into --out.',
+    'Writes ov<N>_split<N>.zip into --out as the published datasets are zipped: wav_ov<N>_split<N>_30db/ (train_000.wav …, test_000.wav …: 44.1 kHz 16-bit; 4 FOA channels W, Y, Z, X with SN3D, or 8 microphones on a 5 cm circle) and desc_ov<N>_split<N>/ (one csv per recording: sound_event_recording,start_time,end_time,ele,azi,dist) at its root.',
     '',
     'Events of the 11 DCASE 2016 classes sit on a 10° grid (azimuth −180…170, elevation −60…50) at 1–10 m, at most --ov at once, over ambient noise at 30 dB SNR; the reverberant room is an image-source shoebox hall with the given RT60. Same arguments give byte-identical zips.',
   ].join('\n')
@@ -45,8 +45,8 @@ export default class Synth extends Command {
         ov: flags.ov, split: flags.split, trainFiles: flags.files, testFiles: flags['test-files'] ?? Math.ceil(flags.files / 3),
         duration: flags.duration, seed: flags.seed, rt60: flags.rt60, shiftTestDoa: flags['shift-test-doa'], sources: flags.sources,
       })
-      const {wav, desc} = await synthesizeSplit(options, flags.out, (id, done, total) => this.log(`${id.name}.wav (${done}/${total})`))
-      this.log(`wrote ${wav} and ${desc} (as dataset ${dataset.name})`)
+      const {zip} = await synthesizeSplit(options, flags.out, (id, done, total) => this.log(`${id.name}.wav (${done}/${total})`))
+      this.log(`wrote ${zip} (as dataset ${dataset.name})`)
     } catch (error) {
       this.error((error as Error).message, {exit: 1})
     }

@@ -131,4 +131,13 @@ describe('a node stage without listed code deps', () => {
       reasons: [{kind: 'package changed', key: 'fixture-pkg', old: '1.0.0', new: '1.0.1', text: 'package changed: fixture-pkg "1.0.0" → "1.0.1"'}],
     })
   })
+
+  it('with track_code: false, leaves the code out of the key', async () => {
+    const dir = project()
+    writeFileSync(join(dir, 'pipeline.yaml'), 'version: 1\nstages:\n  make:\n    cmd: node scripts/main.js out.txt\n    track_code: false\n    outs: [out.txt]\n')
+    expect((await cli(dir, 'run')).exitCode).toBe(0)
+    appendFileSync(join(dir, 'scripts/lib/helper.js'), '// edited\n')
+    writeFileSync(join(dir, 'node_modules/fixture-pkg/package.json'), fixturePackage('2.0.0'))
+    expect(await status(dir)).toMatchObject({state: 'up to date'})
+  })
 })

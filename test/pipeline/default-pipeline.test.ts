@@ -5,14 +5,27 @@ import {loadPipeline} from '../../src/pipeline/spec/pipeline-file.js'
 import {repoRoot} from './cli.js'
 
 describe('the repository pipeline.yaml', () => {
-  it('validates and expands: synth only for synth-* datasets, downloaded datasets start at unzip from plain files', async () => {
+  it('validates and expands: synth for synth-* datasets, download for the published ones, both into the zip unzip reads', async () => {
     const pipeline = await loadPipeline(join(repoRoot, 'pipeline.yaml'), {matrix: ['dataset=synth-foa,ansim']})
     const graph = buildGraph(pipeline)
     const ids = graph.instances.map((instance) => instance.id)
     expect(ids.filter((id) => id.startsWith('synth@'))).toEqual(['synth@dataset=synth-foa,ov=1,split=1'])
+    expect(ids.filter((id) => id.startsWith('download@'))).toEqual(['download@dataset=ansim,ov=1,split=1'])
     const unzip = graph.instances.find((instance) => instance.id === 'unzip@dataset=ansim,ov=1,split=1')!
-    expect(unzip.upstream).toEqual([])
-    expect(unzip.deps).toContain('data/ansim/wav_ov1_split1_30db.zip')
+    expect(unzip.upstream.map((instance) => instance.id)).toEqual(['download@dataset=ansim,ov=1,split=1'])
+    expect(unzip.deps).toContain('data/ansim/ov1_split1.zip')
+    const download = unzip.upstream[0]
+    expect(download.outs).toEqual(['data/ansim/ov1_split1.zip'])
+    expect(download.uncachedOuts).toEqual(['data/ansim/ov1_split1.zip'])
+    const synthUnzip = graph.instances.find((instance) => instance.id === 'unzip@dataset=synth-foa,ov=1,split=1')!
+    expect(synthUnzip.upstream.map((instance) => instance.id)).toEqual(['synth@dataset=synth-foa,ov=1,split=1'])
+    expect(synthUnzip.upstream[0].uncachedOuts).toEqual([])
+
+    // REAL by seldpipe's split numbers and by the published ones: one download per zip the matrix needs.
+    const real = buildGraph(await loadPipeline(join(repoRoot, 'pipeline.yaml'), {matrix: ['dataset=real', 'ov=1', 'split=1,2,3,8']}))
+    expect(real.instances.filter((instance) => instance.stage.name === 'download').flatMap((instance) => instance.outs)).toEqual(
+      ['data/real/ov1_split1.zip', 'data/real/ov1_split2.zip', 'data/real/ov1_split3.zip', 'data/real/ov1_split8.zip'],
+    )
     for (const stage of pipeline.stages) {
       const instances = graph.instances.filter((instance) => instance.stage.name === stage.name)
       expect(instances.length, stage.name).toBeGreaterThan(0)

@@ -29,6 +29,18 @@ describe('loadPipeline', () => {
     expect(await loadError('version: 1\nstages:\n  s: {cmd: x, resources: {mem: lots}}\n')).toMatch(/stages\.s\.resources\.mem: must match/)
   })
 
+  it('reads an out as a path or as {path, cache}, and names what is wrong in the mapping form', async () => {
+    const dir = tempDir({'pipeline.yaml': 'version: 1\nstages:\n  s:\n    cmd: x\n    outs:\n      - a.txt\n      - {path: b.zip, cache: false}\n      - {path: c.txt, cache: true}\n'})
+    const stage = (await loadPipeline(join(dir, 'pipeline.yaml'))).stages[0]
+    expect(stage.outs).toEqual(['a.txt', 'b.zip', 'c.txt'])
+    expect(stage.uncachedOuts).toEqual(['b.zip'])
+    const out = (text: string) => loadError(`version: 1\nstages:\n  s:\n    cmd: x\n    outs:\n      - ${text}\n`)
+    expect(await out('{path: a.txt, cache: nope}')).toMatch(/pipeline\.yaml:6:\d+: stages\.s\.outs\[0\]\.cache: must be boolean$/)
+    expect(await out('{path: a.txt, keep: true}')).toMatch(/pipeline\.yaml:6:\d+: stages\.s\.outs\[0\]\.keep: unknown key$/)
+    expect(await out('{cache: false}')).toMatch(/stages\.s\.outs\[0\]: must have required property 'path'$/)
+    expect(await out('5')).toMatch(/stages\.s\.outs\[0\]: must be string$/)
+  })
+
   it('reports YAML syntax errors with line and column, with a hint for ${...} in flow lists', async () => {
     expect(await loadError('version: 1\nstages:\n  s: {cmd: x\n')).toMatch(/^pipeline\.yaml:\d+:\d+: invalid YAML/)
     expect(await loadError('version: 1\nmatrix: {d: [a]}\nstages:\n  s:\n    cmd: x\n    outs: [w/${d}/x]\n')).toMatch(/pipeline\.yaml:6:\d+: .*quote values holding \$\{\.\.\.\}/)

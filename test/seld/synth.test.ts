@@ -143,16 +143,19 @@ describe('description csv', () => {
 })
 
 describe('synthesizeSplit', () => {
-  it('writes the two TUT zips with matching wav and csv names, 4 FOA channels at 44.1 kHz 16-bit', async () => {
+  it('writes one zip as published, both folders at its root, matching wav and csv names, 4 FOA channels at 44.1 kHz 16-bit', async () => {
     const out = path.join(work, 'layout')
     await synthesizeSplit(smallOptions(), out)
-    expect(readdirSync(out).sort()).toEqual(['desc_ov2_split1.zip', 'wav_ov2_split1_30db.zip'])
-    const wavs = await readZip(path.join(out, 'wav_ov2_split1_30db.zip'))
-    const descs = await readZip(path.join(out, 'desc_ov2_split1.zip'))
+    expect(readdirSync(out).sort()).toEqual(['ov2_split1.zip'])
+    const entries = await readZip(path.join(out, 'ov2_split1.zip'))
+    const wavs = entries
+    const descs = entries
     const names = recordingIds(2, 1).map((id) => id.name)
     expect(names).toEqual(['train_000', 'train_001', 'test_000'])
-    expect([...wavs.keys()]).toEqual(['wav_ov2_split1_30db/', ...names.map((n) => `wav_ov2_split1_30db/${n}.wav`)])
-    expect([...descs.keys()]).toEqual(['desc_ov2_split1/', ...names.map((n) => `desc_ov2_split1/${n}.csv`)])
+    expect([...entries.keys()]).toEqual([
+      'wav_ov2_split1_30db/', ...names.map((n) => `wav_ov2_split1_30db/${n}.wav`),
+      'desc_ov2_split1/', ...names.map((n) => `desc_ov2_split1/${n}.csv`),
+    ])
     for (const name of names) {
       const pcm = parseWav(wavs.get(`wav_ov2_split1_30db/${name}.wav`) as Buffer, name, {channels: 4, sampleRate: FS})
       expect(pcm.samples.length).toBe(4 * 4 * FS)
@@ -172,13 +175,12 @@ describe('synthesizeSplit', () => {
 
   it('gives byte-identical zips for the same arguments, and other recordings for another split or overlap', async () => {
     const run = async (name: string, overrides: Partial<SynthOptions>) => {
-      const {wav, desc} = await synthesizeSplit(smallOptions({trainFiles: 1, testFiles: 1, ...overrides}), path.join(work, name))
-      return {wav: readFileSync(wav), desc: readFileSync(desc), recording: [...(await readZip(wav)).values()][1]}
+      const {zip} = await synthesizeSplit(smallOptions({trainFiles: 1, testFiles: 1, ...overrides}), path.join(work, name))
+      return {zip: readFileSync(zip), recording: [...(await readZip(zip)).values()][1]}
     }
     const first = await run('same-a', {})
     const again = await run('same-b', {})
-    expect(again.wav.equals(first.wav)).toBe(true)
-    expect(again.desc.equals(first.desc)).toBe(true)
+    expect(again.zip.equals(first.zip)).toBe(true)
     expect((await run('split2', {split: 2})).recording.equals(first.recording)).toBe(false)
     expect((await run('ov1', {ov: 1})).recording.equals(first.recording)).toBe(false)
   })
@@ -187,9 +189,9 @@ describe('synthesizeSplit', () => {
     const scene = {ov: 2, split: 1, trainFiles: 1, testFiles: 0, duration: 4, seed: 2018, rt60: 0.3, shiftTestDoa: false}
     const mic = await synthesizeSplit(datasetOptions(datasetSpec('synth-mic-reverb'), scene), path.join(work, 'mic'))
     const foa = await synthesizeSplit(smallOptions({trainFiles: 1, testFiles: 0}), path.join(work, 'foa'))
-    const wav = (await readZip(mic.wav)).get('wav_ov2_split1_30db/train_000.wav') as Buffer
+    const wav = (await readZip(mic.zip)).get('wav_ov2_split1_30db/train_000.wav') as Buffer
     expect(parseWav(wav, 'mic', {channels: 8, sampleRate: FS}).samples.length).toBe(8 * 4 * FS)
-    expect((await readZip(mic.desc)).get('desc_ov2_split1/train_000.csv')).toEqual((await readZip(foa.desc)).get('desc_ov2_split1/train_000.csv'))
+    expect((await readZip(mic.zip)).get('desc_ov2_split1/train_000.csv')).toEqual((await readZip(foa.zip)).get('desc_ov2_split1/train_000.csv'))
   })
 
   it('refuses bad options clearly, and leaves nothing partial when a recording fails', async () => {
@@ -206,11 +208,11 @@ describe('synthesizeSplit', () => {
     }
     const out = path.join(work, 'broken-out')
     const earlier = await synthesizeSplit(smallOptions({ov: 3}), out)
-    const before = [readFileSync(earlier.wav), readFileSync(earlier.desc)]
+    const before = readFileSync(earlier.zip)
     await expect(synthesizeSplit(smallOptions({sources, duration: 20, ov: 3}), out)).rejects.toThrow(/knock[/\\]a\.wav: not a readable WAV file/)
     // No partial archive is left, and the archives of the earlier run are untouched.
-    expect(readdirSync(out).sort()).toEqual(['desc_ov3_split1.zip', 'wav_ov3_split1_30db.zip'])
-    expect(readFileSync(earlier.wav).equals(before[0]) && readFileSync(earlier.desc).equals(before[1])).toBe(true)
+    expect(readdirSync(out).sort()).toEqual(['ov3_split1.zip'])
+    expect(readFileSync(earlier.zip).equals(before)).toBe(true)
   })
 
   it('uses a folder of real recordings per class, named by their instance number', async () => {
@@ -222,8 +224,8 @@ describe('synthesizeSplit', () => {
         writeWav(path.join(sources, name, `clip${k}.wav`), floatToPcm16([tone, tone], FS))
       }
     })
-    const {desc} = await synthesizeSplit(smallOptions({sources, duration: 10}), path.join(work, 'real'))
-    const csvs = [...(await readZip(desc)).entries()].filter(([name]) => name.endsWith('.csv'))
+    const {zip} = await synthesizeSplit(smallOptions({sources, duration: 10}), path.join(work, 'real'))
+    const csvs = [...(await readZip(zip)).entries()].filter(([name]) => name.endsWith('.csv'))
     const numbers = (set: string) => csvs.filter(([name]) => name.includes(set))
       .flatMap(([name, text]) => parseDescCsv(text.toString(), name, DCASE2016_CLASSES).map((e) => e.line))
       .length
@@ -250,9 +252,9 @@ describe('seldpipe synth', () => {
       '--files', '2', '--duration', '3', '--seed', '5', '--out', out], {encoding: 'utf8'})
     expect(run.stderr).toBe('')
     expect(run.status).toBe(0)
-    const wavs = await readZip(path.join(out, 'wav_ov1_split2_30db.zip'))
+    const wavs = await readZip(path.join(out, 'ov1_split2.zip'))
     // --test-files defaults to a third of --files, rounded up.
-    expect([...wavs.keys()]).toEqual(['wav_ov1_split2_30db/', 'wav_ov1_split2_30db/train_000.wav', 'wav_ov1_split2_30db/train_001.wav', 'wav_ov1_split2_30db/test_000.wav'])
+    expect([...wavs.keys()].filter((name) => name.startsWith('wav_'))).toEqual(['wav_ov1_split2_30db/', 'wav_ov1_split2_30db/train_000.wav', 'wav_ov1_split2_30db/train_001.wav', 'wav_ov1_split2_30db/test_000.wav'])
     expect(parseWav(wavs.get('wav_ov1_split2_30db/test_000.wav') as Buffer, 'test_000', {channels: 8}).samples.length).toBe(8 * 3 * FS)
     const bad = spawnSync('node', [path.join(repoRoot, 'bin/run.js'), 'synth', '--kind', 'mic', '--duration', '0', '--out', out], {encoding: 'utf8'})
     expect(bad.status).not.toBe(0)
@@ -267,13 +269,13 @@ describe('synth stage', () => {
     const ok = spawnSync('node', [path.join(repoRoot, 'dist/stages/synth.js'), '--dataset', 'synth-foa', ...flags], {encoding: 'utf8', env: {...process.env, TZ: 'America/Los_Angeles'}})
     expect(ok.stderr).toBe('')
     expect(ok.status).toBe(0)
-    expect(readdirSync(out).sort()).toEqual(['desc_ov1_split1.zip', 'wav_ov1_split1_30db.zip'])
+    expect(readdirSync(out).sort()).toEqual(['ov1_split1.zip'])
     // Zip timestamps are fixed, whatever the machine's time zone: the archives are the same bytes.
     const elsewhere = path.join(work, 'stage-elsewhere')
     const moved = spawnSync('node', [path.join(repoRoot, 'dist/stages/synth.js'), '--dataset', 'synth-foa', ...flags.slice(0, -1), elsewhere],
       {encoding: 'utf8', env: {...process.env, TZ: 'Pacific/Chatham'}})
     expect(moved.status).toBe(0)
-    for (const zip of ['desc_ov1_split1.zip', 'wav_ov1_split1_30db.zip']) expect(readFileSync(path.join(elsewhere, zip)).equals(readFileSync(path.join(out, zip)))).toBe(true)
+    for (const zip of ['ov1_split1.zip']) expect(readFileSync(path.join(elsewhere, zip)).equals(readFileSync(path.join(out, zip)))).toBe(true)
     const bad = spawnSync('node', [path.join(repoRoot, 'dist/stages/synth.js'), '--dataset', 'ansim', ...flags], {encoding: 'utf8'})
     expect(bad.status).toBe(1)
     expect(bad.stderr).toMatch(/dataset 'ansim' is downloaded, not synthesized/)

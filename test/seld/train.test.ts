@@ -270,4 +270,15 @@ describe('train and evaluate stages', () => {
     const png = readFileSync(join(evalOut, 'training_curves.png'))
     expect(png.readUInt32BE(16)).toBe(1200)
   }, 120_000)
+
+  it('train refuses features whose bins do not match --nfft, naming the file', async () => {
+    const cell = writeCell(join(root, 'nfft'), {train: 1, test: 1}, 100, 256)
+    const result = await runStage('train.js', [
+      '--dataset', 'synth-foa', '--nfft', '1024', '--features', cell.features, '--labels', cell.labels, '--out', join(root, 'nfft', 'model'),
+      '--model-config', JSON.stringify({conv_filters: 8, pool_sizes: [16, 16], rnn_units: 8, fnn_units: 8, dropout: 0, loss_weights: [1, 50], azi_only: false}),
+      '--train-config', JSON.stringify({seq_len: 32, batch: 8, lr: 0.005, epochs: 1, patience: 1, max_minutes: 0, lr_decay: 1, backend: 'cpu', quick_test: true, seed: 3}),
+    ])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/train_0\.npy: 256 frequency bins, but --nfft 1024 gives 512/)
+  })
 })

@@ -52,10 +52,15 @@ beforeEach(() => {
 })
 afterEach(() => rmSync(work, {recursive: true, force: true}))
 
-async function writeArchives(wavEntries: Entry[], descEntries: Entry[] = [{name: `${DESC}/train_0.csv`, data: csv}]) {
-  writeFileSync(path.join(work, 'data', `${WAV}.zip`), await zipOf(wavEntries))
-  writeFileSync(path.join(work, 'data', `${DESC}.zip`), await zipOf(descEntries))
+const ZIP = 'ov1_split1.zip'
+const descEntry: Entry = {name: `${DESC}/train_0.csv`, data: csv}
+
+/** Writes data/ov1_split1.zip as published: the wav folder's entries, then the desc folder's. */
+async function writeArchives(wavEntries: Entry[], descEntries: Entry[] = [descEntry]) {
+  writeFileSync(path.join(work, 'data', ZIP), await zipOf([...wavEntries, ...descEntries]))
 }
+
+const writeZipBytes = (bytes: Buffer | string) => writeFileSync(path.join(work, 'data', ZIP), bytes)
 
 const extract = (maxBytes = 1e9) =>
   extractDataset({dataset: 'ansim', ov: 1, split: 1, from: path.join(work, 'data'), out: path.join(work, 'out'), maxBytes})
@@ -92,28 +97,21 @@ describe('extractDataset', () => {
   })
 
   it('refuses zip slip through ..', async () => {
-    const zip = rename(await zipOf([{name: `${WAV}/train_0.wav`, data: Buffer.from('x')}, {name: 'AAAAAAAAA.wav', data: Buffer.from('evil')}]), 'AAAAAAAAA', '../../../')
-    writeFileSync(path.join(work, 'data', `${WAV}.zip`), zip)
-    writeFileSync(path.join(work, 'data', `${DESC}.zip`), await zipOf([{name: `${DESC}/train_0.csv`, data: csv}]))
-    await expect(extract()).rejects.toThrow(/wav_ov1_split1_30db\.zip: refusing entry with '\.\.' in '\.\.\/\.\.\/\.\.\/\.wav' \(zip slip\)/)
+    writeZipBytes(rename(await zipOf([{name: `${WAV}/train_0.wav`, data: Buffer.from('x')}, descEntry, {name: 'AAAAAAAAA.wav', data: Buffer.from('evil')}]), 'AAAAAAAAA', '../../../'))
+    await expect(extract()).rejects.toThrow(/ov1_split1\.zip: refusing entry with '\.\.' in '\.\.\/\.\.\/\.\.\/\.wav' \(zip slip\)/)
     expectNothingWritten()
     expect(existsSync(path.join(work, '.wav'))).toBe(false)
   })
 
   it('reads backslash separators as Windows archivers write them, and refuses .. written so', async () => {
-    const windows = rename(await zipOf([{name: `${WAV}/train_0.wav`, data: Buffer.from('x')}]), `${WAV}/`, `${WAV}\\`)
-    writeFileSync(path.join(work, 'data', `${WAV}.zip`), windows)
-    writeFileSync(path.join(work, 'data', `${DESC}.zip`), await zipOf([{name: `${DESC}/train_0.csv`, data: csv}]))
+    writeZipBytes(rename(await zipOf([{name: `${WAV}/train_0.wav`, data: Buffer.from('x')}, descEntry]), `${WAV}/`, `${WAV}\\`))
     await expect(extract()).resolves.toEqual({wav: ['train_0.wav'], desc: ['train_0.csv']})
-    const slip = rename(await zipOf([{name: `${WAV}/train_0.wav`, data: Buffer.from('x')}, {name: 'AAAAAA.wav', data: Buffer.from('evil')}]), 'AAAAAA', '..\\..\\')
-    writeFileSync(path.join(work, 'data', `${WAV}.zip`), slip)
+    writeZipBytes(rename(await zipOf([{name: `${WAV}/train_0.wav`, data: Buffer.from('x')}, descEntry, {name: 'AAAAAA.wav', data: Buffer.from('evil')}]), 'AAAAAA', '..\\..\\'))
     await expect(extract()).rejects.toThrow(/'\.\.' in '\.\.\/\.\.\/\.wav' \(zip slip\)/)
   })
 
   it('refuses absolute paths', async () => {
-    const zip = rename(await zipOf([{name: `${WAV}/train_0.wav`, data: Buffer.from('x')}, {name: 'AAAAAAAAA.wav', data: Buffer.from('evil')}]), 'AAAAAAAAA', '/tmp/evil')
-    writeFileSync(path.join(work, 'data', `${WAV}.zip`), zip)
-    writeFileSync(path.join(work, 'data', `${DESC}.zip`), await zipOf([{name: `${DESC}/train_0.csv`, data: csv}]))
+    writeZipBytes(rename(await zipOf([{name: `${WAV}/train_0.wav`, data: Buffer.from('x')}, descEntry, {name: 'AAAAAAAAA.wav', data: Buffer.from('evil')}]), 'AAAAAAAAA', '/tmp/evil'))
     await expect(extract()).rejects.toThrow(/absolute path '\/tmp\/evil\.wav'/)
     expectNothingWritten()
   })
@@ -124,63 +122,86 @@ describe('extractDataset', () => {
     expectNothingWritten()
   })
 
-  it('refuses archives expanding beyond the byte limit, counted across entries and archives', async () => {
+  it('refuses archives expanding beyond the byte limit, counted across entries and folders', async () => {
     await writeArchives([
       {name: `${WAV}/train_0.wav`, data: Buffer.alloc(300_000)},
       {name: `${WAV}/train_1.wav`, data: Buffer.alloc(300_000)},
     ])
     await expect(extract(500_000)).rejects.toThrow(/expands beyond the limit of 500000 bytes/)
     expectNothingWritten()
-    // The wav archive alone fits; the desc archive tips it over the limit.
-    await expect(extract(600_000 + csv.length - 1)).rejects.toThrow(/desc_ov1_split1\.zip: expands beyond/)
+    // The wav folder alone fits; the desc folder tips it over the limit.
+    await expect(extract(600_000 + csv.length - 1)).rejects.toThrow(/ov1_split1\.zip: expands beyond .* while inflating 'desc_ov1_split1\/train_0\.csv'/)
     expectNothingWritten()
     await expect(extract(600_000 + csv.length)).resolves.toBeDefined()
   })
 
   it('refuses an entry inflating to more than its header declares', async () => {
-    const zip = await zipOf([{name: `${WAV}/train_0.wav`, data: Buffer.alloc(1_000_000)}])
+    const zip = await zipOf([{name: `${WAV}/train_0.wav`, data: Buffer.alloc(1_000_000)}, descEntry])
     // Overwrite the uncompressed size (offset 24 in the central directory header, 22 in the local one) with 1000.
     const central = zip.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]))
     zip.writeUInt32LE(1000, central + 24)
     zip.writeUInt32LE(1000, 22)
-    writeFileSync(path.join(work, 'data', `${WAV}.zip`), zip)
-    writeFileSync(path.join(work, 'data', `${DESC}.zip`), await zipOf([{name: `${DESC}/train_0.csv`, data: csv}]))
-    await expect(extract()).rejects.toThrow(/wav_ov1_split1_30db\.zip: corrupt entry 'wav_ov1_split1_30db\/train_0\.wav'/)
+    writeZipBytes(zip)
+    await expect(extract()).rejects.toThrow(/ov1_split1\.zip: corrupt entry 'wav_ov1_split1_30db\/train_0\.wav'/)
     expectNothingWritten()
   })
 
   it('refuses a stored entry whose bytes do not match its CRC', async () => {
-    const zip = await zipOf([{name: `${WAV}/train_0.wav`, data: Buffer.from('0123456789abcdef'), compress: false}])
+    const zip = await zipOf([{name: `${WAV}/train_0.wav`, data: Buffer.from('0123456789abcdef'), compress: false}, descEntry])
     const at = zip.indexOf('0123456789abcdef')
     zip[at + 3] ^= 0xff
-    writeFileSync(path.join(work, 'data', `${WAV}.zip`), zip)
-    writeFileSync(path.join(work, 'data', `${DESC}.zip`), await zipOf([{name: `${DESC}/train_0.csv`, data: csv}]))
+    writeZipBytes(zip)
     await expect(extract()).rejects.toThrow(/corrupt entry 'wav_ov1_split1_30db\/train_0\.wav' \(CRC-32 mismatch\)/)
     expectNothingWritten()
   })
 
   it('refuses a truncated or garbage archive', async () => {
-    const zip = await zipOf([{name: `${WAV}/train_0.wav`, data: Buffer.alloc(10_000, 1)}])
-    writeFileSync(path.join(work, 'data', `${WAV}.zip`), zip.subarray(0, zip.length - 30))
-    writeFileSync(path.join(work, 'data', `${DESC}.zip`), await zipOf([{name: `${DESC}/train_0.csv`, data: csv}]))
-    await expect(extract()).rejects.toThrow(/wav_ov1_split1_30db\.zip: not a readable zip archive/)
-    writeFileSync(path.join(work, 'data', `${WAV}.zip`), 'this is not a zip')
-    await expect(extract()).rejects.toThrow(/wav_ov1_split1_30db\.zip: not a readable zip archive/)
+    const zip = await zipOf([{name: `${WAV}/train_0.wav`, data: Buffer.alloc(10_000, 1)}, descEntry])
+    writeZipBytes(zip.subarray(0, zip.length - 30))
+    await expect(extract()).rejects.toThrow(/ov1_split1\.zip: not a readable zip archive/)
+    writeZipBytes('this is not a zip')
+    await expect(extract()).rejects.toThrow(/ov1_split1\.zip: not a readable zip archive/)
     expectNothingWritten()
   })
 
   it('refuses archives missing the expected folder', async () => {
     await writeArchives([{name: 'train_0.wav', data: Buffer.from('x')}])
-    await expect(extract()).rejects.toThrow(/wav_ov1_split1_30db\.zip: holds no wav_ov1_split1_30db\/\*\.wav files/)
+    await expect(extract()).rejects.toThrow(/ov1_split1\.zip: holds no wav_ov1_split1_30db\/\*\.wav files/)
     await writeArchives([{name: `${WAV}/train_0.wav`, data: Buffer.from('x')}], [{name: 'desc_ov2_split1/train_0.csv', data: csv}])
-    await expect(extract()).rejects.toThrow(/desc_ov1_split1\.zip: holds no desc_ov1_split1\/\*\.csv files/)
+    await expect(extract()).rejects.toThrow(/ov1_split1\.zip: holds no desc_ov1_split1\/\*\.csv files/)
     expectNothingWritten()
   })
 
-  it('says where to put downloads when a zip is missing', async () => {
-    await expect(extract()).rejects.toThrow(/wav_ov1_split1_30db\.zip not found: put the downloaded ansim zips .* in .*data\//)
+  it('says how to get a missing zip', async () => {
+    await expect(extract()).rejects.toThrow(/ov1_split1\.zip not found: fetch it with seldpipe download ansim --ov 1 --split 1 .*or put the published ov1_split1\.zip from Zenodo record 1237703 in .*data\//)
     const synthetic = extractDataset({dataset: 'synth-foa', ov: 1, split: 1, from: path.join(work, 'data'), out: path.join(work, 'out'), maxBytes: 1e9})
-    await expect(synthetic).rejects.toThrow(/wav_ov1_split1_30db\.zip not found: the synth stage writes them to .*data\//)
+    await expect(synthetic).rejects.toThrow(/ov1_split1\.zip not found: the synth stage writes it/)
+    expectNothingWritten()
+  })
+
+  it('refuses the two-zip layout of earlier versions, saying how to convert it', async () => {
+    writeFileSync(path.join(work, 'data', `${WAV}.zip`), await zipOf([{name: `${WAV}/train_0.wav`, data: Buffer.from('x')}]))
+    writeFileSync(path.join(work, 'data', `${DESC}.zip`), await zipOf([descEntry]))
+    const refused = extract()
+    await expect(refused).rejects.toThrow(/ov1_split1\.zip not found, but .*data\/ holds wav_ov1_split1_30db\.zip and desc_ov1_split1\.zip: the two-zip layout of earlier seldpipe versions/)
+    await expect(refused).rejects.toThrow(/unzip -q wav_ov1_split1_30db\.zip && unzip -q desc_ov1_split1\.zip && zip -0 -qr ov1_split1\.zip wav_ov1_split1_30db desc_ov1_split1/)
+    expectNothingWritten()
+  })
+
+  it("reads REAL's split 2 from its zip with the published split 8's folders, and the published number too", async () => {
+    const real = (split: number) => {
+      const out = path.join(work, `real-${split}`)
+      return {out, done: extractDataset({dataset: 'real', ov: 2, split, from: path.join(work, 'data'), out, maxBytes: 1e9})}
+    }
+    const entries = await zipOf([{name: 'wav_ov2_split8_30db/train_0.wav', data: Buffer.from('r')}, {name: 'desc_ov2_split8/train_0.csv', data: csv}])
+    writeFileSync(path.join(work, 'data', 'ov2_split8.zip'), entries)
+    writeFileSync(path.join(work, 'data', 'ov2_split2.zip'), entries)
+    for (const split of [2, 8]) {
+      const {out, done} = real(split)
+      await expect(done).resolves.toEqual({wav: ['train_0.wav'], desc: ['train_0.csv']})
+      expect(readFileSync(path.join(out, 'wav', 'train_0.wav'), 'utf8')).toBe('r')
+    }
+    await expect(real(4).done).rejects.toThrow(/real has no split 4: it publishes splits 1, 8, 9 \(also reachable as 1…3\)/)
   })
 })
 
@@ -196,6 +217,6 @@ describe('unzip stage', () => {
     expect(readdirSync(path.join(work, 'out', 'wav'))).toEqual(['train_0.wav'])
     const refused = stage(...flags('1000'))
     expect(refused.status).toBe(1)
-    expect(refused.stderr).toMatch(/^error: .*wav_ov1_split1_30db\.zip: expands beyond the limit of 1000 bytes/)
+    expect(refused.stderr).toMatch(/^error: .*ov1_split1\.zip: expands beyond the limit of 1000 bytes/)
   })
 })

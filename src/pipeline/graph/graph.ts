@@ -12,6 +12,8 @@ export interface Instance {
   /** Normalised paths, relative to the pipeline root unless absolute. */
   deps: string[]
   outs: string[]
+  /** Outs recorded by hash but not stored in cache/objects (`cache: false`). */
+  uncachedOuts: string[]
   /** Listed param key → its value. */
   params: Record<string, unknown>
   resources?: Resources
@@ -97,6 +99,7 @@ function expandStage(pipeline: Pipeline, stage: StageSpec): Instance[] {
       argv,
       deps,
       outs,
+      uncachedOuts: outs.filter((_, index) => stage.uncachedOuts.includes(stage.outs[index])),
       params: Object.fromEntries(stage.params.map((key) => [key, lookupParam(pipeline.params, key).value])),
       resources: stage.resources,
       upstream: [],

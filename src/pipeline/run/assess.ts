@@ -19,6 +19,7 @@ export interface Reason {
     | 'param changed'
     | 'out missing'
     | 'out changed'
+    | 'out not cached'
     | 'objects missing'
     | 'outs changed'
   /** A file or folder: a dep, a module of the command's code, an out. */
@@ -31,7 +32,10 @@ export interface Reason {
 
 const SHOWS_VALUES = new Set<Reason['kind']>(['param changed', 'package changed', 'node changed'])
 
-const REASON_TEXT: Partial<Record<Reason['kind'], string>> = {'objects missing': 'cache/objects lacks files of the cached outs: must rerun'}
+const REASON_TEXT: Partial<Record<Reason['kind'], string>> = {
+  'objects missing': 'cache/objects lacks files of the cached outs: must rerun',
+  'out not cached': 'not cached (cache: false), so not restorable, must rerun',
+}
 
 /** The one-line text of a reason, e.g. `param changed: train.epochs 40 → 5` or `code changed: dist/x.js`. */
 export function formatReason(reason: Reason): string {
@@ -164,7 +168,7 @@ export class Assessor {
       else result.depHashes[dep] = content.hash
     }
     // A node script's code is found from its imports: the script and every module it loads, whether listed or not.
-    const script = nodeScriptOf(instance.argv)
+    const script = instance.stage.trackCode ? nodeScriptOf(instance.argv) : undefined
     if (script !== undefined) {
       result.code = await (this.snapshot ?? new CodeClosures(this.root, this.cache.memo, this.hasher)).of(script)
       if (result.code === undefined) result.missingDeps.push(script)
@@ -188,7 +192,9 @@ export class Assessor {
       result.reasons.push({kind: content === undefined ? 'out missing' : 'out changed', path: out.path})
     }
     if (result.reasons.length === 0) result.state = 'up to date'
-    if (result.state === 'up to date' || record.outs.every((out) => this.cache.hasObjects(out.content))) result.record = record
+    const lost = record.outs.filter((out) => out.cached === false && result.damagedOuts.includes(out.path))
+    if (lost.length > 0) result.reasons.push(...lost.map((out): Reason => ({kind: 'out not cached', path: out.path})))
+    else if (result.state === 'up to date' || record.outs.every((out) => out.cached === false || this.cache.hasObjects(out.content))) result.record = record
     else result.reasons.push({kind: 'objects missing'})
     return result
   }

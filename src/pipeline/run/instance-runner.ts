@@ -99,8 +99,11 @@ export class InstanceRunner {
       for (const out of instance.outs) {
         const content = await this.hasher.hashPath(this.assessor.absolute(out))
         if (content === undefined) throw new InstanceFailure(`exited 0 but did not write its out ${out}`, logHint)
-        await this.cache.storeOut(this.assessor.absolute(out), content)
-        outs.push({path: out, content})
+        if (instance.uncachedOuts.includes(out)) outs.push({path: out, content, cached: false})
+        else {
+          await this.cache.storeOut(this.assessor.absolute(out), content)
+          outs.push({path: out, content})
+        }
       }
       const key = assessment.key!
       await this.cache.commit(instance.id, key, {key, argv: instance.argv, deps: assessment.depHashes, code: assessment.code, params: instance.params, upstream: assessment.upstreamKeys}, outs)
@@ -112,11 +115,14 @@ export class InstanceRunner {
     return {...assessment, state: 'up to date', reasons: [], record: {id: instance.id, outs, finishedAt: new Date().toISOString()}}
   }
 
-  /** Stale or partial output must not pass as fresh: clears the outs and gives them their folders. */
+  /**
+   * Stale or partial output must not pass as fresh: clears the outs and gives them their folders. An uncached out
+   * stays: nothing could restore it, so its command is the one to check and reuse it (e.g. a verified download).
+   */
   private async clearOuts(instance: Instance): Promise<void> {
     for (const out of instance.outs) {
       const path = this.assessor.absolute(out)
-      await rm(path, {recursive: true, force: true})
+      if (!instance.uncachedOuts.includes(out)) await rm(path, {recursive: true, force: true})
       await mkdir(dirname(path), {recursive: true})
     }
   }

@@ -38,9 +38,17 @@ export function describeSchemaError(error: ErrorObject): SchemaProblem {
   }
 }
 
-/** The error to show: Ajv lists the failures inside a oneOf before the oneOf itself, and the inner one says more. */
+/**
+ * The error to show. Ajv lists the failures inside a oneOf before the oneOf itself; the inner one says more, and among
+ * the branches' failures the deepest, or else one that is not a plain type mismatch, says what the author meant (e.g.
+ * an out written as a mapping with a bad `cache` fails the string branch too).
+ */
 export function firstSchemaProblem(errors: readonly ErrorObject[]): SchemaProblem {
-  return describeSchemaError(errors.find((error) => error.keyword !== 'oneOf') ?? errors[0])
+  const inner = errors.filter((error) => error.keyword !== 'oneOf')
+  const depth = (error: ErrorObject) => error.instancePath.split('/').length
+  const deepest = Math.max(...inner.map(depth))
+  const candidates = inner.filter((error) => depth(error) === deepest)
+  return describeSchemaError(candidates.find((error) => error.keyword !== 'type') ?? candidates[0] ?? errors[0])
 }
 
 /** The same schema with every declared property of every object required: what the merged parameters must satisfy. */

@@ -16,9 +16,13 @@ export interface StageSpec {
   cmd: string
   deps: string[]
   outs: string[]
+  /** The outs (as written in `outs`) marked `cache: false`: recorded by hash, never copied into cache/objects. */
+  uncachedOuts: string[]
   params: string[]
   /** Matrix key → glob patterns; the stage has instances only for values matching one of them. */
   only: Record<string, string[]>
+  /** Whether the key of a `node <script>` command covers the code it runs (`track_code`, default true). */
+  trackCode: boolean
   resources?: Resources
 }
 
@@ -153,9 +157,10 @@ interface RawStage {
   desc?: string
   cmd: string
   deps?: string[]
-  outs?: string[]
+  outs?: (string | {path: string; cache?: boolean})[]
   params?: string[]
   only?: Record<string, (string | number)[]>
+  track_code?: boolean
   resources?: Resources
 }
 interface RawPipeline {
@@ -203,9 +208,11 @@ export async function loadPipeline(file: string, overrides: Overrides = {}): Pro
       desc: stage.desc,
       cmd: stage.cmd,
       deps: stage.deps ?? [],
-      outs: stage.outs ?? [],
+      outs: (stage.outs ?? []).map((out) => (typeof out === 'string' ? out : out.path)),
+      uncachedOuts: (stage.outs ?? []).flatMap((out) => (typeof out !== 'string' && out.cache === false ? [out.path] : [])),
       params: stage.params ?? [],
       only: Object.fromEntries(Object.entries(stage.only ?? {}).map(([key, patterns]) => [key, patterns.map(String)])),
+      trackCode: stage.track_code ?? true,
       resources: stage.resources,
     }
   })

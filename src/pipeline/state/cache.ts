@@ -9,6 +9,8 @@ import {memoEntryFor, type ContentHash, type HashMemo, type MemoEntry} from './h
 export interface OutRecord {
   path: string
   content: ContentHash
+  /** False for a `cache: false` out: its hash is recorded but cache/objects holds no copy to restore it from. */
+  cached?: false
 }
 
 /** What a key produced: written once its outs are safely in cache/objects. */

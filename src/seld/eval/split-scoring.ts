@@ -6,18 +6,13 @@ import {seld2018Metrics, type Seld2018Metrics} from './metrics-2018.js'
 export interface ScoringSettings {
   /** SED activity threshold on the sigmoid outputs. */
   threshold: number
-  /** Frames per 1-second segment of the 2018 metrics: round(sample rate / hop). */
+  /** Frames per 1-second segment of the 2018 metrics: FrameGrid.metricFramesPerSecond. */
   framesPerSecond: number
   aziOnly: boolean
   /** Sequences predicted at once. */
   batch: number
   /** Also compute the DCASE joint metrics over the whole split. */
   joint?: boolean
-}
-
-/** Frames per 1-second segment of the 2018 metrics, as the published code rounds it: round(sample rate / hop). */
-export function metricFramesPerSecond(sampleRate: number, nfft: number): number {
-  return Math.round(sampleRate / (nfft / 2))
 }
 
 /** Sequences predicted at once when scoring: larger than training batches, as prediction keeps no gradients. */

@@ -1,6 +1,6 @@
 import {readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
-import {frameCount, type DatasetSpec} from './datasets.js'
+import {frameGrid, recordingFrames, type DatasetSpec} from './datasets.js'
 import {writeNpy, type NdArray} from '../io/npy.js'
 
 /** One row of a description file: a sound event with its direction of arrival. */
@@ -82,9 +82,9 @@ export interface LabelGrid {
 
 export function labelGrid(dataset: DatasetSpec, nfft: number): LabelGrid {
   return {
-    frames: frameCount(dataset.seconds * dataset.sampleRate, nfft),
+    frames: recordingFrames(dataset, nfft),
     classes: Object.keys(dataset.classIndex).length,
-    framesPerSecond: dataset.sampleRate / (nfft / 2),
+    framesPerSecond: frameGrid(dataset.sampleRate, nfft).framesPerSecond,
   }
 }
 

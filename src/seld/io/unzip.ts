@@ -4,7 +4,7 @@ import {Transform, type TransformCallback} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {crc32} from 'node:zlib'
 import yauzl from 'yauzl'
-import {DATASETS} from '../features/datasets.js'
+import {checkOverlap, datasetSpec, publishedSplit, splitLayout, type DatasetSpec} from '../features/datasets.js'
 import {publishStaged, stagingDirectory} from './atomic-files.js'
 
 export class UnzipError extends Error {
@@ -142,6 +142,7 @@ async function* entries(zip: yauzl.ZipFile): AsyncGenerator<yauzl.Entry> {
 export interface DatasetArchives {
   dataset: string
   ov: number
+  /** seldpipe's split number (for REAL, 1, 2, 3 name the published 1, 8, 9; the published numbers work too). */
   split: number
   /** Folder holding the downloaded (or synthesized) zips, e.g. data/ansim. */
   from: string
@@ -150,32 +151,51 @@ export interface DatasetArchives {
   maxBytes: number
 }
 
-/** Names of a (dataset, ov, split)'s archives and the folders inside them, as the TUT Sound Events 2018 downloads. */
-export function archiveNames(ov: number, split: number): {wav: string; desc: string} {
-  return {wav: `wav_ov${ov}_split${split}_30db`, desc: `desc_ov${ov}_split${split}`}
+/** The zip of a split in a dataset's data folder, named by seldpipe's split number as the pipeline declares it. */
+export function datasetZip(from: string, ov: number, split: number): string {
+  return path.join(from, splitLayout(ov, split).zip)
 }
 
 /**
- * Extracts wav_ov{ov}_split{split}_30db.zip into <out>/wav and desc_ov{ov}_split{split}.zip into <out>/desc. Both are
- * extracted into a staging folder first and moved into place only when both succeed.
+ * Why a split's zip is missing, and what to do: the two-zip layout of earlier seldpipe versions (wav_….zip and
+ * desc_….zip) is refused with the commands converting it into the published layout.
+ */
+export function missingZipProblem(dataset: DatasetSpec, from: string, ov: number, split: number): string {
+  const zip = datasetZip(from, ov, split)
+  const layout = splitLayout(ov, publishedSplit(dataset, split))
+  const old = [`${layout.wavFolder}.zip`, `${layout.descFolder}.zip`]
+  if (old.every((name) => existsSync(path.join(from, name)))) {
+    return (
+      `${zip} not found, but ${from}/ holds ${old.join(' and ')}: the two-zip layout of earlier seldpipe versions. ` +
+      `The published layout is one zip holding both folders; convert with: ` +
+      `cd ${from} && unzip -q ${old[0]} && unzip -q ${old[1]} && zip -0 -qr ${layout.zip} ${layout.wavFolder} ${layout.descFolder} && ` +
+      `rm -r ${layout.wavFolder} ${layout.descFolder} ${old.join(' ')}` +
+      (dataset.synthetic ? ` (or delete them: the synth stage writes ${layout.zip})` : ` (or fetch it: seldpipe download ${dataset.name} --ov ${ov} --split ${split})`)
+    )
+  }
+  return dataset.synthetic
+    ? `${zip} not found: the synth stage writes it (seldpipe run)`
+    : `${zip} not found: fetch it with seldpipe download ${dataset.name} --ov ${ov} --split ${split} (or seldpipe run), or put the published ${layout.zip} from Zenodo record ${dataset.zenodoRecord} in ${from}/`
+}
+
+/**
+ * Extracts the split's zip (the published layout: wav_ov{ov}_split{s}_30db/ and desc_ov{ov}_split{s}/ at its root,
+ * s the published split number) into <out>/wav and <out>/desc, through a staging folder moved into place only when both
+ * folders succeed.
  */
 export async function extractDataset(options: DatasetArchives): Promise<{wav: string[]; desc: string[]}> {
-  const names = archiveNames(options.ov, options.split)
-  const archives = {wav: path.join(options.from, `${names.wav}.zip`), desc: path.join(options.from, `${names.desc}.zip`)}
-  const remedy = DATASETS[options.dataset]?.synthetic
-    ? `the synth stage writes them to ${options.from}/ (seldpipe run)`
-    : `put the downloaded ${options.dataset} zips (${names.wav}.zip, ${names.desc}.zip) in ${options.from}/`
-  for (const archive of Object.values(archives)) {
-    if (!existsSync(archive)) throw new Error(`${archive} not found: ${remedy}`)
-  }
+  const dataset = datasetSpec(options.dataset)
+  const archive = datasetZip(options.from, checkOverlap(dataset, options.ov), options.split)
+  const layout = splitLayout(options.ov, publishedSplit(dataset, options.split))
+  if (!existsSync(archive)) throw new Error(missingZipProblem(dataset, options.from, options.ov, options.split))
   mkdirSync(options.out, {recursive: true})
   const staging = stagingDirectory(path.join(options.out, 'unzip'))
   try {
     const budget = new ByteBudget(options.maxBytes)
     mkdirSync(path.join(staging, 'wav'))
     mkdirSync(path.join(staging, 'desc'))
-    const wav = await extractZipFolder(archives.wav, path.join(staging, 'wav'), {folder: names.wav, suffix: '.wav', budget})
-    const desc = await extractZipFolder(archives.desc, path.join(staging, 'desc'), {folder: names.desc, suffix: '.csv', budget})
+    const wav = await extractZipFolder(archive, path.join(staging, 'wav'), {folder: layout.wavFolder, suffix: '.wav', budget})
+    const desc = await extractZipFolder(archive, path.join(staging, 'desc'), {folder: layout.descFolder, suffix: '.csv', budget})
     publishStaged(path.join(staging, 'wav'), path.join(options.out, 'wav'))
     publishStaged(path.join(staging, 'desc'), path.join(options.out, 'desc'))
     return {wav, desc}

@@ -15,14 +15,36 @@ export interface ZipEntry {
  */
 const FIXED_TIME = new Date(2018, 0, 1, 0, 0, 0)
 
+/** A folder at the root of an archive and the files inside it. */
+export interface ZipFolder {
+  folder: string
+  entries: ZipEntry[]
+}
+
 /**
- * Writes `folder/` and the entries inside it to `file`, stored uncompressed (16-bit audio barely deflates). On any
- * error (including one thrown by an entry's `bytes`) the partial file is removed and the error rethrown.
+ * Writes each folder and the entries inside it to `file`, in order, stored uncompressed (16-bit audio barely
+ * deflates). On any error (including one thrown by an entry's `bytes`) the partial file is removed and the error
+ * rethrown.
  */
-export async function writeZip(file: string, folder: string, entries: ZipEntry[]): Promise<void> {
+export async function writeZip(file: string, folders: ZipFolder[]): Promise<void> {
   const zip = new yazl.ZipFile()
   const output = zip.outputStream as Readable
   const failed = new Promise<never>((_, reject) => zip.on('error', reject))
+  for (const {folder, entries} of folders) addFolder(zip, folder, entries)
+  zip.end()
+  const writing = pipeline(output, createWriteStream(file))
+  try {
+    await Promise.race([writing, failed])
+  } catch (error) {
+    output.destroy()
+    // Let the file stream close first, so it cannot recreate the file after it is removed.
+    await writing.catch(() => undefined)
+    rmSync(file, {force: true})
+    throw error
+  }
+}
+
+function addFolder(zip: yazl.ZipFile, folder: string, entries: ZipEntry[]): void {
   zip.addEmptyDirectory(`${folder}/`, {mtime: FIXED_TIME, forceDosTimestamp: true})
   for (const entry of entries) {
     zip.addReadStreamLazy(`${folder}/${entry.name}`, {mtime: FIXED_TIME, forceDosTimestamp: true, compress: false}, (done) => {
@@ -35,16 +57,5 @@ export async function writeZip(file: string, folder: string, entries: ZipEntry[]
       }
       done(null, Readable.from([Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)]))
     })
-  }
-  zip.end()
-  const writing = pipeline(output, createWriteStream(file))
-  try {
-    await Promise.race([writing, failed])
-  } catch (error) {
-    output.destroy()
-    // Let the file stream close first, so it cannot recreate the file after it is removed.
-    await writing.catch(() => undefined)
-    rmSync(file, {force: true})
-    throw error
   }
 }

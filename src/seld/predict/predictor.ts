@@ -1,7 +1,7 @@
 import {existsSync, mkdirSync, readFileSync} from 'node:fs'
 import {basename, dirname, extname, join, resolve} from 'node:path'
 import {predictRecording, type FrameSource} from '../train/recordings.js'
-import {frameCount} from '../features/datasets.js'
+import {frameCount, frameGrid} from '../features/datasets.js'
 import {doaComponents, framesToEvents, formatEvents, formatExtension, type EventFormat, type EventOptions, type FramePredictions, type SoundEvent} from './events.js'
 import {computeFeatures} from '../features/features.js'
 import {writeFileAtomically} from '../io/atomic-files.js'
@@ -34,10 +34,9 @@ export interface RecordingFrames {
  * shorter than one FFT frame still gives one frame, padded with silence at the end.
  */
 export function pcmSource(pcm: Pcm16, nfft: number, scaler: Scaler, name: string): FrameSource & {spectrogram: RecordingFrames['spectrogram']} {
-  const hop = nfft / 2
+  const {hop, bins} = frameGrid(pcm.sampleRate, nfft)
   const length = pcm.samples.length / pcm.channels
   const frames = Math.max(1, frameCount(length, nfft))
-  const bins = nfft / 2
   const featureChannels = 2 * pcm.channels
   const frameValues = bins * featureChannels
   const spectrogram = {frames, bins, values: new Float32Array(frames * bins)}
@@ -66,7 +65,7 @@ export async function predictFrames(predictor: Predictor, pcm: Pcm16, name: stri
   if (pcm.sampleRate !== info.sampleRate) throw new Error(`${name}: sample rate ${pcm.sampleRate} Hz, but ${trainedOn} ${info.sampleRate} Hz`)
   const source = pcmSource(pcm, info.nfft, predictor.scaler, name)
   const prediction = await predictRecording(predictor.model, source, batch)
-  return {spectrogram: source.spectrogram, predictions: {...prediction, frameSeconds: info.nfft / 2 / info.sampleRate}}
+  return {spectrogram: source.spectrogram, predictions: {...prediction, frameSeconds: frameGrid(info.sampleRate, info.nfft).frameSeconds}}
 }
 
 /**
@@ -117,7 +116,7 @@ export async function predictToFiles(predictor: Predictor, pcm: Pcm16, name: str
   const pictureFile = `${stem}.png`
   drawRecording({
     title: `${basename(name)}: ${events.length} event${events.length === 1 ? '' : 's'}`,
-    framesPerSecond: 1 / predictions.frameSeconds,
+    framesPerSecond: frameGrid(predictor.info.sampleRate, predictor.info.nfft).framesPerSecond,
     classNames: predictor.info.classes,
     spectrogram,
     prediction: predictions,

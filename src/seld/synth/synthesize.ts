@@ -1,13 +1,12 @@
 import {mkdirSync, renameSync, rmSync} from 'node:fs'
 import path from 'node:path'
 import {convolveAdd} from './convolve.js'
-import {DATASETS, classNames, type DatasetSpec} from '../features/datasets.js'
+import {DATASETS, classNames, splitLayout, type DatasetSpec} from '../features/datasets.js'
 import {Random} from './random.js'
 import {imageSources, reflectionCoefficient} from './room.js'
 import {ELEVATIONS, MAX_DISTANCE, descCsv, planScene, type SceneEvent} from './scene.js'
 import {ProceduralBank, RecordingBank, type SoundBank} from './sources.js'
 import {RENDER_LATENCY, SPEED_OF_SOUND, renderResponses, unitVector, type Path, type Vec3} from './spatial.js'
-import {archiveNames} from '../io/unzip.js'
 import {encodeWav, floatToPcm16} from '../io/wav.js'
 import {writeZip} from '../io/zip-writer.js'
 
@@ -199,37 +198,41 @@ export function synthesizeRecording(options: SynthOptions, bank: SoundBank, id: 
 }
 
 /**
- * Writes wav_ov{ov}_split{split}_30db.zip and desc_ov{ov}_split{split}.zip into `outDir`. Both are written under
- * temporary names and renamed over the final names only when both are complete, so a failed or killed run leaves no
- * partial archive under a final name (and archives already there stay as they were).
+ * Writes ov{ov}_split{split}.zip into `outDir` as the TUT Sound Events 2018 datasets publish a split: the folders
+ * wav_ov{ov}_split{split}_30db/ and desc_ov{ov}_split{split}/ at its root. It is written under a temporary name and
+ * renamed over the final name only when complete, so a failed or killed run leaves no partial archive under the final
+ * name (and an archive already there stays as it was).
  */
-export async function synthesizeSplit(options: SynthOptions, outDir: string, onRecording?: (id: RecordingId, done: number, total: number) => void): Promise<{wav: string; desc: string}> {
+export async function synthesizeSplit(options: SynthOptions, outDir: string, onRecording?: (id: RecordingId, done: number, total: number) => void): Promise<{zip: string}> {
   validateOptions(options)
   const bank = createBank(options)
-  const names = archiveNames(options.ov, options.split)
-  const wavZip = path.join(outDir, `${names.wav}.zip`)
-  const descZip = path.join(outDir, `${names.desc}.zip`)
+  const layout = splitLayout(options.ov, options.split)
+  const zip = path.join(outDir, layout.zip)
   mkdirSync(outDir, {recursive: true})
-  const partial = (file: string) => `${file}.partial-${process.pid}`
+  const partial = `${zip}.partial-${process.pid}`
   const ids = recordingIds(options.trainFiles, options.testFiles)
   const descs = new Map<string, string>()
   try {
-    await writeZip(partial(wavZip), names.wav, ids.map((id) => ({
-      name: `${id.name}.wav`,
-      bytes: () => {
-        const recording = synthesizeRecording(options, bank, id)
-        descs.set(id.name, descCsv(recording.events, options.sampleRate))
-        onRecording?.(id, descs.size, ids.length)
-        return encodeWav(floatToPcm16(recording.channels, options.sampleRate))
+    // The desc entries are produced after the wav entries: each recording's events are known once it is synthesized.
+    await writeZip(partial, [
+      {
+        folder: layout.wavFolder,
+        entries: ids.map((id) => ({
+          name: `${id.name}.wav`,
+          bytes: () => {
+            const recording = synthesizeRecording(options, bank, id)
+            descs.set(id.name, descCsv(recording.events, options.sampleRate))
+            onRecording?.(id, descs.size, ids.length)
+            return encodeWav(floatToPcm16(recording.channels, options.sampleRate))
+          },
+        })),
       },
-    })))
-    await writeZip(partial(descZip), names.desc, ids.map((id) => ({name: `${id.name}.csv`, bytes: () => Buffer.from(descs.get(id.name) as string)})))
-    renameSync(partial(descZip), descZip)
-    renameSync(partial(wavZip), wavZip)
+      {folder: layout.descFolder, entries: ids.map((id) => ({name: `${id.name}.csv`, bytes: () => Buffer.from(descs.get(id.name) as string)}))},
+    ])
+    renameSync(partial, zip)
   } catch (error) {
-    rmSync(partial(wavZip), {force: true})
-    rmSync(partial(descZip), {force: true})
+    rmSync(partial, {force: true})
     throw error
   }
-  return {wav: wavZip, desc: descZip}
+  return {zip}
 }
