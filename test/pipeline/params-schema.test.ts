@@ -59,7 +59,7 @@ describe('a params schema', () => {
   })
 
   it('requires every key once the files are merged', async () => {
-    expect(await loadError(fixture('train: {epochs: 3, lr: 0.1}\n'))).toBe('parameters: train.backend: missing (after merging params.yaml)')
+    expect(await loadError(fixture('train: {epochs: 3, lr: 0.1}\n'))).toBe("parameters: train: must have required property 'backend' (after merging params.yaml)")
   })
 })
 

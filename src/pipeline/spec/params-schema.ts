@@ -23,8 +23,6 @@ export function describeSchemaError(error: ErrorObject): SchemaProblem {
   switch (error.keyword) {
     case 'additionalProperties':
       return {keyPath: [...keyPath, String(params.additionalProperty)], message: 'unknown key', atKey: true}
-    case 'required':
-      return {keyPath: [...keyPath, String(params.missingProperty)], message: 'missing'}
     case 'propertyNames':
       return {keyPath: [...keyPath, String(params.propertyName)], message: 'invalid name: must be letters, digits, _ or -, starting with a letter or _'}
     case 'pattern':
