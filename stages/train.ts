@@ -1,13 +1,14 @@
-import {createHash} from 'node:crypto'
-import {closeSync, fstatSync, openSync, readSync} from 'node:fs'
-import {basename, join, resolve} from 'node:path'
+import {existsSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+import {CACHE_KEY_ENV} from '../src/pipeline/executors/cache-key-env.js'
 import {initBackend} from '../src/seld/model/backend.js'
 import {listRecordings} from '../src/seld/train/recordings.js'
 import {datasetSpec, frameGrid, type DatasetSpec, type FrameGrid} from '../src/seld/features/datasets.js'
 import {buildSeldnet, type ModelConfig} from '../src/seld/model/model.js'
-import {writePredictInfo} from '../src/seld/model/model-folder.js'
+import {BEST_DIR, MODEL_JSON, writePredictInfo} from '../src/seld/model/model-folder.js'
 import {SCALER_JSON} from '../src/seld/features/scaler.js'
 import {trainSeldnet, type TrainSettings} from '../src/seld/train/training.js'
+import {trainingFingerprint} from '../src/seld/train/fingerprint.js'
 import {parseSection} from './params.js'
 import {reportProgress, required, requiredNumber, runStage} from './stage.js'
 
@@ -23,27 +24,6 @@ function featureGrid(dataset: DatasetSpec, nfft: number, recording: {featuresFil
  * (outside `<out>`, which the pipeline clears before running the stage); running the stage again with the same
  * configuration and data continues after the last completed epoch.
  */
-/**
- * Identifies a training run, so a checkpoint is only continued with the same configuration and data: the
- * configuration, and each data file's name, size and first and last 64 KiB (content, not modification times, which
- * change when a pipeline restores a cached folder).
- */
-function runFingerprint(configuration: unknown, files: string[]): string {
-  const hash = createHash('sha256').update(JSON.stringify(configuration))
-  const sample = Buffer.alloc(64 * 1024)
-  for (const file of files) {
-    const fd = openSync(file, 'r')
-    try {
-      const {size} = fstatSync(fd)
-      hash.update(`${basename(file)}\0${size}\0`)
-      for (const position of [0, Math.max(0, size - sample.length)]) hash.update(sample.subarray(0, readSync(fd, sample, 0, sample.length, position)))
-    } finally {
-      closeSync(fd)
-    }
-  }
-  return hash.digest('hex')
-}
-
 runStage(
   {
     dataset: {type: 'string'},
@@ -84,7 +64,9 @@ runStage(
     }
     const backend = await initBackend(train.backend)
     reportProgress(`tfjs backend: ${backend.description}`)
-    const fingerprint = runFingerprint({dataset: dataset.name, modelConfig, settings, nfft, threshold}, [...trainRecordings, ...testRecordings].flatMap((r) => [r.featuresFile, r.targetsFile]))
+    // Run by the pipeline, the cache key covers every input already; run by hand, the data files are hashed whole.
+    const dataFiles = [...trainRecordings, ...testRecordings].flatMap((recording) => [recording.featuresFile, recording.targetsFile])
+    const fingerprint = trainingFingerprint({dataset: dataset.name, modelConfig, settings, nfft, threshold}, dataFiles, process.env[CACHE_KEY_ENV])
 
     console.log(
       `${dataset.name}: ${trainRecordings.length} train and ${testRecordings.length} test recordings, ` +
@@ -107,6 +89,9 @@ runStage(
       device: backend.device,
       print: (line) => console.log(line),
     })
-    console.log(`trained ${result.records.length} epochs; best model (epoch ${result.bestEpoch}) in ${join(out, 'best')}`)
+    // Whatever the settings, a training that leaves no model must not be recorded as done.
+    const modelFile = join(out, BEST_DIR, MODEL_JSON)
+    if (!existsSync(modelFile)) throw new Error(`training wrote no model (${modelFile} is missing after ${result.records.length} epochs)`)
+    console.log(`trained ${result.records.length} epochs; best model (epoch ${result.bestEpoch}) in ${join(out, BEST_DIR)}`)
   },
 )

@@ -1,13 +1,22 @@
-import {basename, extname} from 'node:path'
+import {createWriteStream, mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {basename, extname, join} from 'node:path'
+import {pipeline} from 'node:stream/promises'
 import {Command, Flags} from '@oclif/core'
 import type {BackendPreference} from '../seld/model/backend.js'
 import {DEFAULT_EVENT_OPTIONS, EVENT_FORMATS, scoreEvents, type EventFormat, type EventScore} from '../seld/predict/events.js'
-import {parseWav, readWav, type Pcm16} from '../seld/io/wav.js'
+import {openWavFile} from '../seld/io/wav.js'
 
-async function readStdin(): Promise<Uint8Array> {
-  const chunks: Buffer[] = []
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks)
+/** Copies stdin to a temporary file, so it too is read a block at a time rather than held whole. */
+async function stdinToFile(): Promise<{file: string; remove: () => void}> {
+  const dir = mkdtempSync(join(tmpdir(), 'seldpipe-stdin-'))
+  const file = join(dir, 'stdin.wav')
+  const remove = () => rmSync(dir, {recursive: true, force: true})
+  await pipeline(process.stdin, createWriteStream(file)).catch((error: unknown) => {
+    remove()
+    throw error
+  })
+  return {file, remove}
 }
 
 export default class Predict extends Command {
@@ -24,7 +33,9 @@ integer degrees, no header). <recording>.csv (or .json) and a picture <recording
 class, DOA tracks) are written into --out, by default beside each input. "-" reads a WAV from stdin (written as
 stdin.csv into --out or the current folder).
 
-Without --model, the best model of the most recent run of the project (the newest work/*/*/model/best) is used.
+Without --model, the model of the project's newest successful train instance, as the pipeline cache recorded it, is
+used (and named); a training still running or killed does not count. A project without a cache uses the newest
+work/*/*/model/best.
 With --reference, each recording's events are compared with its description file: F1 over 1-second segments, and
 the direction error of every annotated event that a predicted event of its class overlaps.`
   static override examples = [
@@ -36,7 +47,7 @@ the direction error of every annotated event that a predicted event of its class
   static override usage = 'predict <file.wav...> [--model DIR] [--out DIR] [--threshold 0.5] [--format csv|json|dcase]'
   static override strict = false
   static override flags = {
-    model: Flags.string({description: 'trained model folder (train output or its best/); default: newest work/*/*/model/best'}),
+    model: Flags.string({description: 'trained model folder (train output or its best/); default: the newest successful train instance\'s'}),
     out: Flags.string({description: 'folder for the outputs (default: beside each input; the current folder for stdin)'}),
     threshold: Flags.string({default: String(DEFAULT_EVENT_OPTIONS.threshold), description: 'activity above which a class is active, in (0, 1)'}),
     format: Flags.string({default: 'csv', options: [...EVENT_FORMATS], description: 'output format'}),
@@ -79,7 +90,7 @@ the direction error of every annotated event that a predicted event of its class
 
     let predictor
     try {
-      const modelDir = flags.model ?? latestModelDir(projectRoot())
+      const modelDir = flags.model ?? (await defaultModelDir(projectRoot(), latestModelDir, (line) => this.logToStderr(line)))
       await initBackend(flags.backend as BackendPreference, (line) => this.logToStderr(line))
       predictor = await loadPredictor(modelDir)
     } catch (error) {
@@ -89,19 +100,42 @@ the direction error of every annotated event that a predicted event of its class
 
     let failures = 0
     for (const [i, input] of inputs.entries()) {
+      let opened: ReturnType<typeof openWavFile> | undefined
+      let copied: Awaited<ReturnType<typeof stdinToFile>> | undefined
       try {
-        const pcm: Pcm16 = input === '-' ? parseWav(await readStdin(), STDIN_NAME) : readWav(input)
+        // Read a block at a time as the model needs it.
+        if (input === '-') copied = await stdinToFile()
+        const audio = (opened = input === '-' ? openWavFile(copied!.file, {}, STDIN_NAME) : openWavFile(input))
         const annotated = flags.reference === undefined ? undefined : readAnnotations(flags.reference, basename(input, extname(input)), predictor.info.classes)
-        const result = await predictToFiles(predictor, pcm, input === '-' ? STDIN_NAME : input, stems[i], {format, events, plot: flags.plot})
+        const result = await predictToFiles(predictor, audio, input === '-' ? STDIN_NAME : input, stems[i], {format, events, plot: flags.plot})
         this.log(`${input}: ${result.events.length} event${result.events.length === 1 ? '' : 's'} → ${[result.outputFile, result.pictureFile].filter(Boolean).join(', ')}`)
-        if (annotated) this.log(`  ${describeScore(scoreEvents(result.events, annotated, pcm.samples.length / pcm.channels / pcm.sampleRate))}`)
+        if (annotated) this.log(`  ${describeScore(scoreEvents(result.events, annotated, audio.length / audio.sampleRate))}`)
       } catch (error) {
         failures++
         this.logToStderr(`error: ${(error as Error).message}`)
+      } finally {
+        opened?.close()
+        copied?.remove()
       }
     }
     if (failures > 0) this.error(`${failures} of ${inputs.length} recordings failed`, {exit: 1})
   }
+}
+
+/** The model of the newest successful train instance the cache recorded; without a cache, the newest model folder. */
+async function defaultModelDir(root: string, latestModelDir: (root: string) => string, log: (line: string) => void): Promise<string> {
+  const {newestRecordedOut} = await import('../pipeline/state/recorded-outs.js')
+  const {hasIndex, out} = await newestRecordedOut(root, 'train')
+  if (out) {
+    log(`using the model of ${out.id}, the newest successful training (finished ${out.finishedAt})`)
+    return out.path
+  }
+  if (hasIndex) {
+    throw new Error(`no successful train instance in ${root}/cache whose model is intact on disk (an unfinished training's model is not used): run the pipeline, or pass --model`)
+  }
+  const dir = latestModelDir(root)
+  log(`no pipeline cache in ${root}: using the newest model folder, ${dir}`)
+  return dir
 }
 
 function describeScore(score: EventScore): string {

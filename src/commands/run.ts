@@ -1,3 +1,4 @@
+import {dirname, relative, resolve} from 'node:path'
 import {Command, Flags} from '@oclif/core'
 import {assessGraph, formatReasons} from '../pipeline/run/assess.js'
 import {loadGraph, openCache, pipelineFlags, reportingPipelineErrors} from '../pipeline/spec/command-flags.js'
@@ -5,6 +6,9 @@ import {runGraph} from '../pipeline/run/engine.js'
 import {createExecutor, executors} from '../pipeline/executors/registry.js'
 import {acquireLock, describeHolder} from '../pipeline/state/lock.js'
 import {stopLeftoverJob} from '../pipeline/executors/local.js'
+import {activeSlurmJobs} from '../pipeline/executors/slurm/slurm-executor.js'
+import {removeLeftovers} from '../pipeline/state/leftovers.js'
+import type {Graph} from '../pipeline/graph/graph.js'
 import type {Executor} from '../pipeline/executors/executor.js'
 import {PlainReporter, type Reporter} from '../pipeline/run/progress.js'
 import {GpuPool} from '../pipeline/run/gpus.js'
@@ -27,7 +31,7 @@ export default class Run extends Command {
   async run(): Promise<void> {
     const {flags} = await this.parse(Run)
     const graph = await reportingPipelineErrors(this.error.bind(this), () => loadGraph(flags))
-    const cache = openCache(graph)
+    const cache = await reportingPipelineErrors(this.error.bind(this), async () => openCache(graph))
     const controller = new AbortController()
     const stop = (signal: NodeJS.Signals) => {
       if (!controller.signal.aborted) this.logToStderr(`\n${signal}: stopping running commands; nothing is recorded for them`)
@@ -39,7 +43,7 @@ export default class Run extends Command {
     let executor: Executor | undefined
     try {
       if (flags['dry-run']) {
-        const assessments = await assessGraph(graph, cache)
+        const assessments = await reportingPipelineErrors(this.error.bind(this), () => assessGraph(graph, cache))
         let count = 0
         for (const {instance, state, reasons, record} of assessments.values()) {
           if (flags.force) this.log(`would run ${instance.id}: --force`)
@@ -63,6 +67,7 @@ export default class Run extends Command {
         throw error
       })
       await this.stopLeftovers(cache)
+      await this.removeLeftoverFiles(graph, cache)
       // log-update is loaded only for a terminal: plain output starts faster without it.
       reporter = process.stdout.isTTY ? new (await import('../pipeline/run/live-reporter.js')).LiveReporter() : new PlainReporter((text) => this.log(text))
       const summary = await runGraph(graph, cache, {executor, jobs: flags.jobs, force: flags.force, reporter, signal: controller.signal, gpus}).finally(() => reporter?.close())
@@ -78,6 +83,16 @@ export default class Run extends Command {
       await release?.()
       await cache.close()
     }
+  }
+
+  /** Partial outs and temporary copies of killed processes: skipping the folders of outs a Slurm job may be writing. */
+  private async removeLeftoverFiles(graph: Graph, cache: ReturnType<typeof openCache>): Promise<void> {
+    const active = new Set((await activeSlurmJobs(cache.dir)).map((job) => job.instance))
+    const absolute = (out: string) => resolve(graph.pipeline.root, out)
+    const busyFolders = new Set(graph.instances.filter((instance) => active.has(instance.id)).flatMap((instance) => instance.outs.map((out) => dirname(absolute(out)))))
+    const outs = graph.instances.flatMap((instance) => instance.outs.map(absolute)).filter((out) => !busyFolders.has(dirname(out)))
+    const removed = await removeLeftovers(outs, cache)
+    if (removed.length > 0) this.logToStderr(`removed ${removed.length} leftover${removed.length === 1 ? '' : 's'} of killed processes: ${removed.map((path) => relative(graph.pipeline.root, path)).join(', ')}`)
   }
 
   /** The GPUs local jobs are placed on; a malformed SELDPIPE_GPUS, CUDA_VISIBLE_DEVICES or SELDPIPE_GPU_SLOTS is a bad flag. */

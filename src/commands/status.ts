@@ -18,9 +18,9 @@ export default class Status extends Command {
   async run(): Promise<void> {
     const {flags} = await this.parse(Status)
     const graph = await reportingPipelineErrors(this.error.bind(this), () => loadGraph(flags))
-    const cache = openCache(graph)
+    const cache = await reportingPipelineErrors(this.error.bind(this), async () => openCache(graph))
     try {
-      const assessments = await assessGraph(graph, cache)
+      const assessments = await reportingPipelineErrors(this.error.bind(this), () => assessGraph(graph, cache))
       // What a live run is executing right now (a killed run's leftovers are not running).
       const running = lockHolder(cache.lockFile) ? cache.running() : new Map()
       // Slurm jobs as squeue sees them (queued or running, with their job ids), even when their coordinator died.

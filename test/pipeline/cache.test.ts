@@ -1,7 +1,7 @@
-import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {Cache} from '../../src/pipeline/state/cache.js'
+import {Cache, CorruptObjectError} from '../../src/pipeline/state/cache.js'
 import {Hasher} from '../../src/pipeline/state/hash.js'
 import {acquireLock, lockHolder} from '../../src/pipeline/state/lock.js'
 import {useTempDirs} from './helpers.js'
@@ -26,6 +26,26 @@ describe('Cache', () => {
       expect(readFileSync(join(dir, 'out/sub/b.sh'), 'utf8')).toBe('#!/bin/sh\n')
       expect(readFileSync(join(dir, 'one.txt'), 'utf8')).toBe('single')
       expect((await hasher.hashPath(join(dir, 'out')))!.hash).toBe(folder.hash)
+      expect(existsSync(join(dir, 'out.seldpipe-restore'))).toBe(false)
+    } finally {
+      await cache.close()
+    }
+  })
+
+  it('restoring checks every file: a corrupt object is deleted, CorruptObjectError names it, the out is left as it was', async () => {
+    const dir = tempDir({'out/a.txt': 'alpha', 'out/b.txt': 'beta'})
+    const cache = new Cache(join(dir, 'cache'))
+    try {
+      const folder = (await new Hasher(cache.memo).hashPath(join(dir, 'out')))!
+      await cache.storeOut(join(dir, 'out'), folder)
+      const object = cache.objectPath(folder.type === 'dir' ? folder.entries[1].hash : '')
+      chmodSync(object, 0o644)
+      writeFileSync(object, 'bets')
+      writeFileSync(join(dir, 'out/a.txt'), 'edited')
+      await expect(cache.restoreOut(join(dir, 'out'), folder)).rejects.toThrow(new CorruptObjectError(object))
+      expect(existsSync(object)).toBe(false)
+      expect(cache.hasObjects(folder)).toBe(false)
+      expect(readFileSync(join(dir, 'out/a.txt'), 'utf8')).toBe('edited')
       expect(existsSync(join(dir, 'out.seldpipe-restore'))).toBe(false)
     } finally {
       await cache.close()

@@ -111,6 +111,25 @@ describe('featureJobs', () => {
   })
 })
 
+describe('extractFeatureFiles', () => {
+  it('rejects with the first failure after the other threads finish the recording they hold', async () => {
+    const wav = path.join(work(), 'wav')
+    const out = path.join(work(), 'out')
+    mkdirSync(wav)
+    mkdirSync(out)
+    writeFileSync(path.join(wav, 'a.wav'), encodeWav(recording(4, 44100, 0.3, 1)))
+    writeFileSync(path.join(wav, 'b.wav'), encodeWav(recording(4, 48000, 0.1, 2)))
+    for (const name of ['c', 'd', 'e', 'f']) writeFileSync(path.join(wav, `${name}.wav`), encodeWav(recording(4, 44100, 0.1, 3)))
+    const settings = {nfft: 512, channels: 4, sampleRate: 44100}
+    // The compiled module: its worker threads load the compiled worker script beside it.
+    const {extractFeatureFiles} = (await import(path.join(repoRoot, 'dist/src/seld/features/features.js'))) as typeof import('../../src/seld/features/features.js')
+    await expect(extractFeatureFiles(featureJobs(wav, out), settings, 2)).rejects.toThrow(/b\.wav: sample rate 48000 Hz/)
+    // No job is handed out after the failure: at most the one each other thread held is written.
+    expect(readdirSync(out).length).toBeLessThanOrEqual(2)
+    expect(readdirSync(out)).toContain('a.npy')
+  })
+})
+
 // The compiled stage and command, as the pipeline and users run them (`npm test` builds first).
 describe('features stage and command', () => {
   const stage = (wavDir: string) =>
@@ -141,6 +160,20 @@ describe('features stage and command', () => {
     expect(run.stderr).toMatch(/^error: .*train_1\.wav: sample rate 48000 Hz; the dataset declares 44100 Hz/)
     expect(readdirSync(work())).toEqual(['wav'])
   })
+
+  it('reports the bad recording, never an abort, however the worker threads are timed (repeated runs)', () => {
+    mkdirSync(path.join(work(), 'wav'))
+    // The bad file is the first job, so the other thread is still starting up (compiling) when it is rejected.
+    writeFileSync(path.join(work(), 'wav', 'a_bad.wav'), encodeWav(recording(2, 44100, 0.1)))
+    for (let i = 0; i < 4; i++) writeFileSync(path.join(work(), 'wav', `train_${i}.wav`), encodeWav(recording(4, 44100, 0.2, i + 1)))
+    for (let run = 0; run < 5; run++) {
+      const result = stage(path.join(work(), 'wav'))
+      expect(result.signal).toBeNull()
+      expect(result.status).toBe(1)
+      expect(result.stderr).toMatch(/^error: .*a_bad\.wav: 2 channels/)
+      expect(readdirSync(work())).toEqual(['wav'])
+    }
+  }, 60_000)
 
   it('seldpipe features uses the file\'s own length unless --seconds fixes one', () => {
     const wav = path.join(work(), 'take.wav')

@@ -188,6 +188,21 @@ describe('labels stage and command', () => {
     expect(readdirSync(work)).toEqual(['desc'])
   })
 
+  it('refuses an event past the end of the recordings, naming file and line (times in milliseconds, 1e999)', () => {
+    const stage = () => spawnSync('node', [path.join(repoRoot, 'dist/stages/labels.js'), '--dataset', 'ansim', '--nfft', '512', '--desc', path.join(work, 'desc'), '--out', path.join(work, 'labels')], {encoding: 'utf8'})
+    mkdirSync(path.join(work, 'desc'))
+    for (const [row, problem] of [['knock001.wav,1500,2500,10,20,3', 'starts at 1500 s'], ['knock001.wav,1,1e999,10,20,3', 'ends at Infinity s'], ['knock001.wav,29.5,31.5,10,20,3', 'ends at 31.5 s']]) {
+      writeFileSync(path.join(work, 'desc', 'train_0.csv'), `${HEADER}\nknock001.wav,1,2,10,20,3\n${row}\n`)
+      const run = stage()
+      expect(run.status).toBe(1)
+      expect(run.stderr).toContain(`train_0.csv:3: the event ${problem}, past the end of the dataset's 30 s recordings (times must be in seconds)`)
+      expect(readdirSync(work)).toEqual(['desc'])
+    }
+    // An event ending a little past the end is clipped to the last frame, as the published code does.
+    writeFileSync(path.join(work, 'desc', 'train_0.csv'), `${HEADER}\nknock001.wav,29.5,30.4,10,20,3\n`)
+    expect(stage().status).toBe(0)
+  })
+
   it('seldpipe labels writes one csv\'s labels and targets', () => {
     const [, vector] = cases[1]
     writeFileSync(path.join(work, 'one.csv'), vector.desc_csv)

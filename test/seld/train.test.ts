@@ -9,11 +9,12 @@ import {listRecordings} from '../../src/seld/train/recordings.js'
 import {Random} from '../../src/seld/synth/random.js'
 import {buildSeldnet, type ModelConfig} from '../../src/seld/model/model.js'
 import {loadModel} from '../../src/seld/model/model-io.js'
-import {writeNpy} from '../../src/seld/io/npy.js'
+import {readNpy, writeNpy} from '../../src/seld/io/npy.js'
 import {initBackend} from '../../src/seld/model/backend.js'
 import {normalizeDirectory} from '../../src/seld/features/scaler.js'
 import {trainSeldnet, type TrainRun} from '../../src/seld/train/training.js'
 import {readLog, type EpochRecord} from '../../src/seld/train/training-log.js'
+import {trainingFingerprint} from '../../src/seld/train/fingerprint.js'
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const CLASSES = 11
@@ -163,6 +164,37 @@ describe('trainSeldnet', () => {
     expect(best.outputs[1].shape).toEqual([null, 16, 2 * CLASSES])
   })
 
+  it('fails, leaving no model, when the settings let no epoch train (epochs 0 or patience 0)', async () => {
+    const cell = writeCell(join(root, 'none'), {train: 2, test: 1}, 32)
+    for (const settings of [{epochs: 0}, {patience: 0}]) {
+      const out = join(root, `none-${Object.keys(settings)[0]}`)
+      await expect(trainSeldnet(run(cell, out, {}, settings))).rejects.toThrow(/no epoch was trained .*so there is no model/)
+      expect(existsSync(join(out, 'best'))).toBe(false)
+    }
+  })
+
+  it('does not resume a checkpoint after one annotation in the middle of a training file changed', async () => {
+    // 1000 frames: targets of 176 kB, so frame 500 lies beyond the first and before the last 64 KiB.
+    const cell = writeCell(join(root, 'edited'), {train: 2, test: 1}, 1000)
+    const out = join(root, 'edited-model')
+    const dataFiles = () => listRecordings(cell.features, cell.labels, 'train').flatMap((recording) => [recording.featuresFile, recording.targetsFile])
+    const fingerprint = () => trainingFingerprint({epochs: 4}, dataFiles())
+    const crash = (line: string) => {
+      if (line.startsWith('epoch 2/')) throw new Error('killed')
+    }
+    await expect(trainSeldnet(run(cell, out, {print: crash, fingerprint: fingerprint()}, {epochs: 4}))).rejects.toThrow('killed')
+    expect(existsSync(join(`${out}.checkpoint`, 'state.json'))).toBe(true)
+    // One activity flipped in the middle of the file.
+    const targetsFile = listRecordings(cell.features, cell.labels, 'train')[0].targetsFile
+    const targets = readNpy(targetsFile)
+    targets.data[500 * 4 * CLASSES] = 1 - targets.data[500 * 4 * CLASSES]
+    writeNpy(targetsFile, targets)
+    const lines: string[] = []
+    const rerun = await trainSeldnet(run(cell, out, {print: (line) => lines.push(line), fingerprint: fingerprint()}, {epochs: 1}))
+    expect(lines[0]).toMatch(/^ignoring the checkpoint in .*another configuration or data/)
+    expect(rerun.resumedFrom).toBe(0)
+  })
+
   it('continues after the last completed epoch when an interrupted run is restarted, and starts afresh for another configuration', async () => {
     const cell = writeCell(join(root, 'resume'), {train: 4, test: 2}, 96)
     const out = join(root, 'resume-model')
@@ -212,6 +244,20 @@ function runStage(script: string, args: string[], onStdout?: (text: string, kill
 }
 
 describe('train and evaluate stages', () => {
+  it('train exits non-zero, naming the problem, when it trained no model', async () => {
+    const cell = writeCell(join(root, 'stage-none'), {train: 2, test: 1}, 64, 256)
+    const out = join(root, 'stage-none', 'model')
+    const result = await runStage('train.js', [
+      '--dataset', 'synth-foa', '--nfft', '512', '--features', cell.features, '--labels', cell.labels, '--out', out,
+      '--model-config', JSON.stringify({conv_filters: 4, pool_sizes: [16, 16], rnn_units: 4, fnn_units: 4, dropout: 0, loss_weights: [1, 50], azi_only: false}),
+      '--train-config', JSON.stringify({seq_len: 32, batch: 8, lr: 0.005, epochs: 0, patience: 6, max_minutes: 0, lr_decay: 1, backend: 'wasm', quick_test: false, seed: 3}),
+    ])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/error: no epoch was trained \(epochs 0/)
+    expect(result.stdout).not.toContain('best model')
+    expect(existsSync(join(out, 'best', 'model.json'))).toBe(false)
+  }, 60_000)
+
   it('resume after a kill, then evaluate writes metrics.json and the pictures', async () => {
     expect(existsSync(join(repoRoot, 'dist', 'stages', 'train.js')), 'build first: npx tsc -p .').toBe(true)
     // 400 frames at 172 frames per second (nfft 512 at 44.1 kHz, 256 bins): two 1-second metric segments per recording.

@@ -1,4 +1,5 @@
 import {spawnSync} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -133,6 +134,17 @@ describe('extractDataset', () => {
     await expect(extract(600_000 + csv.length - 1)).rejects.toThrow(/ov1_split1\.zip: expands beyond .* while inflating 'desc_ov1_split1\/train_0\.csv'/)
     expectNothingWritten()
     await expect(extract(600_000 + csv.length)).resolves.toBeDefined()
+  })
+
+  it('refuses an entry expanding more than 200 times its compressed size, however small the archive', async () => {
+    // Zeros deflate about 1000:1: a 300 KB archive would expand to 300 MB.
+    await writeArchives([{name: `${WAV}/train_0.wav`, data: Buffer.alloc(8 << 20)}])
+    expect(readFileSync(path.join(work, 'data', `${WAV}.zip`)).length).toBeLessThan(64 << 10)
+    await expect(extract()).rejects.toThrow(/wav_ov1_split1_30db\.zip: 'wav_ov1_split1_30db\/train_0\.wav' expands more than 200 times its compressed size of \d+ bytes \(zip bomb\?\)/)
+    expectNothingWritten()
+    // Small entries and ordinary compression ratios pass.
+    await writeArchives([{name: `${WAV}/train_0.wav`, data: Buffer.alloc(100_000)}, {name: `${WAV}/train_1.wav`, data: randomBytes(2 << 20)}])
+    await expect(extract()).resolves.toBeDefined()
   })
 
   it('refuses an entry inflating to more than its header declares', async () => {

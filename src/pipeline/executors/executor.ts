@@ -7,6 +7,9 @@ export interface Resources {
   partition?: string
 }
 
+// In a module of its own, so the stage scripts that read it do not load (and key on) the executor interface.
+export {CACHE_KEY_ENV} from './cache-key-env.js'
+
 /** One stage instance's command, ready to run: the engine has interpolated it and cleared its outs. */
 export interface Job {
   /** Stable, human-readable instance id, e.g. `features@dataset=ansim,ov=1,split=1`. */

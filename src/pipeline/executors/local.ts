@@ -3,7 +3,7 @@ import {mkdir} from 'node:fs/promises'
 import {dirname} from 'node:path'
 import {once} from 'node:events'
 import {execa} from 'execa'
-import type {Executor, Job, JobResult} from './executor.js'
+import {CACHE_KEY_ENV, type Executor, type Job, type JobResult} from './executor.js'
 import {LineTail} from './line-tail.js'
 
 const STDERR_TAIL_LINES = 20
@@ -27,7 +27,8 @@ export class LocalExecutor implements Executor {
     const [file, ...args] = job.argv
     // Its own process group, so aborting also stops whatever the command started, and a later run can stop
     // the group if this coordinator is killed outright.
-    const subprocess = execa(file, args, {cwd: job.cwd, env: gpuEnvironment(job.gpus), stdin: 'ignore', buffer: false, reject: false, detached: true})
+    const env = {...gpuEnvironment(job.gpus), ...(job.key === undefined ? {} : {[CACHE_KEY_ENV]: job.key})}
+    const subprocess = execa(file, args, {cwd: job.cwd, env, stdin: 'ignore', buffer: false, reject: false, detached: true})
     const pid = subprocess.pid
     let cancelled = false
     let forceKill: NodeJS.Timeout | undefined

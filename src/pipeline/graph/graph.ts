@@ -1,4 +1,4 @@
-import {isAbsolute, posix} from 'node:path'
+import {isAbsolute, posix, relative, resolve, sep} from 'node:path'
 import type {Resources} from '../executors/executor.js'
 import {lookupParam, type Pipeline, type StageSpec} from '../spec/pipeline-file.js'
 
@@ -70,6 +70,12 @@ function referencedMatrixKeys(stage: StageSpec, matrix: Record<string, string[]>
   return Object.keys(matrix).filter((key) => used.has(key))
 }
 
+/** What no out may cover or lie in: the cache, the parameters, the pipeline file itself and the installed packages. */
+function protectedPaths(pipeline: Pipeline): string[] {
+  const files = [pipeline.file, ...pipeline.paramFiles.map((file) => resolve(pipeline.root, file))].map((file) => relative(pipeline.root, file).split(sep).join('/'))
+  return [...new Set(['cache', 'params', 'node_modules', ...files.filter((file) => file !== '' && !file.startsWith('../') && !isAbsolute(file))])]
+}
+
 function expandStage(pipeline: Pipeline, stage: StageSpec): Instance[] {
   const keys = referencedMatrixKeys(stage, pipeline.matrix)
   const combos = cartesian(keys, pipeline.matrix).filter((vars) =>
@@ -88,6 +94,10 @@ function expandStage(pipeline: Pipeline, stage: StageSpec): Instance[] {
       const path = normalisePath(fill(out, ['stages', stage.name, 'outs', index]))
       if (isAbsolute(path) || path === '.' || path === '..' || path.startsWith('../')) {
         throw pipeline.error(['stages', stage.name, 'outs', index], `'${path}' must be a path inside the pipeline folder (outs are deleted before each run)`)
+      }
+      const guarded = protectedPaths(pipeline).find((kept) => isWithin(path, kept) || isWithin(kept, path))
+      if (guarded !== undefined) {
+        throw pipeline.error(['stages', stage.name, 'outs', index], `'${path}' overlaps ${guarded}, which seldpipe needs (outs are deleted before each run)`)
       }
       return path
     })

@@ -1,7 +1,7 @@
 import {mkdir, rm} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {Assessor, formatReasons, type Assessment} from './assess.js'
-import type {Cache, OutRecord} from '../state/cache.js'
+import {CorruptObjectError, type Cache, type OutRecord} from '../state/cache.js'
 import type {Executor, Job, JobResult} from '../executors/executor.js'
 import type {Instance} from '../graph/graph.js'
 import {Hasher} from '../state/hash.js'
@@ -64,7 +64,15 @@ export class InstanceRunner {
     }
     if (!this.options.force && assessment.record) {
       if (assessment.state === 'stale') {
-        await this.restore(assessment)
+        try {
+          await this.restore(assessment)
+        } catch (error) {
+          if (!(error instanceof CorruptObjectError)) throw error
+          // The bad object is gone: running the instance stores its out again.
+          this.options.reporter.line(`! ${error.message}: deleted it; running ${instance.id} instead of restoring it`)
+          this.finished.set(instance.id, await this.execute(instance, assessment, gpus))
+          return 'ran'
+        }
         this.options.reporter.line(`↺ restored ${instance.id} from cache (${formatReasons(assessment.reasons)})`)
       }
       this.finished.set(instance.id, {...assessment, state: 'up to date', reasons: []})
@@ -101,7 +109,7 @@ export class InstanceRunner {
         if (content === undefined) throw new InstanceFailure(`exited 0 but did not write its out ${out}`, logHint)
         if (instance.uncachedOuts.includes(out)) outs.push({path: out, content, cached: false})
         else {
-          await this.cache.storeOut(this.assessor.absolute(out), content)
+          await this.cache.storeOut(this.assessor.absolute(out), content, this.options.force)
           outs.push({path: out, content})
         }
       }

@@ -1,6 +1,7 @@
 import {join} from 'node:path'
 import {Flags} from '@oclif/core'
 import {Cache} from '../state/cache.js'
+import {CacheIndexError} from '../state/index-file.js'
 import {PipelineError} from './errors.js'
 import {buildGraph, type Graph} from '../graph/graph.js'
 import {loadPipeline} from './pipeline-file.js'
@@ -37,12 +38,16 @@ export function openCache(graph: Graph): Cache {
   return new Cache(join(graph.pipeline.root, 'cache'))
 }
 
-/** Runs a command body, turning pipeline/params/flag problems into one message and exit code 2. */
+/**
+ * Runs a command body, turning pipeline/params/flag problems into one message and exit code 2, and a damaged cache
+ * index into one message and exit code 1.
+ */
 export async function reportingPipelineErrors<T>(fail: (message: string, options: {exit: number}) => never, body: () => Promise<T>): Promise<T> {
   try {
     return await body()
   } catch (error) {
     if (error instanceof PipelineError) fail(error.message, {exit: 2})
+    if (error instanceof CacheIndexError) fail(error.message, {exit: 1})
     throw error
   }
 }

@@ -1,9 +1,18 @@
 import {constants, mkdirSync, readdirSync, statSync} from 'node:fs'
-import {chmod, copyFile, mkdir, rename, rm, stat} from 'node:fs/promises'
+import {chmod, copyFile, mkdir, readdir, rename, rm, stat} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {open, type Database, type RootDatabase} from 'lmdb'
 import type {CodeKey} from './code-closure.js'
-import {memoEntryFor, type ContentHash, type HashMemo, type MemoEntry} from './hash.js'
+import {hashContent, memoEntryFor, type ContentHash, type HashMemo, type MemoEntry} from './hash.js'
+import {CacheIndexError, checkIndexFile} from './index-file.js'
+
+/** An object in cache/objects whose content does not hash to its name: it has been deleted. */
+export class CorruptObjectError extends Error {
+  override name = 'CorruptObjectError'
+  constructor(readonly objectPath: string) {
+    super(`cache object ${objectPath} is corrupt (its content does not match its name)`)
+  }
+}
 
 /** One out of a successful run: its path (relative to the pipeline root) and content. */
 export interface OutRecord {
@@ -61,28 +70,49 @@ export class Cache {
     this.objectsDir = join(dir, 'objects')
     this.lockFile = join(dir, 'lock')
     mkdirSync(this.objectsDir, {recursive: true})
-    this.root = open({path: join(dir, 'index.lmdb'), maxDbs: 8})
-    this.keys = this.root.openDB({name: 'keys'})
-    this.instances = this.root.openDB({name: 'instances'})
-    this.memoDb = this.root.openDB({name: 'memo'})
-    this.runningDb = this.root.openDB({name: 'running'})
+    const indexFile = join(dir, 'index.lmdb')
+    checkIndexFile(indexFile)
+    try {
+      this.root = open({path: indexFile, maxDbs: 8})
+      this.keys = this.root.openDB({name: 'keys'})
+      this.instances = this.root.openDB({name: 'instances'})
+      this.memoDb = this.root.openDB({name: 'memo'})
+      this.runningDb = this.root.openDB({name: 'running'})
+    } catch (error) {
+      throw new CacheIndexError(indexFile, (error as Error).message)
+    }
+  }
+
+  /** A read of the index; LMDB's report of a damaged page becomes the message naming the file and the recovery. */
+  private reading<T>(read: () => T): T {
+    try {
+      return read()
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('MDB_')) throw new CacheIndexError(join(this.dir, 'index.lmdb'), error.message)
+      throw error
+    }
   }
 
   readonly memo: HashMemo = {
-    get: (path) => this.memoDb.get(path),
+    get: (path) => this.reading(() => this.memoDb.get(path)),
     set: (path, entry) => void this.memoDb.put(path, entry),
   }
 
   keyRecord(key: string): KeyRecord | undefined {
-    return this.keys.get(key)
+    return this.reading(() => this.keys.get(key))
   }
 
   instanceRecord(id: string): InstanceRecord | undefined {
-    return this.instances.get(id)
+    return this.reading(() => this.instances.get(id))
+  }
+
+  /** Every instance's last successful run, by instance id. */
+  instanceRecords(): Map<string, InstanceRecord> {
+    return this.reading(() => new Map([...this.instances.getRange()].map(({key, value}) => [key, value])))
   }
 
   running(): Map<string, RunningRecord> {
-    return new Map([...this.runningDb.getRange()].map(({key, value}) => [key, value]))
+    return this.reading(() => new Map([...this.runningDb.getRange()].map(({key, value}) => [key, value])))
   }
 
   async setRunning(id: string, record: RunningRecord | undefined): Promise<void> {
@@ -100,52 +130,73 @@ export class Cache {
 
   /**
    * Instances running at once may store the same content (two empty files, say): they share one copy, as the
-   * temporary file is named by this process alone.
+   * temporary file is named by this process alone. `rewrite`: an existing object is checked, and replaced when its
+   * content differs from its name.
    */
-  private storeObject(source: string, hash: string): Promise<void> {
+  private storeObject(source: string, hash: string, rewrite: boolean): Promise<void> {
     let storing = this.objectsBeingStored.get(hash)
     if (storing === undefined) {
-      storing = this.copyObject(source, hash).finally(() => this.objectsBeingStored.delete(hash))
+      storing = this.copyObject(source, hash, rewrite).finally(() => this.objectsBeingStored.delete(hash))
       this.objectsBeingStored.set(hash, storing)
     }
     return storing
   }
 
-  private async copyObject(source: string, hash: string): Promise<void> {
+  private async copyObject(source: string, hash: string, rewrite: boolean): Promise<void> {
     const target = this.objectPath(hash)
-    if (await exists(target)) return
+    const existing = await stat(target).catch(() => undefined)
+    // A size that differs from the source's is a cheap sign of damage: such an object is always replaced.
+    if (existing !== undefined && existing.size === (await stat(source)).size && (!rewrite || (await hashContent(target, existing.size)) === hash)) return
     await mkdir(dirname(target), {recursive: true})
-    const temporary = `${target}.tmp-${process.pid}`
+    const temporary = `${target}${TEMPORARY_PREFIX}${process.pid}`
     await copyFile(source, temporary, constants.COPYFILE_FICLONE)
     await chmod(temporary, 0o444)
     await rename(temporary, target)
   }
 
-  /** Copies an out's files into objects/ (content-addressed, so identical files are stored once). */
-  async storeOut(absolutePath: string, content: ContentHash): Promise<void> {
-    if (content.type === 'file') return this.storeObject(absolutePath, content.hash)
-    for (const entry of content.entries) await this.storeObject(join(absolutePath, entry.path), entry.hash)
+  /**
+   * Copies an out's files into objects/ (content-addressed, so identical files are stored once). `rewrite` (run
+   * --force) also checks the objects already there and replaces those whose content differs from their name.
+   */
+  async storeOut(absolutePath: string, content: ContentHash, rewrite = false): Promise<void> {
+    if (content.type === 'file') return this.storeObject(absolutePath, content.hash, rewrite)
+    for (const entry of content.entries) await this.storeObject(join(absolutePath, entry.path), entry.hash, rewrite)
   }
 
+  /** Whether every object of an out is present with the right size (its content is checked when restored). */
   hasObjects(content: ContentHash): boolean {
-    const hashes = content.type === 'file' ? [content.hash] : content.entries.map((entry) => entry.hash)
-    return hashes.every((hash) => statOrNull(this.objectPath(hash)) !== null)
+    const files = content.type === 'file' ? [content] : content.entries
+    return files.every((file) => statOrNull(this.objectPath(file.hash))?.size === file.size)
   }
 
+  /** Copies an object to `target` and checks the copy's content against the object's name. */
   private async restoreFile(target: string, hash: string, executable: boolean): Promise<void> {
     await mkdir(dirname(target), {recursive: true})
-    await copyFile(this.objectPath(hash), target, constants.COPYFILE_FICLONE)
+    const object = this.objectPath(hash)
+    await copyFile(object, target, constants.COPYFILE_FICLONE)
+    if ((await hashContent(target, (await stat(target)).size)) !== hash) {
+      await rm(object, {force: true})
+      throw new CorruptObjectError(object)
+    }
     await chmod(target, executable ? 0o755 : 0o644)
   }
 
-  /** Rebuilds an out from objects/ beside its place, then swaps it in, so an interrupted restore leaves no half out. */
+  /**
+   * Rebuilds an out from objects/ beside its place, then swaps it in, so an interrupted restore leaves no half out.
+   * Every file is checked against its hash: a corrupt object is deleted and CorruptObjectError thrown, the out untouched.
+   */
   async restoreOut(absolutePath: string, content: ContentHash): Promise<void> {
-    const temporary = `${absolutePath}.seldpipe-restore`
+    const temporary = `${absolutePath}${RESTORE_SUFFIX}`
     await rm(temporary, {recursive: true, force: true})
-    if (content.type === 'file') await this.restoreFile(temporary, content.hash, content.executable)
-    else {
-      await mkdir(temporary, {recursive: true})
-      for (const entry of content.entries) await this.restoreFile(join(temporary, entry.path), entry.hash, entry.executable)
+    try {
+      if (content.type === 'file') await this.restoreFile(temporary, content.hash, content.executable)
+      else {
+        await mkdir(temporary, {recursive: true})
+        for (const entry of content.entries) await this.restoreFile(join(temporary, entry.path), entry.hash, entry.executable)
+      }
+    } catch (error) {
+      await rm(temporary, {recursive: true, force: true})
+      throw error
     }
     await rm(absolutePath, {recursive: true, force: true})
     await mkdir(dirname(absolutePath), {recursive: true})
@@ -199,11 +250,51 @@ export class Cache {
     return files
   }
 
+  /**
+   * Hashes every object in objects/ and returns the paths of those whose content differs from their name; with
+   * `remove` they are deleted (the instances needing them then rerun instead of restoring).
+   */
+  async verifyObjects(remove: boolean): Promise<{checked: number; corrupt: string[]}> {
+    const corrupt: string[] = []
+    let checked = 0
+    for (const prefix of await readdir(this.objectsDir)) {
+      for (const name of await readdir(join(this.objectsDir, prefix))) {
+        if (TEMPORARY_OBJECT.test(name)) continue
+        const path = join(this.objectsDir, prefix, name)
+        if ((await hashContent(path, (await stat(path)).size)) !== prefix + name) {
+          corrupt.push(path)
+          if (remove) await rm(path, {force: true})
+        }
+        checked++
+      }
+    }
+    return {checked, corrupt}
+  }
+
+  /** Removes the temporary objects of coordinators that are no longer running; returns their paths. */
+  async removeDeadTemporaries(isAlive: (pid: number) => boolean): Promise<string[]> {
+    const removed: string[] = []
+    for (const prefix of await readdir(this.objectsDir)) {
+      for (const name of await readdir(join(this.objectsDir, prefix))) {
+        const pid = TEMPORARY_OBJECT.exec(name)?.[1]
+        if (pid === undefined || isAlive(Number(pid))) continue
+        await rm(join(this.objectsDir, prefix, name), {force: true})
+        removed.push(join(this.objectsDir, prefix, name))
+      }
+    }
+    return removed
+  }
+
   async close(): Promise<void> {
     await this.root.flushed
     await this.root.close()
   }
 }
+
+/** Where an out is rebuilt from objects/ before it is swapped in (only the run holding the lock writes these). */
+export const RESTORE_SUFFIX = '.seldpipe-restore'
+const TEMPORARY_PREFIX = '.tmp-'
+const TEMPORARY_OBJECT = /\.tmp-(\d+)$/
 
 function statOrNull(path: string) {
   try {
@@ -211,11 +302,4 @@ function statOrNull(path: string) {
   } catch {
     return null
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  )
 }

@@ -59,7 +59,8 @@ function statOrUndefined(path: string): BigIntStats | undefined {
   }
 }
 
-async function hashContent(path: string, size: number): Promise<string> {
+/** The sha256 of a file's content, read in blocks when it is large. */
+export async function hashContent(path: string, size: number): Promise<string> {
   if (size <= SMALL_FILE) return sha256(readFileSync(path))
   const hash = createHash('sha256')
   for await (const chunk of createReadStream(path, {highWaterMark: SMALL_FILE})) hash.update(chunk as Buffer)

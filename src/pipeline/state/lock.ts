@@ -11,7 +11,8 @@ export interface LockHolder {
 
 const POLL_MS = 200
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid runs on this host (one owned by another user counts). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

@@ -64,37 +64,34 @@ export const DEFAULT_THREADS = Math.min(availableParallelism(), 8)
 
 /**
  * Computes the features of every job on `threads` worker threads, each holding one recording at a time, so memory
- * stays bounded by a few recordings whatever the dataset size. Stops at the first failure, rejecting with its message.
+ * stays bounded by a few recordings whatever the dataset size. At the first failure no new job is handed out; the
+ * others finish the recording they hold, every worker then ends on its own (terminating a thread mid-work can abort
+ * the process), and the first failure's message is the rejection.
  */
 export async function extractFeatureFiles(jobs: FeatureJob[], settings: FeatureSettings, threads = DEFAULT_THREADS): Promise<void> {
   const queue = [...jobs]
-  const workers: Worker[] = []
-  try {
-    await new Promise<void>((resolve, reject) => {
-      let running = 0
-      const feed = (worker: Worker) => {
-        const job = queue.shift()
-        if (!job) {
-          if (--running === 0) resolve()
-          return
-        }
-        worker.postMessage(job)
+  let failure: Error | undefined
+  const runWorker = () =>
+    new Promise<void>((resolve) => {
+      const worker = new Worker(new URL('./features-worker.js', import.meta.url), {workerData: settings})
+      const feed = () => {
+        const job = failure === undefined ? queue.shift() : undefined
+        // No job left: the worker closes its port and its thread ends by itself.
+        worker.postMessage(job ?? null)
       }
-      const count = Math.min(threads, queue.length)
-      if (count === 0) resolve()
-      for (let i = 0; i < count; i++) {
-        const worker = new Worker(new URL('./features-worker.js', import.meta.url), {workerData: settings})
-        workers.push(worker)
-        running++
-        worker.on('message', (reply: WorkerReply) => (reply.ok ? feed(worker) : reject(new Error(reply.message))))
-        worker.on('error', reject)
-        worker.on('exit', (code) => code !== 0 && reject(new Error(`features worker stopped with exit code ${code}`)))
-        feed(worker)
-      }
+      worker.on('message', (reply: WorkerReply) => {
+        if (!reply.ok) failure ??= new Error(reply.message)
+        feed()
+      })
+      worker.on('error', (error) => (failure ??= error))
+      worker.on('exit', (code) => {
+        if (code !== 0) failure ??= new Error(`features worker stopped with exit code ${code}`)
+        resolve()
+      })
+      feed()
     })
-  } finally {
-    await Promise.all(workers.map((worker) => worker.terminate()))
-  }
+  await Promise.all(Array.from({length: Math.min(threads, queue.length)}, runWorker))
+  if (failure) throw failure
 }
 
 /** Jobs computing <outDir>/<name>.npy for every <wavDir>/<name>.wav, in name order. */

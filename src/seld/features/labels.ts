@@ -169,6 +169,22 @@ export function targetsToLabel(targets: NdArray, threshold = 0.5): NdArray {
   return {shape: [frames, 3 * K], data: label}
 }
 
+/** How far past the recording's end an event may end: a small overrun is clipped to the last frame, as published. */
+export const END_TOLERANCE_SECONDS = 1
+
+/**
+ * Refuses events that would get no or mislabelled frames: starting at or after the recording's end, or ending well
+ * past it (times in milliseconds, or a stray exponent), naming the file and line.
+ */
+export function checkEventsWithin(events: readonly DescEvent[], seconds: number, name: string): void {
+  for (const event of events) {
+    if (event.start >= seconds || event.end > seconds + END_TOLERANCE_SECONDS) {
+      const at = event.start >= seconds ? `starts at ${event.start} s` : `ends at ${event.end} s`
+      throw new Error(`${name}:${event.line}: the event ${at}, past the end of the dataset's ${seconds} s recordings (times must be in seconds)`)
+    }
+  }
+}
+
 /** Label matrix and targets of one description file, written as `labelFile` and `targetsFile`. */
 export function writeLabelFiles(csvFile: string, labelFile: string, targetsFile: string, dataset: DatasetSpec, nfft: number): void {
   let text: string
@@ -177,7 +193,9 @@ export function writeLabelFiles(csvFile: string, labelFile: string, targetsFile:
   } catch (error) {
     throw new Error(`${csvFile}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
   }
-  const label = labelMatrix(parseDescCsv(text, csvFile, dataset.classIndex), labelGrid(dataset, nfft))
+  const events = parseDescCsv(text, csvFile, dataset.classIndex)
+  checkEventsWithin(events, dataset.seconds, csvFile)
+  const label = labelMatrix(events, labelGrid(dataset, nfft))
   writeNpy(labelFile, label)
   writeNpy(targetsFile, labelToTargets(label))
 }

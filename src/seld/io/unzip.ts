@@ -28,6 +28,13 @@ export interface ExtractOptions {
   budget: ByteBudget
 }
 
+/**
+ * The largest expansion accepted for one entry, uncompressed : compressed, as zip-bomb advisories recommend; recorded
+ * audio and csv files stay far below it. Entries smaller than RATIO_FREE_BYTES uncompressed are not held to it.
+ */
+export const MAX_COMPRESSION_RATIO = 200
+const RATIO_FREE_BYTES = 1 << 20
+
 const S_IFMT = 0o170000
 const S_IFLNK = 0o120000
 
@@ -81,8 +88,14 @@ export async function extractZipFolder(archive: string, destination: string, opt
       if (entry.isEncrypted()) throw fail(`'${name}' is encrypted`)
       if (extracted.includes(base)) throw fail(`'${name}' appears twice`)
       const target = path.join(destination, base)
+      const ratioLimit = Math.max(RATIO_FREE_BYTES, MAX_COMPRESSION_RATIO * entry.compressedSize)
+      let inflated = 0
       const meter = new Meter((count) => {
         options.budget.used += count
+        inflated += count
+        if (inflated > ratioLimit) {
+          return fail(`'${name}' expands more than ${MAX_COMPRESSION_RATIO} times its compressed size of ${entry.compressedSize} bytes (zip bomb?)`)
+        }
         return options.budget.used > options.budget.limit
           ? fail(`expands beyond the limit of ${options.budget.limit} bytes (zip bomb?) while inflating '${name}'`)
           : null
@@ -90,7 +103,10 @@ export async function extractZipFolder(archive: string, destination: string, opt
       try {
         await pipeline(await zip.openReadStreamPromise(entry), meter, createWriteStream(target, {flags: 'wx'}))
       } catch (error) {
-        throw error instanceof UnzipError ? error : fail(`corrupt entry '${name}' (${(error as Error).message})`)
+        if (error instanceof UnzipError) throw error
+        const code = (error as NodeJS.ErrnoException).code
+        if (code === 'ENOSPC' || code === 'EDQUOT') throw fail(`disk full while writing ${target} (extracting '${name}')`)
+        throw fail(`corrupt entry '${name}' (${(error as Error).message})`)
       }
       if (meter.crc !== entry.crc32) throw fail(`corrupt entry '${name}' (CRC-32 mismatch)`)
       extracted.push(base)

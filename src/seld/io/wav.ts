@@ -1,4 +1,4 @@
-import {readFileSync, writeFileSync} from 'node:fs'
+import {closeSync, fstatSync, openSync, readFileSync, readSync, writeFileSync} from 'node:fs'
 import wavefile from 'wavefile'
 
 const {WaveFile} = wavefile
@@ -134,4 +134,90 @@ export function floatToPcm16(channels: Float32Array[] | Float64Array[], sampleRa
     }
   }
   return {sampleRate, channels: channels.length, samples}
+}
+
+/** 16-bit PCM audio read on demand, so a long recording need not be held in memory whole. */
+export interface AudioReader {
+  sampleRate: number
+  channels: number
+  /** Sample frames per channel. */
+  length: number
+  /** Interleaved samples of frames `start` … `end` − 1. */
+  read(start: number, end: number): Int16Array
+}
+
+/** An in-memory recording as an AudioReader. */
+export function pcmReader(pcm: Pcm16): AudioReader {
+  return {
+    sampleRate: pcm.sampleRate, channels: pcm.channels, length: pcm.samples.length / pcm.channels,
+    read: (start, end) => pcm.samples.subarray(start * pcm.channels, end * pcm.channels),
+  }
+}
+
+const HEADER_PROBE_BYTES = 64 * 1024
+
+/**
+ * Opens a 16-bit PCM WAV file for reading spans of it (with the checks of parseWav): only its header is read now.
+ * `name` is used in errors. Close it with `close()`.
+ */
+export function openWavFile(file: string, expect: WavExpectation = {}, name = file): AudioReader & {close(): void} {
+  let fd: number
+  try {
+    fd = openSync(file, 'r')
+  } catch (error) {
+    throw new WavError(name, `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
+  }
+  try {
+    const size = fstatSync(fd).size
+    const header = Buffer.alloc(Math.min(size, HEADER_PROBE_BYTES))
+    readSync(fd, header, 0, header.length, 0)
+    const fail = (problem: string) => new WavError(name, problem)
+    const container = header.toString('latin1', 0, 4)
+    if (header.length < 12 || header.toString('latin1', 8, 12) !== 'WAVE' || !['RIFF', 'RIFX', 'RF64'].includes(container)) throw fail('not a readable WAV file (no RIFF/WAVE header)')
+    if (container !== 'RIFF') throw fail(`${container} container; a little-endian RIFF WAV is expected`)
+    let fmt: FmtChunk | undefined
+    let dataOffset = -1
+    let dataBytes = 0
+    for (let at = 12; at + 8 <= header.length; ) {
+      const id = header.toString('latin1', at, at + 4)
+      const chunkSize = header.readUInt32LE(at + 4)
+      if (id === 'fmt ' && at + 24 <= header.length) {
+        fmt = {audioFormat: header.readUInt16LE(at + 8), numChannels: header.readUInt16LE(at + 10), sampleRate: header.readUInt32LE(at + 12), blockAlign: header.readUInt16LE(at + 20), bitsPerSample: header.readUInt16LE(at + 22)}
+      } else if (id === 'data') {
+        dataOffset = at + 8
+        dataBytes = chunkSize
+        break
+      }
+      at += 8 + chunkSize + (chunkSize % 2)
+    }
+    if (fmt === undefined) throw fail('not a readable WAV file (no fmt chunk)')
+    if (dataOffset < 0) throw fail('not a readable WAV file (no data chunk)')
+    if (fmt.audioFormat !== 1 && fmt.audioFormat !== 0xfffe) throw fail(`audio format ${fmt.audioFormat} is not PCM`)
+    if (fmt.bitsPerSample !== 16) throw fail(`${fmt.bitsPerSample}-bit samples; 16-bit PCM expected`)
+    if (fmt.numChannels < 1) throw fail('header declares no channels')
+    if (fmt.blockAlign !== fmt.numChannels * 2) throw fail(`block align ${fmt.blockAlign} does not match ${fmt.numChannels} channels of 16 bits`)
+    if (size - dataOffset < dataBytes) throw fail(`truncated: header declares ${dataBytes} data bytes, file holds ${size - dataOffset}`)
+    if (dataBytes === 0) throw fail('no audio data')
+    if (dataBytes % fmt.blockAlign !== 0) throw fail(`data size ${dataBytes} is not a whole number of ${fmt.numChannels}-channel frames`)
+    if (expect.channels !== undefined && fmt.numChannels !== expect.channels) throw fail(`${fmt.numChannels} channels; the dataset declares ${expect.channels}`)
+    if (expect.sampleRate !== undefined && fmt.sampleRate !== expect.sampleRate) throw fail(`sample rate ${fmt.sampleRate} Hz; the dataset declares ${expect.sampleRate} Hz`)
+    const {numChannels: channels, blockAlign} = fmt
+    return {
+      sampleRate: fmt.sampleRate, channels, length: dataBytes / blockAlign,
+      read(start, end) {
+        const samples = new Int16Array((end - start) * channels)
+        const bytes = new Uint8Array(samples.buffer)
+        for (let done = 0; done < bytes.length; ) {
+          const read = readSync(fd, bytes, done, bytes.length - done, dataOffset + start * blockAlign + done)
+          if (read === 0) throw fail('ended while being read')
+          done += read
+        }
+        return samples
+      },
+      close: () => closeSync(fd),
+    }
+  } catch (error) {
+    closeSync(fd)
+    throw error
+  }
 }

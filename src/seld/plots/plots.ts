@@ -422,8 +422,11 @@ export interface RecordingPicture {
   /** Frames per second of the time axis (sample rate / hop). */
   framesPerSecond: number
   classNames: string[]
-  /** frames × bins values drawn as the spectrogram (e.g. the first channel's normalized magnitude). */
-  spectrogram: {frames: number; bins: number; values: Float32Array}
+  /**
+   * frames × bins values drawn as the spectrogram (e.g. the first channel's normalized magnitude); `frameStep` frames
+   * of the time axis per row when a long recording was pooled (default 1).
+   */
+  spectrogram: {frames: number; bins: number; values: Float32Array; frameStep?: number}
   /** Model output: SED probabilities and DOA vectors. */
   prediction: SeldTracks
   /** Reference activity (0/1) and directions; without it only the prediction is drawn. */
@@ -481,7 +484,7 @@ export function drawRecording(picture: RecordingPicture): Figure {
   const spectrogramAxes = figure.axes({...body, height: 230}, {title: 'Spectrogram (first channel, normalized)', yLabel: 'frequency bin', x: [0, seconds], y: [0, spectrogram.bins], left})
   spectrogramAxes.heatmap(spectrogram.frames, spectrogram.bins, (f, b) => spectrogram.values[f * spectrogram.bins + b], {
     range: percentileRange(spectrogram.values),
-    extent: {x: [0, spectrogram.frames / picture.framesPerSecond], y: [0, spectrogram.bins]},
+    extent: {x: [0, (spectrogram.frames * (spectrogram.frameStep ?? 1)) / picture.framesPerSecond], y: [0, spectrogram.bins]},
   })
 
   const columns = reference ? [{name: 'reference', tracks: reference}, {name: 'prediction', tracks: prediction}] : [{name: 'prediction', tracks: prediction}]

@@ -9,7 +9,7 @@ import {parseDescCsv, type DescEvent} from '../features/labels.js'
 import {loadPredictor, type Predictor} from '../model/trained-model.js'
 import {drawRecording, spectrogramOf} from '../plots/plots.js'
 import {applyScaler, type Scaler} from '../features/scaler.js'
-import type {Pcm16} from '../io/wav.js'
+import {pcmReader, type AudioReader, type Pcm16} from '../io/wav.js'
 
 export {loadPredictor, type Predictor}
 
@@ -23,23 +23,31 @@ export function projectRoot(from = process.cwd()): string {
 
 /** The spectrogram a picture shows (channel 0 of the scaled features, frames × bins) and the per-frame predictions. */
 export interface RecordingFrames {
-  spectrogram: {frames: number; bins: number; values: Float32Array}
+  /** Frames pooled `frameStep` to a column (the maximum), so its size is bounded whatever the recording's length. */
+  spectrogram: {frames: number; bins: number; values: Float32Array; frameStep: number}
   predictions: FramePredictions
 }
 
+/** The most spectrogram columns a picture keeps: longer recordings are pooled in time. */
+export const SPECTROGRAM_COLUMNS = 4096
+
 /**
- * Scaled features of a recording computed as the model asks for them, a few sequences at a time, so memory does not
- * grow with the recording's length beyond its audio, its outputs and the picture's spectrogram (kept in
- * `spectrogram`). Frames past the end read as zeros, as for features read from files. Any length works: a recording
- * shorter than one FFT frame still gives one frame, padded with silence at the end.
+ * Scaled features of a recording computed as the model asks for them, a few sequences at a time, reading only the
+ * audio those need: memory holds a block of audio and features, the per-frame outputs and the picture's spectrogram
+ * (at most SPECTROGRAM_COLUMNS columns), whatever the recording's length. Frames past the end read as zeros, as for
+ * features read from files. Any length works: a recording shorter than one FFT frame still gives one frame, padded
+ * with silence at the end.
  */
-export function pcmSource(pcm: Pcm16, nfft: number, scaler: Scaler, name: string): FrameSource & {spectrogram: RecordingFrames['spectrogram']} {
-  const {hop, bins} = frameGrid(pcm.sampleRate, nfft)
-  const length = pcm.samples.length / pcm.channels
+export function pcmSource(audio: Pcm16 | AudioReader, nfft: number, scaler: Scaler, name: string): FrameSource & {spectrogram: RecordingFrames['spectrogram']} {
+  const reader = 'samples' in audio ? pcmReader(audio) : audio
+  const {hop, bins} = frameGrid(reader.sampleRate, nfft)
+  const {length, channels} = reader
   const frames = Math.max(1, frameCount(length, nfft))
-  const featureChannels = 2 * pcm.channels
+  const featureChannels = 2 * channels
   const frameValues = bins * featureChannels
-  const spectrogram = {frames, bins, values: new Float32Array(frames * bins)}
+  const frameStep = Math.ceil(frames / SPECTROGRAM_COLUMNS)
+  // NaN marks a column no frame has reached yet.
+  const spectrogram = {frames: Math.ceil(frames / frameStep), bins, frameStep, values: new Float32Array(Math.ceil(frames / frameStep) * bins).fill(NaN)}
   return {
     frames, bins, featureChannels, spectrogram,
     async read(start, count, target) {
@@ -48,22 +56,30 @@ export function pcmSource(pcm: Pcm16, nfft: number, scaler: Scaler, name: string
       if (available === 0) return
       // STFT frame i depends on samples i·hop … i·hop + nfft only: a slice gives exactly the frames of the whole.
       const end = Math.min(length, (start + available - 1) * hop + nfft)
-      const slice = {...pcm, samples: pcm.samples.subarray(start * hop * pcm.channels, end * pcm.channels)}
+      const slice = {sampleRate: reader.sampleRate, channels, samples: reader.read(start * hop, end)}
       const features = computeFeatures(slice, nfft, available, name)
       applyScaler(scaler, features, name)
       target.set(features.data)
-      spectrogram.values.set(spectrogramOf(features).values, start * bins)
+      const shown = spectrogramOf(features).values
+      for (let f = 0; f < available; f++) {
+        const column = Math.floor((start + f) / frameStep) * bins
+        for (let b = 0; b < bins; b++) {
+          const value = shown[f * bins + b]
+          const kept = spectrogram.values[column + b]
+          spectrogram.values[column + b] = Number.isNaN(kept) || value > kept ? value : kept
+        }
+      }
     },
   }
 }
 
 /** The spectrogram and per-frame predictions of a whole recording; `name` is used in errors. */
-export async function predictFrames(predictor: Predictor, pcm: Pcm16, name: string, batch = 8): Promise<RecordingFrames> {
+export async function predictFrames(predictor: Predictor, audio: Pcm16 | AudioReader, name: string, batch = 8): Promise<RecordingFrames> {
   const {info} = predictor
   const trainedOn = `the model (trained on ${info.dataset}) expects`
-  if (pcm.channels !== info.channels) throw new Error(`${name}: ${pcm.channels} channels, but ${trainedOn} ${info.channels}`)
-  if (pcm.sampleRate !== info.sampleRate) throw new Error(`${name}: sample rate ${pcm.sampleRate} Hz, but ${trainedOn} ${info.sampleRate} Hz`)
-  const source = pcmSource(pcm, info.nfft, predictor.scaler, name)
+  if (audio.channels !== info.channels) throw new Error(`${name}: ${audio.channels} channels, but ${trainedOn} ${info.channels}`)
+  if (audio.sampleRate !== info.sampleRate) throw new Error(`${name}: sample rate ${audio.sampleRate} Hz, but ${trainedOn} ${info.sampleRate} Hz`)
+  const source = pcmSource(audio, info.nfft, predictor.scaler, name)
   const prediction = await predictRecording(predictor.model, source, batch)
   return {spectrogram: source.spectrogram, predictions: {...prediction, frameSeconds: frameGrid(info.sampleRate, info.nfft).frameSeconds}}
 }
@@ -106,8 +122,8 @@ export interface PredictedFiles {
 }
 
 /** Predicts a recording and writes its events as `<stem>.csv` (or .json) and its picture as `<stem>.png`. */
-export async function predictToFiles(predictor: Predictor, pcm: Pcm16, name: string, stem: string, options: OutputOptions): Promise<PredictedFiles> {
-  const {spectrogram, predictions} = await predictFrames(predictor, pcm, name)
+export async function predictToFiles(predictor: Predictor, audio: Pcm16 | AudioReader, name: string, stem: string, options: OutputOptions): Promise<PredictedFiles> {
+  const {spectrogram, predictions} = await predictFrames(predictor, audio, name)
   const events = framesToEvents(predictions, predictor.info.classes, options.events)
   mkdirSync(dirname(stem), {recursive: true})
   const outputFile = `${stem}.${formatExtension(options.format)}`

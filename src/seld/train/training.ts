@@ -241,6 +241,9 @@ export async function trainSeldnet(run: TrainRun): Promise<TrainResult> {
       fingerprint: run.fingerprint, epoch, bestEpoch, bestScore, staleEpochs, randomState: random.state, records,
     }, improved, state)
   }
+  if (bestEpoch === 0) {
+    throw new Error(`no epoch was trained (epochs ${epochs}, patience ${settings.patience}, max_minutes ${settings.maxMinutes}), so there is no model: both must be at least 1`)
+  }
   if (staleEpochs >= settings.patience) print(`stopped: no better SELD score for ${settings.patience} epochs`)
   print(`best SELD score ${bestScore.toFixed(3)} at epoch ${bestEpoch}`)
   rmSync(run.checkpointDir, {recursive: true, force: true})

@@ -2,7 +2,7 @@ import {createHash} from 'node:crypto'
 import {mkdir, open, readFile, rm, type FileHandle} from 'node:fs/promises'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
-import type {Executor, ExecutorContext, Job, JobResult} from '../executor.js'
+import {CACHE_KEY_ENV, type Executor, type ExecutorContext, type Job, type JobResult} from '../executor.js'
 import {LineTail} from '../line-tail.js'
 import {CoordinatorLock, Ledger, readSubmittedJobs, writeFileAtomically, type SubmittedJob} from './ledger.js'
 import {accountedState, cancel, queryStates, resourceFlags, submit, type JobState} from './scheduler.js'
@@ -192,7 +192,7 @@ export class SlurmExecutor implements Executor {
         // sbatch expands %j to the job id in these names (and reads %% as a literal %).
         stdoutFile: path.join(this.jobsDir.replaceAll('%', '%%'), '%j.out'),
         stderrFile: path.join(this.jobsDir.replaceAll('%', '%%'), '%j.err'),
-        resources: resourceFlags(job.resources, job.id),
+        resources: [...resourceFlags(job.resources, job.id), ...exportCacheKey(job.key)],
         script: this.script,
         args: [this.jobsDir, ...job.argv],
       })
@@ -317,6 +317,15 @@ export class SlurmExecutor implements Executor {
  * The `--executor slurm` factory: state under the project's cache/slurm (which must be on the shared file system);
  * SELDPIPE_SLURM_POLL_MS sets how often squeue is asked (default 5 s).
  */
+/**
+ * sbatch's --export adding the instance's cache key to what the job inherits: everything, unless the site's
+ * SBATCH_EXPORT says otherwise.
+ */
+function exportCacheKey(key: string | undefined, inherited = process.env.SBATCH_EXPORT ?? 'ALL'): string[] {
+  if (key === undefined) return []
+  return [`--export=${inherited.toUpperCase() === 'NONE' ? '' : `${inherited},`}${CACHE_KEY_ENV}=${key}`]
+}
+
 export function createSlurmExecutor(context: ExecutorContext): SlurmExecutor {
   const poll = process.env.SELDPIPE_SLURM_POLL_MS
   const pollMs = poll === undefined || poll === '' ? undefined : Number(poll)
