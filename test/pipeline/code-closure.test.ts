@@ -1,4 +1,4 @@
-import {appendFileSync, writeFileSync} from 'node:fs'
+import {appendFileSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {instanceKey} from '../../src/pipeline/run/assess.js'
@@ -93,6 +93,15 @@ describe('the code closure of a node script', () => {
     writeFileSync(join(dir, 'scripts/lib/helper.js'), `import './unused.js'\nexport const helper = () => 'helped'\n`)
     const key = await new CodeClosures(dir, memo).of('scripts/main.js')
     expect(Object.keys(key!.modules)).toContain('scripts/lib/unused.js')
+  })
+
+  it('finds the packages of a linked code folder where Node finds them: beside its real location', async () => {
+    const real = project()
+    const linked = tempDir()
+    symlinkSync(join(real, 'scripts'), join(linked, 'scripts'))
+    const key = await new CodeClosures(linked, mapMemo()).of('scripts/main.js')
+    expect(key!.packages).toEqual({'fixture-pkg': '1.0.0'})
+    expect(Object.keys(key!.modules)).toContain('scripts/lib/helper.js')
   })
 
   it('records a package that is not installed as such', async () => {

@@ -1,4 +1,4 @@
-import {readFileSync, statSync, type BigIntStats} from 'node:fs'
+import {readFileSync, realpathSync, statSync, type BigIntStats} from 'node:fs'
 import {builtinModules} from 'node:module'
 import {basename, dirname, isAbsolute, join, relative, resolve, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -169,13 +169,16 @@ export class CodeClosures {
     return specifiers
   }
 
-  /** The version in the package.json Node would load `name` from: the nearest node_modules/<name> above `folder`. */
+  /**
+   * The version in the package.json Node would load `name` from: the nearest node_modules/<name> above `folder`, with
+   * symbolic links resolved as Node resolves them (a linked dist/ finds the packages beside its real location).
+   */
   private installedVersion(folder: string, name: string): string {
     const memoKey = `${folder}\0${name}`
     let version = this.versions.get(memoKey)
     if (version !== undefined) return version
     version = NOT_INSTALLED
-    for (let current = folder; ; current = dirname(current)) {
+    for (let current = realpathSync(folder); ; current = dirname(current)) {
       try {
         const manifest = JSON.parse(readFileSync(join(current, 'node_modules', name, 'package.json'), 'utf8')) as {version?: string}
         version = manifest.version ?? 'unversioned'
