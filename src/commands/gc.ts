@@ -1,7 +1,8 @@
 import {Command, Flags} from '@oclif/core'
 import {assessGraph} from '../pipeline/run/assess.js'
 import {loadGraph, openCache, pipelineFlags, reportingPipelineErrors} from '../pipeline/spec/command-flags.js'
-import {applyGc, collectReferences, expansionSource, formatBytes, planGc} from '../pipeline/state/gc.js'
+import formatBytes from 'pretty-bytes'
+import {applyGc, collectReferences, expansionSource, planGc} from '../pipeline/state/gc.js'
 import {acquireLock, describeHolder} from '../pipeline/state/lock.js'
 
 export default class Gc extends Command {

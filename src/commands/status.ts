@@ -1,7 +1,7 @@
 import {Command, Flags} from '@oclif/core'
+import formatBytes from 'pretty-bytes'
 import {assessGraph, formatReason, formatReasons} from '../pipeline/run/assess.js'
 import {loadGraph, openCache, pipelineFlags, reportingPipelineErrors} from '../pipeline/spec/command-flags.js'
-import {formatBytes} from '../pipeline/state/gc.js'
 import {lockHolder} from '../pipeline/state/lock.js'
 import {formatSeconds} from '../pipeline/run/progress.js'
 import {formatGpus} from '../pipeline/run/gpus.js'

@@ -2,7 +2,7 @@ import {existsSync, readdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {Cache} from '../../src/pipeline/state/cache.js'
-import {collectReferences, formatBytes, planGc, type ReferenceSource} from '../../src/pipeline/state/gc.js'
+import {collectReferences, planGc, type ReferenceSource} from '../../src/pipeline/state/gc.js'
 import {cli, ensureBuilt} from './cli.js'
 import {projectFiles, ranSince} from './fixture.js'
 import {useTempDirs} from './helpers.js'
@@ -77,9 +77,5 @@ describe('seldpipe gc', () => {
     } finally {
       await cache.close()
     }
-  })
-
-  it('formats byte counts', () => {
-    expect([0, 999, 1536, 2_250_000, 270e6, 3.1e9].map(formatBytes)).toEqual(['0 B', '999 B', '1.54 kB', '2.25 MB', '270 MB', '3.10 GB'])
   })
 })

@@ -98,16 +98,3 @@ function listOrEmpty(folder: string): string[] {
     return []
   }
 }
-
-const UNITS = ['B', 'kB', 'MB', 'GB', 'TB']
-
-/** 1536 → `1.54 kB` (powers of 1000, as disk tools print them). */
-export function formatBytes(bytes: number): string {
-  let value = bytes
-  let unit = 0
-  while (value >= 1000 && unit < UNITS.length - 1) {
-    value /= 1000
-    unit++
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)} ${UNITS[unit]}`
-}
