@@ -31,11 +31,13 @@ afterEach(() => rmSync(work, {recursive: true, force: true}))
 
 describe('extractDataset on a full disk', () => {
   it.skipIf(!existsSync('/dev/full'))('says "disk full" with the path being written, and leaves nothing', async () => {
-    writeFileSync(path.join(work, 'data', 'wav_ov1_split1_30db.zip'), await zipOf([{name: 'wav_ov1_split1_30db/full.wav', data: Buffer.alloc(200_000, 1)}]))
-    writeFileSync(path.join(work, 'data', 'desc_ov1_split1.zip'), await zipOf([{name: 'desc_ov1_split1/full.csv', data: Buffer.from('x')}]))
+    writeFileSync(path.join(work, 'data', 'ov1_split1.zip'), await zipOf([
+      {name: 'wav_ov1_split1_30db/full.wav', data: Buffer.alloc(200_000, 1)},
+      {name: 'desc_ov1_split1/full.csv', data: Buffer.from('x')},
+    ]))
     const out = path.join(work, 'out')
     await expect(extractDataset({dataset: 'ansim', ov: 1, split: 1, from: path.join(work, 'data'), out, maxBytes: 1e9})).rejects.toThrow(
-      /wav_ov1_split1_30db\.zip: disk full while writing \/.*\/wav\/full\.wav \(extracting 'wav_ov1_split1_30db\/full\.wav'\)/,
+      /ov1_split1\.zip: disk full while writing \/.*\/wav\/full\.wav \(extracting 'wav_ov1_split1_30db\/full\.wav'\)/,
     )
     expect(readdirSync(out)).toEqual([])
   })

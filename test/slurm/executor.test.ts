@@ -135,7 +135,7 @@ describe.skipIf(skipReason !== undefined)('SlurmExecutor on the loopback cluster
   /** Runs `job` under a coordinator in another process, SIGKILLs it once the job executes, and returns its Slurm id. */
   async function submitThenKillCoordinator(job: Job): Promise<string> {
     const coordinator = path.join(dir, 'coordinator.mjs')
-    const executorModule = path.join(repoRoot, 'dist', 'src', 'pipeline', 'slurm', 'executor.js')
+    const executorModule = path.join(repoRoot, 'dist', 'src', 'pipeline', 'executors', 'slurm', 'slurm-executor.js')
     await writeFile(coordinator, `
       import {SlurmExecutor} from ${JSON.stringify(executorModule)}
       const executor = new SlurmExecutor({stateDir: ${JSON.stringify(stateDir)}, pollMs: ${POLL_MS}})
