@@ -7,7 +7,7 @@ import {acquireLock, describeHolder} from '../pipeline/state/lock.js'
 
 export default class Gc extends Command {
   static override description =
-    'Delete cache objects, records and logs that nothing references: neither an instance of the pipeline as expanded (the default matrix, or the --matrix, --params and --set given) in its current state, nor a recorded experiment.'
+    'Delete cache objects, records and logs that nothing references: no instance of the pipeline as expanded (the default matrix, or the --matrix, --params and --set given) in its current state.'
   static override examples = ['<%= config.bin %> gc --dry-run', '<%= config.bin %> gc', '<%= config.bin %> gc --matrix dataset=ansim,resim ov=1,2,3']
   static override flags = {
     ...pipelineFlags,
