@@ -1,11 +1,12 @@
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {BACKEND_PREFERENCES, initBackend, type BackendPreference} from '../src/seld/model/backend.js'
-import {listRecordings, readFeatureFrames} from '../src/seld/train/recordings.js'
+import {listRecordings, predictionWidths, readFeatureFrames} from '../src/seld/train/recordings.js'
+import {outputKindOf} from '../src/seld/model/outputs.js'
 import {datasetSpec, frameGrid} from '../src/seld/features/datasets.js'
 import type {Seld2018Metrics} from '../src/seld/eval/metrics-2018.js'
 import type {EvaluationReport} from '../src/seld/eval/report.js'
-import {drawRecording, drawTrainingCurves, spectrogramOf} from '../src/seld/plots/plots.js'
+import {drawRecording, drawTrainingCurves, spectrogramOf} from '../src/seld/plots/figures.js'
 import {loadPredictor} from '../src/seld/model/trained-model.js'
 import {PREDICT_BATCH, scoreRecordings} from '../src/seld/eval/split-scoring.js'
 import {LOG_FILE, readLog} from '../src/seld/train/training-log.js'
@@ -13,11 +14,20 @@ import {buildDirectoryAtomically} from '../src/seld/io/atomic-files.js'
 import {parseSection} from './params.js'
 import {required, requiredNumber, runStage} from './stage.js'
 
-/** metrics.json: the EvaluationReport `seldpipe metrics` reads, plus the 2018 metrics of every test recording. */
-type Report = EvaluationReport & {perRecording: {name: string; frames: number; seld2018: Seld2018Metrics}[]}
+/**
+ * metrics.json: the EvaluationReport `seldpipe metrics` reads, plus the 2018 metrics of every test recording and what
+ * the model is (its feature and output presets, and the split its best epoch was chosen on).
+ */
+type Report = EvaluationReport & {
+  featureKind: string
+  output: string
+  modelChosenOn: 'validation' | 'test'
+  perRecording: {name: string; frames: number; seld2018: Seld2018Metrics}[]
+}
 
 /**
- * Scores a trained model on the test split: every test recording predicted whole, the published 2018 metrics and the
+ * Scores a trained model once on the test split (its best epoch was chosen on the validation recordings, or on the
+ * test split itself with train.validation: test): every test recording predicted whole, the published 2018 metrics and the
  * DCASE joint metrics over the split (metrics.json), the training curves of the model's log, and a picture of the
  * first test recording (spectrogram, SED and DOA reference vs prediction).
  */
@@ -44,7 +54,7 @@ runStage(
     const {model, info} = await loadPredictor(modelDir)
     const classes = info.classes.length
     if (test[0].classes !== classes) throw new Error(`${test[0].targetsFile}: ${test[0].classes} classes, but the model in ${modelDir} predicts ${classes}`)
-    const aziOnly = model.outputs[1].shape[2] === 2 * classes
+    const aziOnly = predictionWidths(model).doaWidth === 2 * classes
     const grid = frameGrid(info.sampleRate, info.nfft)
     const pictured = test[0]
 
@@ -68,6 +78,10 @@ runStage(
         recordings: test.length,
         frames: test.reduce((n, r) => n + r.frames, 0),
         threshold,
+        featureKind: info.featureKind ?? 'stft',
+        output: outputKindOf(model),
+        // Models trained before the validation split existed were chosen on the test split.
+        modelChosenOn: info.modelChosenOn ?? 'test',
         seld2018: scores.overall,
         joint: scores.joint,
         perRecording: scores.recordings.map(({name, frames, metrics}) => ({name, frames, seld2018: metrics})),

@@ -4,6 +4,9 @@ import {fileURLToPath} from 'node:url'
 import {Ajv} from 'ajv'
 import {firstSchemaProblem, formatProblem, requiringEverything, type JsonSchema} from '../src/pipeline/spec/params-schema.js'
 import type {BackendPreference} from '../src/seld/model/backend.js'
+import type {FeatureKind} from '../src/seld/features/feature-kinds.js'
+import type {OutputKind} from '../src/seld/model/outputs.js'
+import type {ValidationChoice} from '../src/seld/train/validation.js'
 
 /** The sections of params.schema.json as the stages receive them (one JSON argument per section). */
 export interface ModelParams {
@@ -14,6 +17,13 @@ export interface ModelParams {
   dropout: number
   loss_weights: [number, number]
   azi_only: boolean
+  output: OutputKind
+}
+
+export interface FeaturesParams {
+  nfft: number
+  kind: FeatureKind
+  mel_bands: number
 }
 
 export interface TrainParams {
@@ -27,6 +37,8 @@ export interface TrainParams {
   backend: BackendPreference
   quick_test: boolean
   seed: number
+  validation: ValidationChoice
+  validation_fraction: number
 }
 
 export interface EvaluateParams {
@@ -34,6 +46,7 @@ export interface EvaluateParams {
 }
 
 interface Sections {
+  features: FeaturesParams
   model: ModelParams
   train: TrainParams
   evaluate: EvaluateParams

@@ -8,6 +8,8 @@ import {buildSeldnet, type ModelConfig} from '../src/seld/model/model.js'
 import {BEST_DIR, MODEL_JSON, writePredictInfo} from '../src/seld/model/model-folder.js'
 import {SCALER_JSON} from '../src/seld/features/scaler.js'
 import {trainSeldnet, type TrainSettings} from '../src/seld/train/training.js'
+import {holdOutValidation, type ValidationChoice} from '../src/seld/train/validation.js'
+import {DEFAULT_MEL_BANDS, featureShape, featureSpec} from '../src/seld/features/feature-kinds.js'
 import {trainingFingerprint} from '../src/seld/train/fingerprint.js'
 import {parseSection} from './params.js'
 import {reportProgress, required, requiredNumber, runStage} from './stage.js'
@@ -34,6 +36,7 @@ runStage(
     labels: {type: 'string'},
     out: {type: 'string'},
     nfft: {type: 'string'},
+    'feature-config': {type: 'string'},
   },
   async ({values}) => {
     const dataset = datasetSpec(required(values, 'dataset'))
@@ -49,37 +52,65 @@ runStage(
       seqLen: train.seq_len, batch: train.batch, epochs: train.epochs, patience: train.patience,
       maxMinutes: train.max_minutes, lrDecay: train.lr_decay, quickTest: train.quick_test, seed: train.seed,
     }
-    const trainRecordings = listRecordings(features, labels, 'train')
+    const validationChoice: ValidationChoice = train.validation
+    const validationFraction = train.validation_fraction
+    const trainSplit = listRecordings(features, labels, 'train')
     const testRecordings = listRecordings(features, labels, 'test')
-    const {bins, featureChannels, classes} = trainRecordings[0]
+    const {bins, featureChannels, classes} = trainSplit[0]
     const expectedClasses = Object.keys(dataset.classIndex).length
-    if (classes !== expectedClasses) throw new Error(`${trainRecordings[0].targetsFile}: ${classes} classes, but ${dataset.name} has ${expectedClasses}`)
+    if (classes !== expectedClasses) throw new Error(`${trainSplit[0].targetsFile}: ${classes} classes, but ${dataset.name} has ${expectedClasses}`)
     const nfft = requiredNumber(values, 'nfft')
-    const framesPerSecond = featureGrid(dataset, nfft, trainRecordings[0]).metricFramesPerSecond
+    const featureSection = values['feature-config'] === undefined ? undefined : parseSection('features', values['feature-config'] as string, '--feature-config')
+    const spec = featureSpec(nfft, featureSection?.kind ?? 'stft', featureSection?.mel_bands ?? DEFAULT_MEL_BANDS)
+    // The published features' bins tell their FFT size; every kind's shape tells the kind.
+    const framesPerSecond = (spec.kind === 'stft' ? featureGrid(dataset, nfft, trainSplit[0]) : frameGrid(dataset.sampleRate, nfft)).metricFramesPerSecond
+    const [expectedBins, expectedChannels] = featureShape(spec, dataset.channels)
+    if (bins !== expectedBins || featureChannels !== expectedChannels) {
+      throw new Error(
+        `${trainSplit[0].featuresFile}: ${bins} bins × ${featureChannels} channels, but ${spec.kind} features of ${dataset.name} ` +
+          `(nfft ${nfft}) have ${expectedBins} × ${expectedChannels}: were the features computed with another features.kind?`,
+      )
+    }
+    const {train: trainRecordings, validation: validationRecordings} =
+      validationChoice === 'test' ? {train: trainSplit, validation: testRecordings} : holdOutValidation(trainSplit, validationFraction, settings.seed)
 
     const modelConfig: ModelConfig = {
       seqLen: settings.seqLen, bins, channels: featureChannels, classes,
       convFilters: model.conv_filters, poolSizes: model.pool_sizes, rnnUnits: model.rnn_units, fnnUnits: model.fnn_units,
-      dropout: model.dropout, lossWeights: model.loss_weights, aziOnly: model.azi_only, lr: train.lr,
+      dropout: model.dropout, lossWeights: model.loss_weights, aziOnly: model.azi_only, lr: train.lr, output: model.output,
     }
     const backend = await initBackend(train.backend)
     reportProgress(`tfjs backend: ${backend.description}`)
     // Run by the pipeline, the cache key covers every input already; run by hand, the data files are hashed whole.
-    const dataFiles = [...trainRecordings, ...testRecordings].flatMap((recording) => [recording.featuresFile, recording.targetsFile])
-    const fingerprint = trainingFingerprint({dataset: dataset.name, modelConfig, settings, nfft, threshold}, dataFiles, process.env[CACHE_KEY_ENV])
+    const dataFiles = [...trainSplit, ...testRecordings].flatMap((recording) => [recording.featuresFile, recording.targetsFile])
+    const fingerprint = trainingFingerprint(
+      {dataset: dataset.name, modelConfig, settings, nfft, spec, validationChoice, validationFraction, threshold}, dataFiles, process.env[CACHE_KEY_ENV],
+    )
+    const scoredOn = validationChoice === 'test' ? 'test' : 'validation'
 
     console.log(
-      `${dataset.name}: ${trainRecordings.length} train and ${testRecordings.length} test recordings, ` +
-        `${bins} bins × ${featureChannels} channels, ${classes} classes, ${framesPerSecond} frames/s, backend ${backend.description}` +
-        (settings.quickTest ? ' (quick test: 2 epochs of 2 batches)' : ''),
+      `${dataset.name}: ${trainRecordings.length} train, ${scoredOn === 'validation' ? `${validationRecordings.length} validation ` : ''}` +
+        `and ${testRecordings.length} test recordings, ` +
+        `${bins} bins × ${featureChannels} channels (${spec.kind}), ${classes} classes, ${framesPerSecond} frames/s, ` +
+        `output ${modelConfig.output}, backend ${backend.description}` + (settings.quickTest ? ' (quick test: 2 epochs of 2 batches)' : ''),
+    )
+    console.log(
+      scoredOn === 'test'
+        ? 'the best epoch is chosen on the test split, as the published code does (train.validation: test)'
+        : `the best epoch is chosen on ${validationRecordings.length} held-out training recording${validationRecordings.length === 1 ? '' : 's'}: ` +
+          validationRecordings.map((r) => r.name).join(', '),
     )
     // predict and evaluate need the feature settings and the scaler beside the model; written first so that a model
     // being trained is already usable from its best epoch so far.
-    writePredictInfo(out, dataset, nfft, join(features, SCALER_JSON), {backend: backend.name, device: backend.device})
+    writePredictInfo(out, dataset, nfft, join(features, SCALER_JSON), {
+      backend: backend.name, device: backend.device, featureKind: spec.kind, ...(spec.kind === 'stft' ? {} : {melBands: spec.melBands}), output: modelConfig.output, modelChosenOn: scoredOn,
+      ...(scoredOn === 'validation' ? {validationRecordings: validationRecordings.map((r) => r.name)} : {}),
+    })
     const result = await trainSeldnet({
       model: buildSeldnet(modelConfig),
       train: trainRecordings,
-      test: testRecordings,
+      validation: validationRecordings,
+      scoredOn,
       settings,
       scoring: {threshold, framesPerSecond, aziOnly: modelConfig.aziOnly},
       outDir: out,

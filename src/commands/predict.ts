@@ -1,6 +1,6 @@
-import {createWriteStream, mkdtempSync, rmSync} from 'node:fs'
+import {createWriteStream, existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {basename, extname, join} from 'node:path'
+import {basename, extname, join, relative} from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import {Command, Flags} from '@oclif/core'
 import type {BackendPreference} from '../seld/model/backend.js'
@@ -25,29 +25,34 @@ export default class Predict extends Command {
 Each recording is cut into the model's sequences (a recording shorter than one is padded at the end), turned into
 per-frame activities and directions, and the frames into events: a class is active where its activity is above --threshold; active frames
 of a class separated by at most --max-gap seconds form one event; events shorter than --min-duration seconds are
-dropped. An event's direction comes from the mean DOA vector over its frames, its confidence is its mean activity.
+dropped. An event's direction comes from the mean DOA vector over its frames, its confidence is its mean activity;
+its start and end directions average its first and last 0.1 s, and its angular velocity is the angle between them
+over the time between them.
 
-Formats: csv (class,onset,offset,azimuth,elevation,confidence; seconds and degrees), json (an array of those events),
-dcase (DCASE 2019 task 3 output: frame,class,azimuth,elevation per active class and 20 ms frame, class as its index,
+Formats: csv (class,onset,offset,azimuth,elevation,confidence,start_azimuth,start_elevation,end_azimuth,end_elevation,
+angular_velocity; seconds, degrees and °/s: a moving source's track from its start to its end direction), json (an
+array of those events, each with its per-frame track [{time, azimuth, elevation}, ...]), dcase (DCASE 2019 task 3 output: frame,class,azimuth,elevation per active class and 20 ms frame, class as its index,
 integer degrees, no header). <recording>.csv (or .json) and a picture <recording>.png (spectrogram, activity per
 class, DOA tracks) are written into --out, by default beside each input. "-" reads a WAV from stdin (written as
 stdin.csv into --out or the current folder).
 
 Without --model, the model of the project's newest successful train instance, as the pipeline cache recorded it, is
 used (and named); a training still running or killed does not count. A project without a cache uses the newest
-work/*/*/model/best.
+work/*/*/model/best. --model also takes a run id from seldpipe exp show: the model that run was evaluated with,
+restored from the cache when its folder is gone (or under cache/restored/ when its folder holds another model).
 With --reference, each recording's events are compared with its description file: F1 over 1-second segments, and
 the direction error of every annotated event that a predicted event of its class overlaps.`
   static override examples = [
     '<%= config.bin %> predict recording.wav',
     '<%= config.bin %> predict a.wav b.wav --model work/synth-foa/ov1_split1/model --out predictions --format json',
+    '<%= config.bin %> predict recording.wav --model 3f2a9c1',
     'cat recording.wav | <%= config.bin %> predict - --format dcase --out .',
     '<%= config.bin %> predict work/synth-foa/ov1_split1/wav/test_000.wav --reference work/synth-foa/ov1_split1/desc --out predictions',
   ]
   static override usage = 'predict <file.wav...> [--model DIR] [--out DIR] [--threshold 0.5] [--format csv|json|dcase]'
   static override strict = false
   static override flags = {
-    model: Flags.string({description: 'trained model folder (train output or its best/); default: the newest successful train instance\'s'}),
+    model: Flags.string({description: 'trained model folder (train output or its best/), or the id of a recorded run (seldpipe exp show); default: the newest successful train instance\'s'}),
     out: Flags.string({description: 'folder for the outputs (default: beside each input; the current folder for stdin)'}),
     threshold: Flags.string({default: String(DEFAULT_EVENT_OPTIONS.threshold), description: 'activity above which a class is active, in (0, 1)'}),
     format: Flags.string({default: 'csv', options: [...EVENT_FORMATS], description: 'output format'}),
@@ -90,13 +95,16 @@ the direction error of every annotated event that a predicted event of its class
 
     let predictor
     try {
-      const modelDir = flags.model ?? (await defaultModelDir(projectRoot(), latestModelDir, (line) => this.logToStderr(line)))
+      const modelDir = flags.model === undefined
+        ? await defaultModelDir(projectRoot(), latestModelDir, (line) => this.logToStderr(line))
+        : await this.modelFolder(flags.model, projectRoot())
       await initBackend(flags.backend as BackendPreference, (line) => this.logToStderr(line))
       predictor = await loadPredictor(modelDir)
     } catch (error) {
       this.error((error as Error).message, {exit: 1})
     }
-    this.logToStderr(`model: ${predictor.dir} (${predictor.info.dataset}, nfft ${predictor.info.nfft}, ${predictor.info.classes.length} classes)`)
+    const {info} = predictor
+    this.logToStderr(`model: ${predictor.dir} (${info.dataset}, ${info.featureKind ?? 'stft'} features, nfft ${info.nfft}, ${info.output ?? 'seldnet'} output, ${info.classes.length} classes)`)
 
     let failures = 0
     for (const [i, input] of inputs.entries()) {
@@ -106,7 +114,7 @@ the direction error of every annotated event that a predicted event of its class
         // Read a block at a time as the model needs it.
         if (input === '-') copied = await stdinToFile()
         const audio = (opened = input === '-' ? openWavFile(copied!.file, {}, STDIN_NAME) : openWavFile(input))
-        const annotated = flags.reference === undefined ? undefined : readAnnotations(flags.reference, basename(input, extname(input)), predictor.info.classes)
+        const annotated = flags.reference === undefined ? undefined : readAnnotations(flags.reference, basename(input, extname(input)), predictor.info.classes, predictor.info.dataset)
         const result = await predictToFiles(predictor, audio, input === '-' ? STDIN_NAME : input, stems[i], {format, events, plot: flags.plot})
         this.log(`${input}: ${result.events.length} event${result.events.length === 1 ? '' : 's'} → ${[result.outputFile, result.pictureFile].filter(Boolean).join(', ')}`)
         if (annotated) this.log(`  ${describeScore(scoreEvents(result.events, annotated, audio.length / audio.sampleRate))}`)
@@ -119,6 +127,16 @@ the direction error of every annotated event that a predicted event of its class
       }
     }
     if (failures > 0) this.error(`${failures} of ${inputs.length} recordings failed`, {exit: 1})
+  }
+
+  /** A folder as given, or the train out of a recorded run when the flag is a run id rather than a path. */
+  private async modelFolder(model: string, root: string): Promise<string> {
+    if (existsSync(model) || !/^[0-9a-f]{4,64}$/.test(model)) return model
+    const {withRuns, recordedOuts} = await import('../pipeline/state/records.js')
+    const fail = (message: string): never => this.error(message, {exit: 2})
+    const [folder] = await withRuns(join(root, 'pipeline.yaml'), [model], fail, ([run], cache) => recordedOuts(cache, root, run, 'train'))
+    this.logToStderr(`run ${model}: model ${relative(process.cwd(), folder) || '.'}`)
+    return folder
   }
 }
 

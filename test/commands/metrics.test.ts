@@ -1,11 +1,13 @@
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {Seld2018Metrics} from '../../src/seld/eval/metrics-2018.js'
 import type {EvaluationReport} from '../../src/seld/eval/report.js'
+import {Cache} from '../../src/pipeline/state/cache.js'
+import {flattenMetrics, RunRecords} from '../../src/pipeline/state/records.js'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 const cli = path.join(repoRoot, 'bin', 'run.js')
@@ -24,22 +26,32 @@ function seld2018(er: number, doaDegrees: number, seldScore: number): Seld2018Me
   }
 }
 
-function writeReport(root: string, dataset: string, ov: number, split: number, report: EvaluationReport | string): void {
-  const folder = path.join(root, 'work', dataset, `ov${ov}_split${split}`, 'eval')
-  mkdirSync(folder, {recursive: true})
-  writeFileSync(path.join(folder, 'metrics.json'), typeof report === 'string' ? report : JSON.stringify(report))
+let recorded = 0
+/** Records an evaluate result as a run of the pipeline would (the records are what metrics reads). */
+async function recordReport(root: string, dataset: string, ov: number, split: number, report: EvaluationReport | Record<string, unknown>, stage = 'evaluate'): Promise<void> {
+  const vars = {dataset, ov: String(ov), split: String(split)}
+  const file = `work/${dataset}/ov${ov}_split${split}/eval/metrics.json`
+  const key = (++recorded).toString(16).padStart(64, '0')
+  const cache = new Cache(path.join(root, 'cache'))
+  await new RunRecords(cache).put({
+    key, instance: `${stage}@dataset=${dataset},ov=${ov},split=${split}`, stage, vars, params: {}, lineage: [{id: stage, stage, key}],
+    finishedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, recorded)).toISOString(), metrics: {[file]: flattenMetrics(report as Record<string, unknown>)},
+  })
+  await cache.close()
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   if (!existsSync(path.join(repoRoot, 'dist', 'src', 'commands', 'metrics.js'))) throw new Error('build first: npx tsc -p .')
   project = mkdtempSync(path.join(tmpdir(), 'seldpipe-metrics-'))
   writeFileSync(path.join(project, 'pipeline.yaml'), 'version: 1\n')
   const joint = {er20: 0.25, f20: 0.8, leCd: 12, lrCd: 0.9, seldScore: 0.2, classwise: {f20: [], leCd: [], lrCd: []}}
-  writeReport(project, 'ansim', 1, 1, {dataset: 'ansim', seld2018: seld2018(0.1, 10, 0.1), joint})
-  writeReport(project, 'ansim', 1, 2, {dataset: 'ansim', seld2018: seld2018(0.3, 20, 0.3), joint: {...joint, leCd: 16}})
-  writeReport(project, 'ansim', 2, 1, {seld2018: seld2018(0.5, 30, 0.4)})
-  // Not a cell folder: ignored.
-  mkdirSync(path.join(project, 'work', 'ansim', 'scratch', 'eval'), {recursive: true})
+  // An older result of ansim ov1 split1: replaced by the newer one.
+  await recordReport(project, 'ansim', 1, 1, {dataset: 'ansim', seld2018: seld2018(0.9, 90, 0.9), joint})
+  await recordReport(project, 'ansim', 1, 1, {dataset: 'ansim', seld2018: seld2018(0.1, 10, 0.1), joint})
+  await recordReport(project, 'ansim', 1, 2, {dataset: 'ansim', seld2018: seld2018(0.3, 20, 0.3), joint: {...joint, leCd: 16}})
+  await recordReport(project, 'ansim', 2, 1, {seld2018: seld2018(0.5, 30, 0.4)})
+  // Metrics of another kind: not an evaluate result.
+  await recordReport(project, 'ansim', 3, 1, {loss: 0.2}, 'train')
 })
 afterAll(() => rmSync(project, {recursive: true, force: true}))
 
@@ -60,7 +72,8 @@ describe('seldpipe metrics', () => {
     expect(run.code, run.stderr).toBe(0)
     const {results, means} = JSON.parse(run.stdout)
     expect(results.map((r: {dataset: string; ov: number; split: number}) => [r.dataset, r.ov, r.split])).toEqual([['ansim', 1, 1], ['ansim', 1, 2], ['ansim', 2, 1]])
-    expect(results[0].file).toBe(path.join('work', 'ansim', 'ov1_split1', 'eval', 'metrics.json'))
+    expect(results[0].file).toBe('work/ansim/ov1_split1/eval/metrics.json')
+    expect(results[0].id).toBe('0000000')
     expect(results[2].joint).toBeUndefined()
     expect(means).toHaveLength(1)
     expect(means[0].splits).toEqual([1, 2])
@@ -74,23 +87,12 @@ describe('seldpipe metrics', () => {
     const run = metricsCommand(empty)
     rmSync(empty, {recursive: true, force: true})
     expect(run.code, run.stderr).toBe(0)
-    expect(run.stdout).toMatch(/No evaluate results yet/)
+    expect(run.stdout).toMatch(/No evaluate results recorded yet/)
   })
 
-  it('names the file for a missing pipeline or a broken metrics.json', () => {
+  it('names the file for a missing pipeline', () => {
     const missing = metricsCommand(project, '--pipeline', 'nowhere.yaml')
-    expect(missing.code).not.toBe(0)
+    expect(missing.code).toBe(2)
     expect(missing.stderr).toMatch(/nowhere\.yaml: no such pipeline file/)
-    const broken = mkdtempSync(path.join(tmpdir(), 'seldpipe-metrics-broken-'))
-    writeFileSync(path.join(broken, 'pipeline.yaml'), 'version: 1\n')
-    writeReport(broken, 'resim', 3, 1, JSON.stringify({seld2018: {er: 'high'}}))
-    const run = metricsCommand(broken)
-    writeReport(broken, 'resim', 3, 1, '{"seld2018": ')
-    const truncated = metricsCommand(broken)
-    rmSync(broken, {recursive: true, force: true})
-    expect(run.code).not.toBe(0)
-    expect(run.stderr).toMatch(/resim\/ov3_split1\/eval\/metrics\.json: seld2018\.er is missing or not a number/)
-    expect(truncated.code).not.toBe(0)
-    expect(truncated.stderr).toMatch(/metrics\.json: not readable JSON/)
   })
 })

@@ -23,8 +23,8 @@ function predict(args: string[], options: {cwd?: string; input?: Uint8Array} = {
 }
 
 const SAMPLES = 22100
-const HEADER = 'class,onset,offset,azimuth,elevation,confidence'
-const phoneRow = (samples: number) => `phone,0,${Number(((framesOf(samples) - 1) * FRAME_SECONDS).toFixed(3))},60,20,0.9`
+const HEADER = 'class,onset,offset,azimuth,elevation,confidence,start_azimuth,start_elevation,end_azimuth,end_elevation,angular_velocity'
+const phoneRow = (samples: number) => `phone,0,${Number(((framesOf(samples) - 1) * FRAME_SECONDS).toFixed(3))},60,20,0.9,60,20,60,20,0`
 
 beforeAll(async () => {
   if (!existsSync(path.join(repoRoot, 'dist', 'src', 'commands', 'predict.js'))) throw new Error('build first: npx tsc -p .')
@@ -57,14 +57,28 @@ describe('seldpipe predict', () => {
   it('writes json and dcase into --out, creating it', () => {
     const out = at('out-formats')
     expect(predict(['audio/rec.wav', '--model', model, '--out', out, '--format', 'json', '--no-plot']).code).toBe(0)
-    expect(JSON.parse(readFileSync(path.join(out, 'rec.json'), 'utf8'))).toEqual([
-      {class: 'phone', onset: 0, offset: Number(((framesOf(SAMPLES) - 1) * FRAME_SECONDS).toFixed(3)), azimuth: 60, elevation: 20, confidence: 0.9},
-    ])
+    const frames = framesOf(SAMPLES)
+    expect(JSON.parse(readFileSync(path.join(out, 'rec.json'), 'utf8'))).toEqual([{
+      class: 'phone', onset: 0, offset: Number(((frames - 1) * FRAME_SECONDS).toFixed(3)), azimuth: 60, elevation: 20, confidence: 0.9,
+      start_azimuth: 60, start_elevation: 20, end_azimuth: 60, end_elevation: 20, angular_velocity: 0,
+      track: Array.from({length: frames}, (_, f) => ({time: Number((f * FRAME_SECONDS).toFixed(3)), azimuth: 60, elevation: 20})),
+    }])
     expect(readdirSync(out)).toEqual(['rec.json'])
     expect(predict(['audio/rec.wav', '--model', model, '--out', out, '--format', 'dcase', '--no-plot']).code).toBe(0)
     const rows = readFileSync(path.join(out, 'rec.csv'), 'utf8').trim().split('\n')
     // The event lasts 0 … 0.4999 s: the DCASE frames starting at 0, 0.02, … 0.48 s.
     expect(rows).toEqual(Array.from({length: 25}, (_, j) => `${j},3,60,20`))
+  })
+
+  it('predicts with a multi-ACCDOA model on log-mel and intensity-vector features as with the published one', async () => {
+    const presetModel = at('work', 'synth-foa', 'ov1_split3', 'model')
+    await saveFixedModel(presetModel, {classIndex: 3, activity: 0.9, azimuth: 60, elevation: 20}, {output: 'multi_accdoa', featureKind: 'logmel_iv'})
+    const out = at('out-preset')
+    const run = predict(['audio/rec.wav', '--model', presetModel, '--out', out])
+    expect(run.stderr).toContain(`model: ${path.join(presetModel, 'best')} (synth-foa, logmel_iv features, nfft 64, multi_accdoa output, 11 classes)`)
+    expect(run.code).toBe(0)
+    expect(readFileSync(path.join(out, 'rec.csv'), 'utf8')).toBe(`${HEADER}\n${phoneRow(SAMPLES)}\n`)
+    expect(readFileSync(path.join(out, 'rec.png')).subarray(1, 4).toString()).toBe('PNG')
   })
 
   it('reads a WAV from stdin with -, writing stdin.csv into --out', () => {
@@ -97,7 +111,7 @@ describe('seldpipe predict', () => {
     // A recording shorter than one FFT frame gives one frame: a zero-length event, kept only with --min-duration 0.
     writeNoiseWav(at('audio', 'tiny.wav'), 40)
     expect(predict(['audio/tiny.wav', '--model', model, '--out', out, '--no-plot', '--min-duration', '0']).code).toBe(0)
-    expect(readFileSync(path.join(out, 'tiny.csv'), 'utf8')).toBe(`${HEADER}\nphone,0,0,60,20,0.9\n`)
+    expect(readFileSync(path.join(out, 'tiny.csv'), 'utf8')).toBe(`${HEADER}\nphone,0,0,60,20,0.9,60,20,60,20,0\n`)
   })
 
   it('names the file with the wrong channel count or sample rate, predicts the others, and exits 1', () => {

@@ -33,4 +33,26 @@ describe('the repository pipeline.yaml', () => {
       for (const argument of instances[0].argv) if (argument.startsWith('{')) expect(() => JSON.parse(argument)).not.toThrow()
     }
   })
+
+  it('reruns the stages a preset key reaches and no others: features.kind reaches features and train, model.output and train.validation only train', async () => {
+    const instanceParams = async (set: string[]) => {
+      const graph = buildGraph(await loadPipeline(join(repoRoot, 'pipeline.yaml'), {set}))
+      return Object.fromEntries(graph.instances.map((instance) => [instance.stage.name, JSON.stringify(instance.params)]))
+    }
+    const base = await instanceParams([])
+    const changed = async (set: string) => {
+      const other = await instanceParams([set])
+      return Object.keys(base).filter((stage) => base[stage] !== other[stage]).sort()
+    }
+    expect(await changed('features.kind=logmel_iv')).toEqual(['features', 'train'])
+    expect(await changed('features.mel_bands=32')).toEqual(['features', 'train'])
+    expect(await changed('model.output=accdoa')).toEqual(['train'])
+    expect(await changed('train.validation=test')).toEqual(['train'])
+    expect(await changed('train.validation_fraction=0.2')).toEqual(['train'])
+    // The features stage gets the kind on its command line, the train stage the whole features section.
+    const graph = buildGraph(await loadPipeline(join(repoRoot, 'pipeline.yaml'), {set: ['features.kind=logmel_iv']}))
+    const argv = (stage: string) => graph.instances.find((instance) => instance.stage.name === stage)!.argv
+    expect(argv('features').join(' ')).toContain('--kind logmel_iv --mel-bands 64')
+    expect(JSON.parse(argv('train')[argv('train').indexOf('--feature-config') + 1])).toEqual({nfft: 512, kind: 'logmel_iv', mel_bands: 64})
+  })
 })

@@ -3,9 +3,12 @@ import {checkOverlap, DATASETS, datasetSpec, frameGrid, publishedSplit, recordin
 import {labelGrid} from '../../src/seld/features/labels.js'
 
 describe('the dataset table', () => {
-  it('holds the five published datasets with their Zenodo records, and the synthetic ones without', () => {
+  it('holds the seven published datasets with their Zenodo records, and the synthetic ones without', () => {
     const records = Object.fromEntries(Object.values(DATASETS).filter((d) => !d.synthetic).map((d) => [d.name, d.zenodoRecord]))
-    expect(records).toEqual({ansim: 1237703, resim: 1237707, cansim: 1237752, cresim: 1237754, real: 1237793})
+    expect(records).toEqual({ansim: 1237703, resim: 1237707, cansim: 1237752, cresim: 1237754, real: 1237793, mansim: 2636586, mreal: 2636594})
+    // The moving-source sets: Ambisonic, MANSIM with the DCASE 2016 classes, MREAL with REAL's dictionary.
+    expect(datasetSpec('mansim')).toMatchObject({kind: 'foa', channels: 4, room: 'anechoic', moving: true, classIndex: datasetSpec('ansim').classIndex})
+    expect(datasetSpec('mreal')).toMatchObject({kind: 'foa', channels: 4, room: 'reverberant', moving: true, classIndex: datasetSpec('real').classIndex})
     expect(Object.values(DATASETS).filter((d) => d.synthetic).every((d) => d.zenodoRecord === undefined)).toBe(true)
     expect(datasetSpec('cresim')).toMatchObject({channels: 8, sampleRate: 44100, seconds: 30, kind: 'mic', room: 'reverberant'})
     expect(Object.keys(datasetSpec('real').classIndex)).toHaveLength(8)

@@ -3,7 +3,7 @@ import {splitTargets} from '../../src/seld/train/recordings.js'
 import {classNames, datasetSpec} from '../../src/seld/features/datasets.js'
 import {labelGrid, labelMatrix, labelToTargets, parseDescCsv, type DescEvent} from '../../src/seld/features/labels.js'
 import {
-  angleBetween, CSV_HEADER, eventsToCsv, scoreEvents, type SoundEvent, eventsToDcase, eventsToJson, framesToEvents, meanDirection, type EventOptions, type FramePredictions,
+  angleBetween, CSV_HEADER, eventEnds, eventTrack, eventsToCsv, scoreEvents, type SoundEvent, eventsToDcase, eventsToJson, framesToEvents, meanDirection, type EventOptions, type FramePredictions,
 } from '../../src/seld/predict/events.js'
 import {readConformance} from '../conformance.js'
 
@@ -154,6 +154,40 @@ describe('events from the network targets of a description file', () => {
   })
 })
 
+describe('event tracks', () => {
+  const c = (deg: number) => Math.cos((deg * Math.PI) / 180)
+  const s = (deg: number) => Math.sin((deg * Math.PI) / 180)
+
+  it('gives a moving event its start and end directions and its mean angular velocity', () => {
+    // 2 s at 10 ms frames, azimuth from 170° through ±180° to −110° (40 °/s), elevation 10°.
+    const {p, set} = predictions(260)
+    for (let f = 30; f <= 229; f++) set(f, f, 1, 0.9, [c(10) * c(170 + 0.4 * (f - 30)), c(10) * s(170 + 0.4 * (f - 30)), s(10)])
+    const [event] = framesToEvents(p, NAMES, OPTIONS)
+    expect(event).toMatchObject({className: 'speech', firstFrame: 30, lastFrame: 229})
+    // Each end averages 0.1 s = 10 frames: their centres are 4.5 frames in, 1.8° along the path.
+    expect(event.start.azimuth).toBeCloseTo(171.8, 1)
+    expect(event.end.azimuth).toBeCloseTo(-112.2, 1)
+    expect(event.start.elevation).toBeCloseTo(10, 1)
+    // The great-circle angle between the ends over the 1.9 s between their centres: a little under 40 °/s at 10° elevation.
+    expect(event.angularVelocity).toBeCloseTo(angleBetween(event.start, event.end) / 1.9, 6)
+    expect(event.angularVelocity).toBeGreaterThan(38)
+    expect(event.angularVelocity).toBeLessThan(40)
+    const track = eventTrack(p, event)
+    expect(track).toHaveLength(200)
+    expect(track[0].time).toBeCloseTo(0.3, 12)
+    expect(track[0].azimuth).toBeCloseTo(170, 4)
+    expect(track[199].azimuth).toBeCloseTo(-110.4, 4)
+  })
+
+  it('gives a still event equal ends and no velocity, and a one-frame event its own direction', () => {
+    const {p, set} = predictions(100)
+    set(10, 40, 0, 0.9, [0, 1, 0])
+    const [still] = framesToEvents(p, NAMES, OPTIONS)
+    expect(still.angularVelocity).toBeCloseTo(0, 6)
+    expect(eventEnds(p, 0, 70, 70)).toEqual({start: eventEnds(p, 0, 70, 70).end, end: eventEnds(p, 0, 70, 70).start, angularVelocity: 0})
+  })
+})
+
 describe('event formats', () => {
   function twoEvents() {
     const {p, set} = predictions(100)
@@ -164,16 +198,19 @@ describe('event formats', () => {
 
   it('csv: the documented header, one row per event, seconds, degrees and confidence rounded', () => {
     const {events} = twoEvents()
-    expect(eventsToCsv(events)).toBe(`${CSV_HEADER}\nknock,0.1,0.29,90,0,0.8\nspeech,0.5,0.69,90,45,0.612\n`)
-    expect(CSV_HEADER).toBe('class,onset,offset,azimuth,elevation,confidence')
+    expect(eventsToCsv(events)).toBe(`${CSV_HEADER}\nknock,0.1,0.29,90,0,0.8,90,0,90,0,0\nspeech,0.5,0.69,90,45,0.612,90,45,90,45,0\n`)
+    expect(CSV_HEADER).toBe('class,onset,offset,azimuth,elevation,confidence,start_azimuth,start_elevation,end_azimuth,end_elevation,angular_velocity')
     expect(eventsToCsv([])).toBe(`${CSV_HEADER}\n`)
   })
 
-  it('json: an array of events with the csv fields', () => {
-    const {events} = twoEvents()
-    expect(JSON.parse(eventsToJson(events))).toEqual([
-      {class: 'knock', onset: 0.1, offset: 0.29, azimuth: 90, elevation: 0, confidence: 0.8},
-      {class: 'speech', onset: 0.5, offset: 0.69, azimuth: 90, elevation: 45, confidence: 0.612},
+  it('json: an array of events with the csv fields and the per-frame track', () => {
+    const {p, events} = twoEvents()
+    const ends = (azimuth: number, elevation: number) => ({start_azimuth: azimuth, start_elevation: elevation, end_azimuth: azimuth, end_elevation: elevation, angular_velocity: 0})
+    const track = (first: number, last: number, azimuth: number, elevation: number) =>
+      Array.from({length: last - first + 1}, (_, i) => ({time: Number(((first + i) * FRAME).toFixed(3)), azimuth, elevation}))
+    expect(JSON.parse(eventsToJson(events, p))).toEqual([
+      {class: 'knock', onset: 0.1, offset: 0.29, azimuth: 90, elevation: 0, confidence: 0.8, ...ends(90, 0), track: track(10, 29, 90, 0)},
+      {class: 'speech', onset: 0.5, offset: 0.69, azimuth: 90, elevation: 45, confidence: 0.612, ...ends(90, 45), track: track(50, 69, 90, 45)},
     ])
   })
 
@@ -204,6 +241,7 @@ describe('event formats', () => {
 describe('scoreEvents', () => {
   const predicted = (classIndex: number, onset: number, offset: number, azimuth: number): SoundEvent => ({
     classIndex, className: NAMES[classIndex] ?? 'other', firstFrame: 0, lastFrame: 0, onset, offset, azimuth, elevation: 0, confidence: 1,
+    start: {azimuth, elevation: 0}, end: {azimuth, elevation: 0}, angularVelocity: 0,
   })
   const annotated = (classColumn: number, start: number, end: number, azimuth: number): DescEvent => ({
     line: 2, className: 'x', classColumn, start, end, azimuth, elevation: 0,
@@ -224,6 +262,13 @@ describe('scoreEvents', () => {
     expect(score.annotated).toBe(3)
     expect(score.directionErrors.map((e) => Number(e.toFixed(9)))).toEqual([10, 20])
     expect(score.medianDirectionError).toBeCloseTo(15, 9)
+  })
+
+  it('compares a moving annotated source at the middle of its path', () => {
+    // 2 s at 20 °/s along the horizon from 0° towards 90°: halfway it is at 20°.
+    const moving: DescEvent = {...annotated(0, 1, 3, 0), motion: {kind: 'great-circle', azimuthTowards: 90, elevationTowards: 0, angularVelocity: 20}}
+    const score = scoreEvents([predicted(0, 1, 3, 25)], [moving], 4)
+    expect(score.directionErrors[0]).toBeCloseTo(5, 9)
   })
 
   it('has no median when no annotated event is found', () => {

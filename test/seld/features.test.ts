@@ -1,5 +1,5 @@
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, readdirSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
@@ -132,8 +132,8 @@ describe('extractFeatureFiles', () => {
 
 // The compiled stage and command, as the pipeline and users run them (`npm test` builds first).
 describe('features stage and command', () => {
-  const stage = (wavDir: string) =>
-    spawnSync('node', [path.join(repoRoot, 'dist/stages/features.js'), '--dataset', 'ansim', '--nfft', '1024', '--wav', wavDir, '--out', path.join(work(), 'features')], {encoding: 'utf8'})
+  const stage = (wavDir: string, ...args: string[]) =>
+    spawnSync('node', [path.join(repoRoot, 'dist/stages/features.js'), '--dataset', 'ansim', '--nfft', '1024', '--wav', wavDir, '--out', path.join(work(), 'features'), ...args], {encoding: 'utf8'})
 
   it('writes a fixed-length feature file per recording on worker threads, as one thread computes it', () => {
     mkdirSync(path.join(work(), 'wav'))
@@ -149,6 +149,24 @@ describe('features stage and command', () => {
       expect(features.shape).toEqual([frames, 512, 8])
       expect(Buffer.from(features.data.buffer).equals(Buffer.from(computeFeatures(pcm, 1024, frames).data.buffer))).toBe(true)
     }
+  })
+
+  it('computes the feature kind asked for, and refuses one that does not fit the dataset before reading anything', () => {
+    mkdirSync(path.join(work(), 'wav'))
+    const pcm = recording(4, 44100, 0.5, 3)
+    writeFileSync(path.join(work(), 'wav', 'train_0.wav'), encodeWav(pcm))
+    const run = stage(path.join(work(), 'wav'), '--kind', 'logmel_iv', '--mel-bands', '32')
+    expect(run.stderr).toBe('')
+    expect(run.stdout).toContain('logmel_iv features of 1 recordings')
+    const frames = frameCount(30 * 44100, 1024)
+    const features = readNpy(path.join(work(), 'features', 'train_0.npy'))
+    expect(features.shape).toEqual([frames, 32, 7])
+    expect(Buffer.from(features.data.buffer).equals(Buffer.from(computeFeatures(pcm, {kind: 'logmel_iv', nfft: 1024, melBands: 32}, frames).data.buffer))).toBe(true)
+    rmSync(path.join(work(), 'features'), {recursive: true})
+    const arrays = spawnSync('node', [path.join(repoRoot, 'dist/stages/features.js'), '--dataset', 'cansim', '--nfft', '1024', '--kind', 'logmel_iv', '--wav', path.join(work(), 'wav'), '--out', path.join(work(), 'features')], {encoding: 'utf8'})
+    expect(arrays.status).toBe(1)
+    expect(arrays.stderr).toBe('error: cansim: logmel_iv features need first-order Ambisonics (4 channels W, Y, Z, X), got 8 channels\n')
+    expect(readdirSync(work())).toEqual(['wav'])
   })
 
   it('fails on a recording of the wrong format, naming it, and leaves no features folder', () => {
@@ -185,6 +203,9 @@ describe('features stage and command', () => {
     const fixed = cli('--nfft', '256', '--out', path.join(work(), 'fixed.npy'), '--seconds', '2')
     expect(fixed.status).toBe(0)
     expect(readNpy(path.join(work(), 'fixed.npy')).shape).toEqual([frameCount(32000, 256), 128, 6])
+    const gcc = cli('--nfft', '256', '--kind', 'logmel_gcc', '--mel-bands', '16', '--out', path.join(work(), 'gcc.npy'))
+    expect(gcc.stderr).toBe('')
+    expect(readNpy(path.join(work(), 'gcc.npy')).shape).toEqual([frameCount(8000, 256), 16, 3 + 3])
     const bad = cli('--out', path.join(work(), 'bad.npy'), '--seconds', 'soon')
     expect(bad.status).toBe(1)
     expect(bad.stderr).toMatch(/--seconds must be a positive number/)

@@ -9,17 +9,10 @@ import {
   xyzToAzimuthElevation,
 } from '../../src/seld/features/labels.js'
 import {readNpy} from '../../src/seld/io/npy.js'
-import {readConformance, repoRoot} from '../conformance.js'
+import {readConformance, repoRoot, type LabelsVector} from '../conformance.js'
 
 
-interface LabelsCase {
-  nfft: number
-  nb_frames: number
-  class_index: Record<string, number>
-  desc_csv: string
-  expected_sed: number[][]
-  expected_doa_deg: number[][]
-}
+type LabelsCase = LabelsVector
 const cases = ['labels_a_nfft512.json', 'labels_a_nfft1024.json'].map(
   (file) => [file, readConformance<LabelsCase>(file)] as const,
 )

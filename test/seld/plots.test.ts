@@ -2,7 +2,8 @@ import {mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {drawRecording, drawTrainingCurves, Figure, niceTicks, percentileRange, viridis, type CurvePoint} from '../../src/seld/plots/plots.js'
+import {Figure, niceTicks, percentileRange, viridis} from '../../src/seld/plots/canvas.js'
+import {drawRecording, drawTrainingCurves, trackLines, type CurvePoint} from '../../src/seld/plots/figures.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'seld-plots-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
@@ -104,5 +105,78 @@ describe('drawRecording', () => {
       title: 'prediction', framesPerSecond: 50, classNames, spectrogram, prediction: {sed, doa: aziDoa}, threshold: 0.5, aziOnly: true,
     }).png()
     expect(pngSize(png)).toEqual({width: 1400, height: 40 + 230 + 150 + 230})
+  })
+})
+
+/** Longest horizontal run of pixels within 60 (RGB distance) of `colour`, and how many there are, in rows from … to. */
+async function longestRuns(bytes: Buffer, colour: [number, number, number], rows?: {from: number; to: number}): Promise<{horizontal: number; pixels: number}> {
+  const {loadImage, createCanvas} = await import('@napi-rs/canvas')
+  const image = await loadImage(bytes)
+  const canvas = createCanvas(image.width, image.height)
+  const ctx = canvas.getContext('2d')
+  ctx.drawImage(image, 0, 0)
+  const {data, width, height} = ctx.getImageData(0, 0, image.width, image.height)
+  const near = (x: number, y: number) => {
+    const i = 4 * (y * width + x)
+    return Math.hypot(data[i] - colour[0], data[i + 1] - colour[1], data[i + 2] - colour[2]) < 60
+  }
+  let horizontal = 0
+  let pixels = 0
+  for (let y = rows?.from ?? 0; y < (rows?.to ?? height); y++) {
+    let run = 0
+    for (let x = 0; x < width; x++) {
+      horizontal = Math.max(horizontal, (run = near(x, y) ? run + 1 : 0))
+      if (run > 0) pixels++
+    }
+  }
+  return {horizontal, pixels}
+}
+
+describe('tracks in drawRecording', () => {
+  it('joins consecutive active frames, breaking at gaps, jumps and azimuth wraps, and marks each start', () => {
+    const time = [0, 1, 2, 3, 4, 5, 6, 7]
+    const azimuth = [170, 178, -176, NaN, 10, 20, 180, NaN]
+    const elevation = [0, 0, 0, NaN, 30, 30, 60, NaN]
+    const track = trackLines(time, {azimuth, elevation}, 'azimuth')
+    // 178° → −176° is a 6° step across the wrap: the same track, its line broken; 20°, 30° → 180°, 60° is a jump.
+    expect(track.x).toEqual([NaN, 0, 1, NaN, 2, NaN, 4, 5, NaN, 6])
+    expect(track.y).toEqual([NaN, 170, 178, NaN, -176, NaN, 10, 20, NaN, 180])
+    // The lone frame at 6 s gets no start marker.
+    expect([track.startX, track.startY]).toEqual([[0, 4], [170, 10]])
+    // Elevation never wraps.
+    const up = trackLines([0, 1, 2], {azimuth: [0, 0, 0], elevation: [80, 89, 80]}, 'elevation')
+    expect(up.x).toEqual([NaN, 0, 1, 2])
+    expect(up.startX).toEqual([0])
+  })
+
+  // Few frames over a wide panel: single frames are 3-pixel dots far apart; only track lines join them.
+  const frames = 40
+  const picture = (azimuthOf: (f: number) => number) => {
+    const sed = new Float32Array(frames).fill(1)
+    const doa = new Float32Array(frames * 3)
+    for (let f = 0; f < frames; f++) {
+      doa[f * 3] = Math.cos((azimuthOf(f) * Math.PI) / 180)
+      doa[f * 3 + 1] = Math.sin((azimuthOf(f) * Math.PI) / 180)
+    }
+    return drawRecording({
+      title: 'track', framesPerSecond: 4, classNames: ['knock'], threshold: 0.5, aziOnly: false,
+      spectrogram: {frames, bins: 8, values: new Float32Array(frames * 8)}, prediction: {sed, doa},
+    }).png()
+  }
+  const blue: [number, number, number] = [0x1f, 0x77, 0xb4]
+
+  it('draws a track as a line across the panel', async () => {
+    const {horizontal} = await longestRuns(picture(() => 30), blue)
+    expect(horizontal).toBeGreaterThan(800)
+  })
+
+  it('does not draw a source moving across ±180° as a line through the whole azimuth range', async () => {
+    // The azimuth panel spans rows 414 … 644 of this figure (title 34, spectrogram 230, one-class SED 150); its
+    // middle rows show azimuths near 0°, which this source never takes.
+    const middle = (png: Buffer) => longestRuns(png, blue, {from: 500, to: 560})
+    const crossing = await middle(picture((f) => 170 + f * 0.5))
+    expect(crossing.pixels).toBe(0)
+    // …while a track through 0° does show there.
+    expect((await middle(picture((f) => -20 + f))).pixels).toBeGreaterThan(10)
   })
 })

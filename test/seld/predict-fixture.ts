@@ -4,6 +4,8 @@ import {join} from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import {classNames, datasetSpec} from '../../src/seld/features/datasets.js'
 import {buildSeldnet, DOA_OUTPUT, SED_OUTPUT} from '../../src/seld/model/model.js'
+import {ACCDOA_OUTPUT, MULTI_ACCDOA_OUTPUT, type OutputKind} from '../../src/seld/model/outputs.js'
+import {featureShape, featureSpec, type FeatureKind} from '../../src/seld/features/feature-kinds.js'
 import {saveModel} from '../../src/seld/model/model-io.js'
 import {writePredictInfo} from '../../src/seld/model/model-folder.js'
 import {writeScaler} from '../../src/seld/features/scaler.js'
@@ -24,36 +26,59 @@ export interface FixedOutput {
   elevation: number
 }
 
+/** The presets of a fixed model: the published ones when absent. */
+export interface FixedPresets {
+  output?: OutputKind
+  featureKind?: FeatureKind
+  /** Mel bands of the log-mel kinds: 8 suit the tiny FFT. */
+  melBands?: number
+}
+
 /**
  * Saves, as the train stage would (`<trainOut>/best`, `<trainOut>/seld.json`, `<trainOut>/scaler.json`), a SELDnet
- * whose output layers ignore their input: zero kernels, and biases giving `output` in every frame. Everything before
- * them (features, scaler, convolutions, GRUs, sequence stitching) still runs.
+ * whose output layers ignore their input: zero kernels, and biases giving `output` in every frame (for multi-ACCDOA,
+ * on tracks 0 and 1, track 2 silent). Everything before them (features, scaler, convolutions, GRUs, sequence
+ * stitching, the conversion of ACCDOA vectors) still runs.
  */
-export async function saveFixedModel(trainOut: string, output: FixedOutput): Promise<void> {
+export async function saveFixedModel(trainOut: string, output: FixedOutput, presets: FixedPresets = {}): Promise<void> {
+  const spec = featureSpec(NFFT, presets.featureKind ?? 'stft', presets.melBands ?? 8)
+  const [bins, channels] = featureShape(spec, DATASET.channels)
+  const kind = presets.output ?? 'seldnet'
   const model = buildSeldnet({
-    seqLen: SEQ_LEN, bins: NFFT / 2, channels: 2 * DATASET.channels, classes: CLASS_NAMES.length, convFilters: 2,
-    poolSizes: [2, 2, 2], rnnUnits: 2, fnnUnits: 3, dropout: 0, lossWeights: [1, 50], aziOnly: false, lr: 0.001,
+    seqLen: SEQ_LEN, bins, channels, classes: CLASS_NAMES.length, convFilters: 2,
+    poolSizes: [2, 2, 2], rnnUnits: 2, fnnUnits: 3, dropout: 0, lossWeights: [1, 50], aziOnly: false, lr: 0.001, output: kind,
   })
   const K = CLASS_NAMES.length
-  const sedBias = new Float32Array(K).fill(-12)
-  sedBias[output.classIndex] = Math.log(output.activity / (1 - output.activity))
   const degrees = Math.PI / 180
   const [a, e] = [output.azimuth * degrees, output.elevation * degrees]
-  const doaBias = new Float32Array(3 * K)
   const xyz = [Math.cos(e) * Math.cos(a), Math.cos(e) * Math.sin(a), Math.sin(e)]
-  xyz.forEach((value, c) => (doaBias[c * K + output.classIndex] = Math.atanh(value)))
-  for (const [name, bias] of [[SED_OUTPUT, sedBias], [DOA_OUTPUT, doaBias]] as const) {
+  const biases: [string, Float32Array][] = []
+  if (kind === 'seldnet') {
+    const sedBias = new Float32Array(K).fill(-12)
+    sedBias[output.classIndex] = Math.log(output.activity / (1 - output.activity))
+    const doaBias = new Float32Array(3 * K)
+    xyz.forEach((value, c) => (doaBias[c * K + output.classIndex] = Math.atanh(value)))
+    biases.push([SED_OUTPUT, sedBias], [DOA_OUTPUT, doaBias])
+  } else {
+    const tracks = kind === 'accdoa' ? 1 : 3
+    const bias = new Float32Array(tracks * 3 * K)
+    for (const track of kind === 'accdoa' ? [0] : [0, 1]) {
+      xyz.forEach((value, c) => (bias[(track * 3 + c) * K + output.classIndex] = Math.atanh(output.activity * value)))
+    }
+    biases.push([kind === 'accdoa' ? ACCDOA_OUTPUT : MULTI_ACCDOA_OUTPUT, bias])
+  }
+  for (const [name, bias] of biases) {
     const layer = model.getLayer(name)
     const [kernel] = layer.getWeights()
     layer.setWeights([tf.zerosLike(kernel), tf.tensor1d(bias)])
   }
   await saveModel(model, join(trainOut, 'best'))
-  const bins = NFFT / 2
-  const channels = 2 * DATASET.channels
   const scalerFile = join(trainOut, 'fitted-scaler.json')
   mkdirSync(trainOut, {recursive: true})
   writeScaler(scalerFile, {featureShape: [bins, channels], count: 1, mean: new Array(bins * channels).fill(0), scale: new Array(bins * channels).fill(1)})
-  writePredictInfo(trainOut, DATASET, NFFT, scalerFile)
+  writePredictInfo(trainOut, DATASET, NFFT, scalerFile, {
+    featureKind: spec.kind, ...(spec.kind === 'stft' ? {} : {melBands: spec.melBands}), output: kind,
+  })
 }
 
 /** Frames the features of `samples` samples per channel have (the published count). */

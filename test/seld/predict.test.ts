@@ -3,10 +3,11 @@ import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import * as tf from '@tensorflow/tfjs'
-import {DEFAULT_EVENT_OPTIONS} from '../../src/seld/predict/events.js'
+import {CSV_HEADER, DEFAULT_EVENT_OPTIONS} from '../../src/seld/predict/events.js'
 import {computeFeatures} from '../../src/seld/features/features.js'
 import {applyScaler} from '../../src/seld/features/scaler.js'
-import {loadPredictor, outputStem, pcmSource, predictFrames, predictToFiles, projectRoot, type Predictor} from '../../src/seld/predict/predictor.js'
+import {loadPredictor, outputStem, pcmSource, predictFrames, predictToFiles, projectRoot, readAnnotations, type Predictor} from '../../src/seld/predict/predictor.js'
+import {classNames, datasetSpec} from '../../src/seld/features/datasets.js'
 import {latestModelDir, readPredictInfo, resolveModelDir} from '../../src/seld/model/model-folder.js'
 import {CLASS_NAMES, FRAME_SECONDS, framesOf, noise, NFFT, saveFixedModel} from './predict-fixture.js'
 
@@ -31,7 +32,7 @@ describe('model folders', () => {
 
   it('reads the feature settings and scaler stored beside the model', () => {
     const {info, scaler} = readPredictInfo(join(root, 'model', 'best'))
-    expect(info).toEqual({dataset: 'synth-foa', nfft: NFFT, sampleRate: 44100, channels: 4, classes: CLASS_NAMES})
+    expect(info).toEqual({dataset: 'synth-foa', nfft: NFFT, sampleRate: 44100, channels: 4, classes: CLASS_NAMES, featureKind: 'stft', output: 'seldnet'})
     expect(scaler.featureShape).toEqual([NFFT / 2, 8])
     expect(predictor.info).toEqual(info)
   })
@@ -68,7 +69,7 @@ describe('model folders', () => {
     await saveFixedModel(other, FIXED)
     const info = JSON.parse(readFileSync(join(other, 'seld.json'), 'utf8'))
     writeFileSync(join(other, 'seld.json'), JSON.stringify({...info, nfft: 128}))
-    await expect(loadPredictor(other)).rejects.toThrow(/takes 32 bins × 8 channels and gives 11 classes, but seld.json describes nfft 128 \(64 bins\)/)
+    await expect(loadPredictor(other)).rejects.toThrow(/takes 32 bins × 8 channels and gives 11 classes, but seld.json describes stft features with nfft 128 of 4 audio channels \(64 bins × 8 channels\)/)
     writeFileSync(join(other, 'seld.json'), JSON.stringify(info))
     const scaler = JSON.parse(readFileSync(join(other, 'scaler.json'), 'utf8'))
     writeFileSync(join(other, 'scaler.json'), JSON.stringify({...scaler, featureShape: [16, 16]}))
@@ -130,6 +131,44 @@ describe('pcmSource', () => {
   })
 })
 
+describe('every preset', () => {
+  it('predicts the same events with a model of every output and feature preset', async () => {
+    const presets = [
+      {output: 'seldnet', featureKind: 'stft'}, {output: 'accdoa', featureKind: 'stft'},
+      {output: 'accdoa', featureKind: 'logmel_iv'}, {output: 'multi_accdoa', featureKind: 'logmel_iv'},
+      {output: 'multi_accdoa', featureKind: 'logmel_gcc'},
+    ] as const
+    for (const preset of presets) {
+      const dir = join(root, `preset-${preset.output}-${preset.featureKind}`)
+      await saveFixedModel(dir, FIXED, preset)
+      const loaded = await loadPredictor(dir)
+      const {info, model} = loaded
+      expect(info).toMatchObject({output: preset.output, featureKind: preset.featureKind})
+      expect(model.inputs[0].shape.slice(2)).toEqual(preset.featureKind === 'stft' ? [NFFT / 2, 8] : preset.featureKind === 'logmel_iv' ? [8, 7] : [8, 4 + 6])
+      const {events, outputFile} = await predictToFiles(loaded, noise(22100), 'noise.wav', join(dir, 'noise'), {format: 'csv', events: DEFAULT_EVENT_OPTIONS, plot: false})
+      expect(events.map(({className, azimuth, elevation, confidence}) => [className, Math.round(azimuth), Math.round(elevation), +confidence.toFixed(5)]), `${preset.output} ${preset.featureKind}`)
+        .toEqual([[CLASS_NAMES[3], 60, 20, 0.9]])
+      expect(readFileSync(outputFile, 'utf8').split('\n')[1]).toMatch(/^phone,0,[0-9.]+,60,20,0.9,60,20,60,20,0$/)
+    }
+  })
+
+  it('refuses a seld.json naming a feature kind this version does not compute', async () => {
+    const dir = join(root, 'preset-unknown')
+    await saveFixedModel(dir, FIXED, {output: 'accdoa', featureKind: 'logmel_iv'})
+    const info = JSON.parse(readFileSync(join(dir, 'seld.json'), 'utf8'))
+    writeFileSync(join(dir, 'seld.json'), JSON.stringify({...info, featureKind: 'salsa'}))
+    await expect(loadPredictor(dir)).rejects.toThrow(`${join(dir, 'seld.json')}: featureKind 'salsa' with melBands 8 is not a feature preset this version computes`)
+    // A folder written before the presets existed names neither: its network takes the published features.
+    const published = join(root, 'preset-none')
+    await saveFixedModel(published, FIXED)
+    const {featureKind, output, ...older} = JSON.parse(readFileSync(join(published, 'seld.json'), 'utf8'))
+    expect([featureKind, output]).toEqual(['stft', 'seldnet'])
+    writeFileSync(join(published, 'seld.json'), JSON.stringify(older))
+    const {events} = await predictToFiles(await loadPredictor(published), noise(5000), 'noise.wav', join(published, 'noise'), {format: 'csv', events: DEFAULT_EVENT_OPTIONS, plot: false})
+    expect(events.map((event) => event.className)).toEqual([CLASS_NAMES[3]])
+  })
+})
+
 describe('predictToFiles', () => {
   it('writes the events and the picture under the stem', async () => {
     const samples = 22100
@@ -138,7 +177,7 @@ describe('predictToFiles', () => {
     expect(result.outputFile).toBe(`${stem}.csv`)
     expect(result.pictureFile).toBe(`${stem}.png`)
     const offset = ((framesOf(samples) - 1) * FRAME_SECONDS).toFixed(3)
-    expect(readFileSync(`${stem}.csv`, 'utf8')).toBe(`class,onset,offset,azimuth,elevation,confidence\nphone,0,${Number(offset)},60,20,0.9\n`)
+    expect(readFileSync(`${stem}.csv`, 'utf8')).toBe(`${CSV_HEADER}\nphone,0,${Number(offset)},60,20,0.9,60,20,60,20,0\n`)
     expect(readFileSync(`${stem}.png`).subarray(1, 4).toString()).toBe('PNG')
     expect(CLASS_NAMES[3]).toBe('phone')
   })
@@ -158,5 +197,17 @@ describe('outputStem', () => {
     expect(outputStem('data/a/rec.wav', 'predictions')).toBe(resolve('predictions/rec'))
     expect(outputStem('-')).toBe(resolve('stdin'))
     expect(outputStem('-', '/tmp/x')).toBe('/tmp/x/stdin')
+  })
+})
+
+describe('readAnnotations', () => {
+  it('reads classes the way the model\'s dataset names its files, moving sources included', () => {
+    const dir = join(root, 'annotations')
+    mkdirSync(dir, {recursive: true})
+    writeFileSync(join(dir, 'test_0.csv'), 'sound_event_recording,start_time,end_time,ele,azi,ang_vel,dist\n31561-4-0-5.wav,0.3,2.6,10,-50,-40,1.3\n')
+    const [event] = readAnnotations(dir, 'test_0', classNames(datasetSpec('mreal')), 'mreal')
+    expect(event).toMatchObject({className: '4', classColumn: 2, motion: {kind: 'azimuth-ramp', angularVelocity: -40}})
+    // Without the dataset, DCASE 2016 names are assumed: this file name holds no such class.
+    expect(() => readAnnotations(dir, 'test_0', classNames(datasetSpec('mreal')))).toThrow(/test_0\.csv:2: unknown class '31561-4-' of '31561-4-0-5\.wav'/)
   })
 })

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs'
 import {listRecordings} from '../../src/seld/train/recordings.js'
 import {Random} from '../../src/seld/synth/random.js'
 import {buildSeldnet, type ModelConfig} from '../../src/seld/model/model.js'
+import {outputKindOf} from '../../src/seld/model/outputs.js'
 import {loadModel} from '../../src/seld/model/model-io.js'
 import {readNpy, writeNpy} from '../../src/seld/io/npy.js'
 import {initBackend} from '../../src/seld/model/backend.js'
@@ -83,7 +84,8 @@ function run(cell: {features: string; labels: string}, out: string, overrides: P
   return {
     model: buildSeldnet(modelConfig),
     train: listRecordings(cell.features, cell.labels, 'train'),
-    test: listRecordings(cell.features, cell.labels, 'test'),
+    validation: listRecordings(cell.features, cell.labels, 'test'),
+    scoredOn: 'test',
     settings: {seqLen: 16, batch: 4, epochs: 6, patience: 10, maxMinutes: 0, lrDecay: 1, quickTest: false, seed: 1, ...settings},
     scoring: {threshold: 0.5, framesPerSecond: 8, aziOnly: false},
     outDir: out,
@@ -114,9 +116,10 @@ describe('trainSeldnet', () => {
     const log = readLog(join(out, 'log.jsonl'))
     expect(log).toEqual(JSON.parse(JSON.stringify(result.records)))
     for (const record of log) {
-      expect(Object.keys(record).sort()).toEqual(['backend', 'device', 'doaErrorDegrees', 'doaLoss', 'epoch', 'er', 'f1', 'frameRecall', 'loss', 'sedLoss', 'seconds', 'seldScore'].sort())
+      expect(Object.keys(record).sort()).toEqual(['backend', 'device', 'doaErrorDegrees', 'doaLoss', 'epoch', 'er', 'f1', 'frameRecall', 'loss', 'scoredOn', 'sedLoss', 'seconds', 'seldScore'].sort())
       expect(record.backend).toBe('wasm')
       expect(record.device).toBe('CPU')
+      expect(record.scoredOn).toBe('test')
       expect(record.seldScore).toBeGreaterThan(0)
     }
     expect(lines.filter((line) => line.startsWith('epoch '))).toHaveLength(10)
@@ -128,6 +131,20 @@ describe('trainSeldnet', () => {
     // Training finished: the checkpoint is gone and nothing temporary is left.
     expect(existsSync(`${out}.checkpoint`)).toBe(false)
     expect(readdirSync(out).sort()).toEqual(['best', 'log.jsonl'])
+  })
+
+  it('trains the ACCDOA outputs alike: the loss falls, SED and DOA losses are null, the best model has the preset', async () => {
+    const cell = writeCell(join(root, 'accdoa'), {train: 4, test: 2}, 96)
+    for (const output of ['accdoa', 'multi_accdoa'] as const) {
+      const out = join(root, `model-${output}`)
+      const result = await trainSeldnet(run(cell, out, {model: buildSeldnet({...modelConfig, output}), scoredOn: 'validation'}, {epochs: 6, patience: 10, batch: 2}))
+      const losses = result.records.map((r) => r.loss)
+      // A mean square over every class's vector falls more slowly than the weighted BCE + MSE of seldnet on this cell
+      // (how much varies with the unseeded initialisation); test/seld/outputs.test.ts checks the losses themselves.
+      expect((losses[4] + losses[5]) / 2, output).toBeLessThan(losses[0])
+      for (const record of readLog(join(out, 'log.jsonl'))) expect([record.scoredOn, record.sedLoss, record.doaLoss]).toEqual(['validation', null, null])
+      expect(outputKindOf(await loadModel(join(out, 'best')))).toBe(output)
+    }
   })
 
   it('stops early: after `patience` epochs without a better score, and before an epoch that would overrun the budget', async () => {
@@ -298,6 +315,13 @@ describe('train and evaluate stages', () => {
     expect(log.slice(0, state.epoch)).toEqual(state.records)
     expect(existsSync(`${out}.checkpoint`)).toBe(false)
     expect(readdirSync(out).sort()).toEqual(['best', 'log.jsonl', 'scaler.json', 'seld.json'])
+    // Without train.validation the best epoch is chosen on a held-out part of the 2 training recordings.
+    expect(log.every((record) => record.scoredOn === 'validation')).toBe(true)
+    const info = JSON.parse(readFileSync(join(out, 'seld.json'), 'utf8'))
+    expect(info).toMatchObject({featureKind: 'stft', output: 'seldnet', modelChosenOn: 'validation'})
+    expect(info.validationRecordings).toHaveLength(1)
+    expect(['train_0', 'train_1']).toContain(info.validationRecordings[0])
+    expect(resumed.stdout).toContain(`the best epoch is chosen on 1 held-out training recording: ${info.validationRecordings[0]}`)
     // The backend and device of training: in seld.json, the log, and the progress line the run shows.
     expect(JSON.parse(readFileSync(join(out, 'seld.json'), 'utf8'))).toMatchObject({backend: 'wasm', device: 'CPU'})
     expect(log.map((r) => r.device)).toEqual(log.map(() => 'CPU'))
@@ -309,7 +333,7 @@ describe('train and evaluate stages', () => {
     expect(evaluated.code).toBe(0)
     expect(readdirSync(evalOut).sort()).toEqual(['metrics.json', 'test_0.png', 'training_curves.png'])
     const report = JSON.parse(readFileSync(join(evalOut, 'metrics.json'), 'utf8'))
-    expect(report).toMatchObject({dataset: 'synth-foa', recordings: 1, frames: 400, threshold: 0.5})
+    expect(report).toMatchObject({dataset: 'synth-foa', recordings: 1, frames: 400, threshold: 0.5, featureKind: 'stft', output: 'seldnet', modelChosenOn: 'validation'})
     expect(report.seld2018.seldScore).toBeGreaterThan(0)
     expect(report.joint.seldScore).toBeGreaterThan(0)
     expect(report.perRecording.map((r: {name: string}) => r.name)).toEqual(['test_0'])
@@ -317,6 +341,38 @@ describe('train and evaluate stages', () => {
     expect(report.perRecording[0].seld2018).toEqual(report.seld2018)
     const png = readFileSync(join(evalOut, 'training_curves.png'))
     expect(png.readUInt32BE(16)).toBe(1200)
+  }, 120_000)
+
+  it('chooses on the test split with train.validation: test, trains an ACCDOA output, and refuses features of another kind', async () => {
+    const cell = writeCell(join(root, 'published'), {train: 2, test: 1}, 400, 256)
+    const out = join(root, 'published', 'model')
+    const args = (model: object, train: object, features?: object) => [
+      '--dataset', 'synth-foa', '--nfft', '512', '--features', cell.features, '--labels', cell.labels, '--out', out,
+      '--model-config', JSON.stringify({conv_filters: 4, pool_sizes: [16, 16], rnn_units: 4, fnn_units: 4, dropout: 0, loss_weights: [1, 50], azi_only: false, ...model}),
+      '--train-config', JSON.stringify({seq_len: 32, batch: 8, lr: 0.005, epochs: 2, patience: 2, max_minutes: 0, lr_decay: 1, backend: 'wasm', quick_test: true, seed: 3, ...train}),
+      ...(features ? ['--feature-config', JSON.stringify(features)] : []),
+    ]
+    const trained = await runStage('train.js', args({output: 'accdoa'}, {validation: 'test'}, {nfft: 512, kind: 'stft', mel_bands: 64}))
+    expect(trained.stderr).toBe('')
+    expect(trained.code).toBe(0)
+    expect(trained.stdout).toContain('the best epoch is chosen on the test split, as the published code does (train.validation: test)')
+    expect(readLog(join(out, 'log.jsonl')).map((record) => [record.scoredOn, record.sedLoss, record.doaLoss])).toEqual([['test', null, null], ['test', null, null]])
+    const info = JSON.parse(readFileSync(join(out, 'seld.json'), 'utf8'))
+    expect(info).toMatchObject({featureKind: 'stft', output: 'accdoa', modelChosenOn: 'test'})
+    expect(info.validationRecordings).toBeUndefined()
+
+    const evalOut = join(root, 'published', 'eval')
+    const evaluated = await runStage('evaluate.js', ['--dataset', 'synth-foa', '--threshold', '0.5', '--model', out, '--features', cell.features, '--labels', cell.labels, '--out', evalOut, '--backend', 'wasm'])
+    expect(evaluated.code).toBe(0)
+    expect(JSON.parse(readFileSync(join(evalOut, 'metrics.json'), 'utf8'))).toMatchObject({output: 'accdoa', modelChosenOn: 'test'})
+
+    rmSync(out, {recursive: true, force: true})
+    const mismatched = await runStage('train.js', args({}, {}, {kind: 'logmel_iv', mel_bands: 64}))
+    expect(mismatched.code).toBe(1)
+    expect(mismatched.stderr).toContain(`${join(cell.features, 'train_0.npy')}: 256 bins × 8 channels, but logmel_iv features of synth-foa (nfft 512) have 64 × 7: were the features computed with another features.kind?`)
+    const unknown = await runStage('train.js', args({output: 'dcase'}, {}))
+    expect(unknown.code).toBe(1)
+    expect(unknown.stderr).toContain('--model-config: output must be one of seldnet, accdoa, multi_accdoa, got "dcase"')
   }, 120_000)
 
   it('train refuses features whose bins do not match --nfft, naming the file', async () => {

@@ -5,6 +5,7 @@ import {CorruptObjectError, type Cache, type OutRecord} from '../state/cache.js'
 import type {Executor, Job, JobResult} from '../executors/executor.js'
 import type {Instance} from '../graph/graph.js'
 import {Hasher} from '../state/hash.js'
+import {describeRun, RunRecords} from '../state/records.js'
 import {formatSeconds, type Reporter} from './progress.js'
 
 /** Why an instance did not succeed, with lines to show under the message (its stderr tail, where its log is). */
@@ -45,6 +46,8 @@ export class InstanceRunner {
   private readonly assessor: Assessor
   /** Assessments of the instances brought up to date so far, as their downstream needs them. */
   private readonly finished = new Map<string, Assessment>()
+  private readonly records: RunRecords
+  private readonly keyOf = (id: string) => this.finished.get(id)!.key!
 
   constructor(
     private readonly root: string,
@@ -53,6 +56,7 @@ export class InstanceRunner {
   ) {
     this.hasher = new Hasher(cache.memo)
     this.assessor = new Assessor(root, cache, this.hasher)
+    this.records = new RunRecords(cache)
   }
 
   /** `gpus`: the devices the instance's command may use, when the engine places it (see Job.gpus). */
@@ -75,11 +79,22 @@ export class InstanceRunner {
         }
         this.options.reporter.line(`↺ restored ${instance.id} from cache (${formatReasons(assessment.reasons)})`)
       }
+      await this.recordIfMissing(instance, assessment)
       this.finished.set(instance.id, {...assessment, state: 'up to date', reasons: []})
       return assessment.state === 'stale' ? 'restored' : 'up to date'
     }
     this.finished.set(instance.id, await this.execute(instance, assessment, gpus))
     return 'ran'
+  }
+
+  /** A result cached before runs were recorded gets its record from the files on disk, which match its key. */
+  private async recordIfMissing(instance: Instance, assessment: Assessment): Promise<void> {
+    if (this.records.get(assessment.key!) !== undefined) return
+    try {
+      await this.records.put(await describeRun(instance, assessment.key!, this.root, this.keyOf, assessment.record!.finishedAt))
+    } catch (error) {
+      this.options.reporter.line(`warning: ${instance.id} not recorded: ${(error as Error).message}`)
+    }
   }
 
   private async restore(assessment: Assessment): Promise<void> {
@@ -114,7 +129,9 @@ export class InstanceRunner {
         }
       }
       const key = assessment.key!
+      const run = await describeRun(instance, key, this.root, this.keyOf) // before the commit: unreadable metrics fail the instance
       await this.cache.commit(instance.id, key, {key, argv: instance.argv, deps: assessment.depHashes, code: assessment.code, params: instance.params, upstream: assessment.upstreamKeys}, outs)
+      await this.records.put(run)
     } catch (error) {
       await this.cache.setRunning(instance.id, undefined) // the commit clears it on success
       throw error

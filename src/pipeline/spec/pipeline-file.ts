@@ -23,6 +23,8 @@ export interface StageSpec {
   only: Record<string, string[]>
   /** Whether the key of a `node <script>` command covers the code it runs (`track_code`, default true). */
   trackCode: boolean
+  /** JSON files inside the outs whose numbers are kept with every successful run (templates, like outs). */
+  metrics: string[]
   resources?: Resources
 }
 
@@ -31,7 +33,7 @@ export interface Pipeline {
   file: string
   /** Folder of pipeline.yaml: relative paths resolve against it and cache/ lives in it. */
   root: string
-  /** The effective sweep: key → values, in file order. */
+  /** The effective sweep: key → values, in file order; dotted keys sweep parameters (see isParamKey). */
   matrix: Record<string, string[]>
   params: Params
   paramFiles: string[]
@@ -50,6 +52,43 @@ export interface Overrides {
 }
 
 export const MATRIX_VALUE = /^[A-Za-z0-9._-]+$/
+
+/** A dotted matrix key (`train.lr`) sweeps a parameter; plain keys (`dataset`) are matrix variables. */
+export function isParamKey(key: string): boolean {
+  return key.includes('.')
+}
+
+/** A parameter value given on the command line or in the matrix, read as YAML (`0.001` is a number). */
+export function parseParamValue(text: string): unknown {
+  try {
+    return parseYaml(text)
+  } catch {
+    return text
+  }
+}
+
+/** The params with the swept values of one matrix combination filled in. */
+export function withSweptValues(params: Params, values: Record<string, string>): Params {
+  const entries = Object.entries(values).filter(([key]) => isParamKey(key))
+  if (entries.length === 0) return params
+  const result = structuredClone(params)
+  for (const [key, text] of entries) setParam(result, key, parseParamValue(text))
+  return result
+}
+
+function setParam(params: Params, key: string, value: unknown): void {
+  const parts = key.split('.')
+  const parent = parts.length === 1 ? params : (lookupParam(params, parts.slice(0, -1).join('.')).value as Params)
+  parent[parts.at(-1)!] = value
+}
+
+/** Why a dotted key cannot be swept, or undefined when it can: it must name one value of the params. */
+function sweepProblem(params: Params, key: string, paramFiles: readonly string[]): string | undefined {
+  const {found, value} = lookupParam(params, key)
+  if (!found) return `unknown parameter '${key}' (not in ${paramFiles.join(', ') || 'any params file'})`
+  if (value !== null && typeof value === 'object') return `'${key}' is a section of parameters: sweep the values inside it (e.g. ${key}.${Object.keys(value)[0] ?? 'name'})`
+  return undefined
+}
 
 function findSchemaFile(): string {
   // The schema sits at the repository root, above both src/pipeline (tests) and dist/src/pipeline (the CLI).
@@ -91,11 +130,15 @@ function splitAssignment(flag: string, item: string): [string, string] {
   return [item.slice(0, at), item.slice(at + 1)]
 }
 
-export function applyMatrixOverrides(matrix: Record<string, string[]>, items: readonly string[]): Record<string, string[]> {
+/** Applies `--matrix key=v1,v2` items; a dotted key (a parameter of `params`) may be added to sweep it. */
+export function applyMatrixOverrides(matrix: Record<string, string[]>, items: readonly string[], params?: Params, paramFiles: readonly string[] = []): Record<string, string[]> {
   const result = {...matrix}
   for (const item of items) {
     const [key, list] = splitAssignment('--matrix', item)
-    if (!Object.hasOwn(matrix, key)) {
+    if (isParamKey(key) && params !== undefined) {
+      const problem = sweepProblem(params, key, paramFiles)
+      if (problem !== undefined) throw new PipelineError(`--matrix ${item}: ${problem}`)
+    } else if (!Object.hasOwn(matrix, key)) {
       const known = Object.keys(matrix)
       throw new PipelineError(`--matrix ${item}: unknown matrix key '${key}' (known: ${known.length > 0 ? known.join(', ') : 'none'})`)
     }
@@ -114,15 +157,7 @@ export function applyParamOverrides(params: Params, items: readonly string[], pa
     if (!lookupParam(result, key).found) {
       throw new PipelineError(`--set ${item}: unknown parameter '${key}' (not in ${paramFiles.join(', ') || 'any params file'})`)
     }
-    let value: unknown
-    try {
-      value = parseYaml(text)
-    } catch {
-      value = text
-    }
-    const parts = key.split('.')
-    const parent = parts.length === 1 ? result : (lookupParam(result, parts.slice(0, -1).join('.')).value as Params)
-    parent[parts.at(-1)!] = value
+    setParam(result, key, parseParamValue(text))
     const problem = schema?.checkPart(result)
     if (problem !== undefined) throw new PipelineError(`--set ${item}: ${formatProblem(problem)}`)
   }
@@ -161,6 +196,7 @@ interface RawStage {
   params?: string[]
   only?: Record<string, (string | number)[]>
   track_code?: boolean
+  metrics?: string[]
   resources?: Resources
 }
 interface RawPipeline {
@@ -193,7 +229,15 @@ export async function loadPipeline(file: string, overrides: Overrides = {}): Pro
     throw new PipelineError(`parameters: ${formatProblem(incomplete)} (after merging ${paramFiles.join(', ') || 'no params file'}${overrides.set?.length ? ' and --set' : ''})`)
   }
   const defaultMatrix = Object.fromEntries(Object.entries(raw.matrix ?? {}).map(([key, values]) => [key, values.map(String)]))
-  const matrix = applyMatrixOverrides(defaultMatrix, overrides.matrix ?? [])
+  for (const key of Object.keys(defaultMatrix).filter(isParamKey)) {
+    const problem = sweepProblem(params, key, paramFiles)
+    if (problem !== undefined) throw yamlFile.error(['matrix', key], problem)
+  }
+  const matrix = applyMatrixOverrides(defaultMatrix, overrides.matrix ?? [], params, paramFiles)
+  for (const item of overrides.set ?? []) {
+    const key = item.slice(0, item.indexOf('='))
+    if (isParamKey(key) && Object.hasOwn(matrix, key)) throw new PipelineError(`--set ${item}: '${key}' is also swept by the matrix; give its values in one place`)
+  }
   const stages = Object.entries(raw.stages).map(([name, stage]): StageSpec => {
     for (const [index, key] of (stage.params ?? []).entries()) {
       if (!lookupParam(params, key).found) {
@@ -201,7 +245,7 @@ export async function loadPipeline(file: string, overrides: Overrides = {}): Pro
       }
     }
     for (const key of Object.keys(stage.only ?? {})) {
-      if (!Object.hasOwn(matrix, key)) throw yamlFile.error(['stages', name, 'only', key], `'${key}' is not a matrix key`)
+      if (!Object.hasOwn(matrix, key) || isParamKey(key)) throw yamlFile.error(['stages', name, 'only', key], `'${key}' is not a matrix variable`)
     }
     return {
       name,
@@ -213,6 +257,7 @@ export async function loadPipeline(file: string, overrides: Overrides = {}): Pro
       params: stage.params ?? [],
       only: Object.fromEntries(Object.entries(stage.only ?? {}).map(([key, patterns]) => [key, patterns.map(String)])),
       trackCode: stage.track_code ?? true,
+      metrics: stage.metrics ?? [],
       resources: stage.resources,
     }
   })

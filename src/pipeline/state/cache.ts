@@ -98,6 +98,11 @@ export class Cache {
     set: (path, entry) => void this.memoDb.put(path, entry),
   }
 
+  /** Another named part of the index, for state kept in a module of its own (state/records.ts). */
+  section<V>(name: string): Database<V, string> {
+    return this.root.openDB({name})
+  }
+
   keyRecord(key: string): KeyRecord | undefined {
     return this.reading(() => this.keys.get(key))
   }

@@ -18,6 +18,8 @@ export interface DatasetSpec {
   splits?: number[]
   /** The overlaps published (absent: any). */
   overlaps?: number[]
+  /** Sources move (MANSIM-layout descriptions with per-frame trajectories). */
+  moving?: boolean
 }
 
 /** The 11 DCASE 2016 task 2 classes with the column order of the published SELDnet code. */
@@ -41,10 +43,16 @@ export const DATASETS: Record<string, DatasetSpec> = {
   cansim: {name: 'cansim', ...MIC, room: 'anechoic', classIndex: DCASE2016_CLASSES, ...PUBLISHED, zenodoRecord: 1237752, splits: [1, 2, 3]},
   cresim: {name: 'cresim', ...MIC, room: 'reverberant', classIndex: DCASE2016_CLASSES, ...PUBLISHED, zenodoRecord: 1237754, splits: [1, 2, 3]},
   real: {name: 'real', ...FOA, room: 'reverberant', classIndex: URBANSOUND_CLASSES, ...PUBLISHED, zenodoRecord: 1237793, splits: [1, 8, 9]},
+  mansim: {name: 'mansim', ...FOA, room: 'anechoic', classIndex: DCASE2016_CLASSES, ...PUBLISHED, zenodoRecord: 2636586, splits: [1, 2, 3], moving: true},
+  mreal: {name: 'mreal', ...FOA, room: 'reverberant', classIndex: URBANSOUND_CLASSES, ...PUBLISHED, zenodoRecord: 2636594, splits: [1, 2, 3], moving: true},
   'synth-foa': {name: 'synth-foa', ...FOA, room: 'anechoic', classIndex: DCASE2016_CLASSES, ...SYNTHESIZED},
   'synth-foa-reverb': {name: 'synth-foa-reverb', ...FOA, room: 'reverberant', classIndex: DCASE2016_CLASSES, ...SYNTHESIZED},
   'synth-mic': {name: 'synth-mic', ...MIC, room: 'anechoic', classIndex: DCASE2016_CLASSES, ...SYNTHESIZED},
   'synth-mic-reverb': {name: 'synth-mic-reverb', ...MIC, room: 'reverberant', classIndex: DCASE2016_CLASSES, ...SYNTHESIZED},
+  'synth-foa-moving': {name: 'synth-foa-moving', ...FOA, room: 'anechoic', classIndex: DCASE2016_CLASSES, ...SYNTHESIZED, moving: true},
+  'synth-foa-reverb-moving': {name: 'synth-foa-reverb-moving', ...FOA, room: 'reverberant', classIndex: DCASE2016_CLASSES, ...SYNTHESIZED, moving: true},
+  'synth-mic-moving': {name: 'synth-mic-moving', ...MIC, room: 'anechoic', classIndex: DCASE2016_CLASSES, ...SYNTHESIZED, moving: true},
+  'synth-mic-reverb-moving': {name: 'synth-mic-reverb-moving', ...MIC, room: 'reverberant', classIndex: DCASE2016_CLASSES, ...SYNTHESIZED, moving: true},
 }
 
 export function datasetSpec(name: string): DatasetSpec {

@@ -5,6 +5,7 @@ import {Worker} from 'node:worker_threads'
 import {frameCount} from './datasets.js'
 import {writeNpy, type NdArray} from '../io/npy.js'
 import {Stft} from './stft.js'
+import {DEFAULT_MEL_BANDS, featureShape, logMelFeatures, type FeatureSpec} from './feature-kinds.js'
 import {readWav, type Pcm16, type WavExpectation} from '../io/wav.js'
 
 // One Stft per FFT length and thread: its buffers are reused by every recording.
@@ -17,23 +18,39 @@ function stftOf(nfft: number): Stft {
 }
 
 /**
- * The SELDnet feature tensor of a recording: frames × nfft/2 bins × 2C float32 (per bin, the C magnitudes then the C
- * phases of the published spectrogram). `frames` pads (with silence) or cuts the recording to a fixed length; by
- * default the recording's own length gives ceil((samples − nfft) / hop) frames. `name` is used in errors. `reuse`, when
- * it has the right size, receives the values instead of a new array.
+ * The feature tensor of a recording: frames × bins × channels float32. `spec` is a FeatureSpec, or an FFT length for
+ * the published features (`stft`: nfft/2 bins, per bin the C magnitudes then the C phases of the published
+ * spectrogram; the other kinds are described in feature-kinds.ts). `frames` pads (with silence) or cuts the recording
+ * to a fixed length; by default the recording's own length gives ceil((samples − nfft) / hop) frames. `name` is used in
+ * errors. `reuse`, when it has the right size, receives the values instead of a new array.
  */
-export function computeFeatures(pcm: Pcm16, nfft: number, frames?: number, name = 'recording', reuse?: Float32Array): NdArray {
-  const stft = stftOf(nfft)
+export function computeFeatures(pcm: Pcm16, spec: number | FeatureSpec, frames?: number, name = 'recording', reuse?: Float32Array): NdArray {
+  const {kind, nfft} = typeof spec === 'number' ? {kind: 'stft', nfft: spec} : spec
   const length = pcm.samples.length / pcm.channels
   const count = frames ?? frameCount(length, nfft)
   if (!(count > 0)) throw new Error(`${name}: ${length} samples per channel is shorter than one frame of ${nfft}`)
+  if (kind !== 'stft') {
+    let shape: [number, number]
+    try {
+      shape = featureShape(spec as FeatureSpec, pcm.channels)
+    } catch (error) {
+      throw new Error(`${name}: ${(error as Error).message}`)
+    }
+    const size = count * shape[0] * shape[1]
+    return {shape: [count, ...shape], data: logMelFeatures(pcm, spec as FeatureSpec, count, reuse?.length === size ? reuse : undefined)}
+  }
+  const stft = stftOf(nfft)
   const size = count * stft.bins * 2 * pcm.channels
   return {shape: [count, stft.bins, 2 * pcm.channels], data: stft.magnitudePhase(pcm, count, reuse?.length === size ? reuse : undefined)}
 }
 
-/** What every recording of a features run shares: the FFT length, the fixed length and the expected format. */
+/** What every recording of a features run shares: the feature kind and FFT length, the fixed length and the expected format. */
 export interface FeatureSettings extends WavExpectation {
   nfft: number
+  /** `stft` when absent. */
+  kind?: FeatureSpec['kind']
+  /** Mel bands of the log-mel kinds. */
+  melBands?: number
   /** Pads or cuts every recording to this many seconds; its own length when absent. */
   seconds?: number
 }
@@ -46,7 +63,8 @@ let lastOutput: Float32Array | undefined
 export function extractFeatureFile(wavFile: string, npyFile: string, settings: FeatureSettings): void {
   const pcm = readWav(wavFile, settings)
   const frames = settings.seconds === undefined ? undefined : frameCount(Math.round(settings.seconds * pcm.sampleRate), settings.nfft)
-  const features = computeFeatures(pcm, settings.nfft, frames, wavFile, lastOutput)
+  const spec = {kind: settings.kind ?? 'stft', nfft: settings.nfft, melBands: settings.melBands ?? DEFAULT_MEL_BANDS}
+  const features = computeFeatures(pcm, spec, frames, wavFile, lastOutput)
   writeNpy(npyFile, features)
   lastOutput = features.data
 }

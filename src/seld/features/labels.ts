@@ -1,6 +1,7 @@
 import {readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
-import {frameGrid, recordingFrames, type DatasetSpec} from './datasets.js'
+import {URBANSOUND_CLASSES, frameGrid, recordingFrames, type DatasetSpec} from './datasets.js'
+import {publishedTrajectory, type Motion} from './trajectories.js'
 import {writeNpy, type NdArray} from '../io/npy.js'
 
 /** One row of a description file: a sound event with its direction of arrival. */
@@ -18,6 +19,22 @@ export interface DescEvent {
   elevation: number
   /** Metres, when the file has the column. */
   distance?: number
+  /** How the source moves from (azimuth, elevation), when the file has the moving-source columns. */
+  motion?: Motion
+}
+
+/** The class of a description row from its recording's file name. */
+export type RecordingClass = (recording: string) => string
+
+/** DCASE 2016 task 2 names: the name before the first dot without its last 3 characters (`knock012.wav` is `knock`). */
+export const dcaseRecordingClass: RecordingClass = (recording) => recording.split('.')[0].slice(0, -3)
+
+/** UrbanSound8K names `<fsID>-<classID>-<occurrence>-<slice>.wav`: the second `-`-separated field. */
+export const urbanSoundRecordingClass: RecordingClass = (recording) => recording.split('.')[0].split('-')[1] ?? ''
+
+/** The naming rule that goes with a dataset's class dictionary, as the published code picks it. */
+export function recordingClassOf(dataset: DatasetSpec): RecordingClass {
+  return dataset.classIndex === URBANSOUND_CLASSES ? urbanSoundRecordingClass : dcaseRecordingClass
 }
 
 /** Azimuth and elevation (degrees) the published labels give an inactive class. */
@@ -28,19 +45,22 @@ const REQUIRED_COLUMNS = ['sound_event_recording', 'start_time', 'end_time', 'el
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/
 
 /**
- * Parses a TUT Sound Events 2018 description file (header `sound_event_recording,start_time,end_time,ele,azi,dist`).
- * The class of a row is its recording's name before the first dot without its last 3 characters (`knock012.wav` is
- * `knock`), as the published code reads it. Any malformed row is an error naming `name` and the line.
+ * Parses a TUT Sound Events 2018 description file (header `sound_event_recording,start_time,end_time,ele,azi,dist`),
+ * or a moving-source one: MANSIM adds `ele_dir,azi_dir,ang_vel` (a great circle), MREAL adds `ang_vel` (an azimuth
+ * ramp). The class of a row comes from its recording's name by `recordingClass`. Any malformed row is an error naming
+ * `name` and the line.
  */
-export function parseDescCsv(text: string, name: string, classIndex: Record<string, number>): DescEvent[] {
+export function parseDescCsv(text: string, name: string, classIndex: Record<string, number>, recordingClass = dcaseRecordingClass): DescEvent[] {
   // Spreadsheet programs may save a byte order mark before the header.
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/)
   const fail = (line: number, problem: string) => new Error(`${name}:${line}: ${problem}`)
   const header = lines[0].split(',').map((column) => column.trim())
   const column: Record<string, number> = {}
   header.forEach((title, index) => (column[title] = index))
-  for (const required of REQUIRED_COLUMNS) {
-    if (column[required] === undefined) throw fail(1, `missing column '${required}' (header: ${lines[0]})`)
+  const towards = ['ele_dir', 'azi_dir'].filter((title) => column[title] !== undefined)
+  const required = [...REQUIRED_COLUMNS, ...(towards.length > 0 ? ['ele_dir', 'azi_dir', 'ang_vel'] : [])]
+  for (const title of required) {
+    if (column[title] === undefined) throw fail(1, `missing column '${title}' (header: ${lines[0]})`)
   }
   const events: DescEvent[] = []
   for (let index = 1; index < lines.length; index++) {
@@ -56,7 +76,7 @@ export function parseDescCsv(text: string, name: string, classIndex: Record<stri
       return value
     }
     const recording = fields[column.sound_event_recording]
-    const className = recording.split('.')[0].slice(0, -3)
+    const className = recordingClass(recording)
     const classColumn = Object.hasOwn(classIndex, className) ? classIndex[className] : undefined
     if (classColumn === undefined) throw fail(line, `unknown class '${className}' of '${recording}' (known: ${Object.keys(classIndex).join(', ')})`)
     const start = number('start_time', 0, Infinity)
@@ -68,6 +88,12 @@ export function parseDescCsv(text: string, name: string, classIndex: Record<stri
       azimuth: number('azi', -180, 180),
     }
     if (column.dist !== undefined) event.distance = number('dist', 0, Infinity)
+    if (column.ang_vel !== undefined) {
+      const angularVelocity = number('ang_vel', -360, 360)
+      event.motion = column.azi_dir !== undefined || column.ele_dir !== undefined
+        ? {kind: 'great-circle', azimuthTowards: number('azi_dir', -360, 360), elevationTowards: number('ele_dir', -90, 90), angularVelocity}
+        : {kind: 'azimuth-ramp', angularVelocity}
+    }
     events.push(event)
   }
   return events
@@ -91,7 +117,8 @@ export function labelGrid(dataset: DatasetSpec, nfft: number): LabelGrid {
 /**
  * The published regression label matrix: frames × 3K (K activities, K azimuths, K elevations in degrees; 180 / 60
  * where inactive). As in the published code, an event is active on frames floor(start·rate) … ceil(end·rate) but
- * its direction covers one frame less, and a later row overwrites an earlier one.
+ * its direction covers one frame less, and a later row overwrites an earlier one. A moving event's direction follows
+ * its published per-frame trajectory (trajectories.ts).
  */
 export function labelMatrix(events: DescEvent[], grid: LabelGrid): NdArray {
   const {frames, classes: K, framesPerSecond} = grid
@@ -105,9 +132,11 @@ export function labelMatrix(events: DescEvent[], grid: LabelGrid): NdArray {
     const first = Math.floor(event.start * framesPerSecond)
     const last = Math.min(Math.ceil(event.end * framesPerSecond), frames)
     for (let f = first; f <= last && f < frames; f++) data[f * width + event.classColumn] = 1
+    if (first >= last) continue
+    const trajectory = event.motion ? publishedTrajectory(event.azimuth, event.elevation, event.motion, last - first, framesPerSecond) : undefined
     for (let f = first; f < last; f++) {
-      data[f * width + K + event.classColumn] = event.azimuth
-      data[f * width + 2 * K + event.classColumn] = event.elevation
+      data[f * width + K + event.classColumn] = trajectory ? trajectory.azimuth[f - first] : event.azimuth
+      data[f * width + 2 * K + event.classColumn] = trajectory ? trajectory.elevation[f - first] : event.elevation
     }
   }
   return {shape: [frames, width], data}
@@ -193,7 +222,7 @@ export function writeLabelFiles(csvFile: string, labelFile: string, targetsFile:
   } catch (error) {
     throw new Error(`${csvFile}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
   }
-  const events = parseDescCsv(text, csvFile, dataset.classIndex)
+  const events = parseDescCsv(text, csvFile, dataset.classIndex, recordingClassOf(dataset))
   checkEventsWithin(events, dataset.seconds, csvFile)
   const label = labelMatrix(events, labelGrid(dataset, nfft))
   writeNpy(labelFile, label)

@@ -122,3 +122,53 @@ export class Stft {
     return features
   }
 }
+
+/** Periodic Hann window of n samples, as scipy's `get_window('hann', n)` (librosa's default): 0.5 − 0.5·cos(2πi/n). */
+export function periodicHannWindow(n: number): Float64Array {
+  return Float64Array.from({length: n}, (_, i) => 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n))
+}
+
+/**
+ * The complex spectra of one frame of every channel, framed like the published features (frame f holds samples
+ * f·nfft/2 … f·nfft/2 + nfft − 1, zeros past the end; no centre padding, so the frames stay those of the labels) but
+ * windowed and scaled as the DCASE baselines' librosa STFT: samples / 32768, periodic Hann window, no FFT
+ * normalisation, bins 0 … nfft/2 (Nyquist included). Buffers are reused: not safe to share between concurrent users.
+ */
+export class FrameSpectra {
+  readonly hop: number
+  /** nfft/2 + 1. */
+  readonly bins: number
+  private readonly fft: FFT
+  private readonly window: Float64Array
+  private readonly frame: Float64Array
+  private readonly spectrum: Float64Array
+
+  constructor(readonly nfft: number) {
+    if (!Number.isInteger(nfft) || nfft < 4 || (nfft & (nfft - 1)) !== 0) throw new Error(`nfft must be a power of two of at least 4, got ${nfft}`)
+    this.hop = nfft / 2
+    this.bins = nfft / 2 + 1
+    this.fft = new FFT(nfft)
+    this.window = periodicHannWindow(nfft).map((w) => w / 32768)
+    this.frame = new Float64Array(nfft)
+    this.spectrum = new Float64Array(2 * nfft)
+  }
+
+  /** Fills re and im (channels × bins, channel-major) with frame `f` of `pcm`. */
+  compute(pcm: Pcm16, f: number, re: Float64Array, im: Float64Array): void {
+    const {nfft, bins, frame, spectrum, window} = this
+    const channels = pcm.channels
+    const length = Math.floor(pcm.samples.length / channels)
+    const start = f * this.hop
+    const available = Math.max(0, Math.min(nfft, length - start))
+    for (let c = 0; c < channels; c++) {
+      let index = start * channels + c
+      for (let n = 0; n < available; n++, index += channels) frame[n] = pcm.samples[index] * window[n]
+      frame.fill(0, available)
+      this.fft.realTransform(spectrum, frame)
+      for (let k = 0; k < bins; k++) {
+        re[c * bins + k] = spectrum[2 * k]
+        im[c * bins + k] = spectrum[2 * k + 1]
+      }
+    }
+  }
+}

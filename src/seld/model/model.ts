@@ -2,13 +2,16 @@
 import * as tf from '@tensorflow/tfjs'
 import {seldGru} from './gru.js'
 import {SeldBatchNormalization, SeldConv2D} from './layers.js'
+import {ACCDOA_OUTPUT, accdoaLoss, DOA_OUTPUT, isOutputKind, MULTI_ACCDOA_OUTPUT, OUTPUT_KINDS, SED_OUTPUT, TRACKS, type OutputKind} from './outputs.js'
+
+export {DOA_OUTPUT, SED_OUTPUT}
 
 export interface ModelConfig {
   /** Frames per input sequence. */
   seqLen: number
   /** Frequency bins per frame. */
   bins: number
-  /** Input channels: 2C (magnitude and phase of C microphone / Ambisonic channels). */
+  /** Input channels: 2C for the published features (magnitude and phase of C channels); see feature-kinds.ts for the others. */
   channels: number
   /** Sound event classes K. */
   classes: number
@@ -22,16 +25,15 @@ export interface ModelConfig {
   fnnUnits: number | number[]
   /** Dropout rate after every convolution block and Dense layer (0 disables it). */
   dropout: number
-  /** Weights of the SED (binary cross-entropy) and DOA (mean squared error) losses. */
+  /** The output preset (see outputs.ts); `seldnet`, the published one, when absent. */
+  output?: OutputKind
+  /** Weights of the SED (binary cross-entropy) and DOA (mean squared error) losses of the `seldnet` output. */
   lossWeights: [number, number]
   /** DOA output as (x, y) per class instead of (x, y, z). */
   aziOnly: boolean
   /** Adam learning rate. */
   lr: number
 }
-
-export const SED_OUTPUT = 'sed_out'
-export const DOA_OUTPUT = 'doa_out'
 
 function layerSizes(value: number | number[], single: number): number[] {
   return Array.isArray(value) ? value : Array.from({length: single}, () => value)
@@ -52,6 +54,10 @@ function checkConfig(config: ModelConfig): void {
     throw new Error(`model config: bins (${config.bins}) must be divisible by the product of poolSizes (${pooling})`)
   }
   if (!(config.dropout >= 0 && config.dropout < 1)) throw new Error(`model config: dropout must be in [0, 1), got ${config.dropout}`)
+  const output = config.output ?? 'seldnet'
+  if (!isOutputKind(output)) throw new Error(`model config: output must be one of ${OUTPUT_KINDS.join(', ')}, got '${output}'`)
+  // An azimuth-only ACCDOA vector (x, y) would be shorter than the activity for every elevated source.
+  if (output !== 'seldnet' && config.aziOnly) throw new Error(`model config: the ${output} output needs x, y and z: set azi_only to false`)
 }
 
 /** DOA output size: 2K (azimuth only) or 3K (x, y, z per class). */
@@ -59,19 +65,29 @@ export function doaSize(config: Pick<ModelConfig, 'classes' | 'aziOnly'>): numbe
   return (config.aziOnly ? 2 : 3) * config.classes
 }
 
-/** Compiles (or recompiles, e.g. after loading) a SELDnet with Adam and the weighted BCE + MSE losses. */
-export function compileSeldnet(model: tf.LayersModel, config: Pick<ModelConfig, 'lossWeights' | 'lr'>): void {
+/**
+ * Compiles (or recompiles, e.g. after loading) a SELDnet with Adam and its output's loss: for `seldnet` the weighted
+ * BCE + MSE, for `accdoa` the MSE of the vectors. A `multi_accdoa` model is trained by trainStep with ADPIT, whose
+ * target has another shape than the output (which trainOnBatch refuses); it is compiled for its optimizer only.
+ */
+export function compileSeldnet(model: tf.LayersModel, config: Pick<ModelConfig, 'lossWeights' | 'lr' | 'output'>): void {
+  const optimizer = tf.train.adam(config.lr)
+  if ((config.output ?? 'seldnet') !== 'seldnet') {
+    model.compile({optimizer, loss: accdoaLoss})
+    return
+  }
   const [sedWeight, doaWeight] = config.lossWeights
   // tfjs-layers ignores compile's lossWeights, so the weights are part of the loss functions.
   const sedLoss = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.mul(sedWeight, tf.mean(tf.metrics.binaryCrossentropy(yTrue, yPred)))
   const doaLoss = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.mul(doaWeight, tf.mean(tf.squaredDifference(yTrue, yPred)))
-  model.compile({optimizer: tf.train.adam(config.lr), loss: [sedLoss, doaLoss]})
+  model.compile({optimizer, loss: [sedLoss, doaLoss]})
 }
 
 /**
  * Builds and compiles the CRNN: input [batch, seqLen, bins, channels]; per block Conv2D 3×3 same, BatchNorm, ReLU,
  * MaxPool (1, p), Dropout; reshape to [seqLen, features]; bidirectional GRUs merged by multiplication; per-frame
- * Dense layers, then SED Dense(K, sigmoid) and DOA Dense(2K or 3K, tanh). Outputs [sed, doa].
+ * Dense layers, then the output preset's layers: SED Dense(K, sigmoid) and DOA Dense(2K or 3K, tanh) for `seldnet`
+ * (outputs [sed, doa]), Dense(3K, tanh) for `accdoa`, Dense(3 · 3K, tanh) for `multi_accdoa`.
  */
 export function buildSeldnet(config: ModelConfig): tf.LayersModel {
   checkConfig(config)
@@ -99,9 +115,12 @@ export function buildSeldnet(config: ModelConfig): tf.LayersModel {
     }
     return tf.layers.dense({units: size, activation, name}).apply(y) as tf.SymbolicTensor
   }
-  const sed = head(config.classes, 'sigmoid', SED_OUTPUT)
-  const doa = head(doaSize(config), 'tanh', DOA_OUTPUT)
-  const model = tf.model({inputs: input, outputs: [sed, doa], name: 'seldnet'})
+  const output = config.output ?? 'seldnet'
+  const outputs =
+    output === 'seldnet' ? [head(config.classes, 'sigmoid', SED_OUTPUT), head(doaSize(config), 'tanh', DOA_OUTPUT)]
+    : output === 'accdoa' ? [head(3 * config.classes, 'tanh', ACCDOA_OUTPUT)]
+    : [head(TRACKS * 3 * config.classes, 'tanh', MULTI_ACCDOA_OUTPUT)]
+  const model = tf.model({inputs: input, outputs, name: 'seldnet'})
   compileSeldnet(model, config)
   return model
 }

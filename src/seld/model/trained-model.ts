@@ -3,7 +3,9 @@ import {loadModel} from './model-io.js'
 // Registers the custom layers of SELDnet, which loading a saved model needs.
 import './model.js'
 import {SCALER_JSON, type Scaler} from '../features/scaler.js'
-import {PREDICT_INFO_FILE, readPredictInfo, resolveModelDir, type PredictInfo} from './model-folder.js'
+import {featureShape} from '../features/feature-kinds.js'
+import {predictionWidths} from '../train/recordings.js'
+import {predictFeatureSpec, PREDICT_INFO_FILE, readPredictInfo, resolveModelDir, type PredictInfo} from './model-folder.js'
 
 /** A loaded model with everything needed to turn audio into its predictions. */
 export interface Predictor {
@@ -19,11 +21,14 @@ export async function loadPredictor(dir: string): Promise<Predictor> {
   const {info, scaler} = readPredictInfo(modelDir)
   const model = await loadModel(modelDir)
   const [, , bins, featureChannels] = model.inputs[0].shape
-  const classes = model.outputs[0].shape[2]
-  if (bins !== info.nfft / 2 || featureChannels !== 2 * info.channels || classes !== info.classes.length) {
+  const {classes} = predictionWidths(model)
+  const spec = predictFeatureSpec(info)
+  const [expectedBins, expectedChannels] = featureShape(spec, info.channels)
+  if (bins !== expectedBins || featureChannels !== expectedChannels || classes !== info.classes.length) {
     throw new Error(
       `${modelDir}: the network takes ${bins} bins × ${featureChannels} channels and gives ${classes} classes, but ` +
-        `${PREDICT_INFO_FILE} describes nfft ${info.nfft} (${info.nfft / 2} bins), ${info.channels} audio channels, ${info.classes.length} classes`,
+        `${PREDICT_INFO_FILE} describes ${spec.kind} features with nfft ${info.nfft} of ${info.channels} audio channels ` +
+        `(${expectedBins} bins × ${expectedChannels} channels), ${info.classes.length} classes`,
     )
   }
   if (scaler.featureShape.join() !== [bins, featureChannels].join()) {

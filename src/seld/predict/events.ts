@@ -1,4 +1,5 @@
 import {xyzToAzimuthElevation, type DescEvent} from '../features/labels.js'
+import {directionAt} from '../features/trajectories.js'
 
 /**
  * What a SELD model says about one recording, frame by frame, in the layout of the published code: `sed` is
@@ -28,7 +29,26 @@ export interface SoundEvent {
   elevation: number
   /** Mean activity over the event's frames. */
   confidence: number
+  /** Directions where the event starts and ends: mean DOA vectors over its first and last frames (see eventEnds). */
+  start: Direction
+  end: Direction
+  /** Mean angular velocity, °/s: the angle from the start to the end direction over the time between them. */
+  angularVelocity: number
 }
+
+export interface Direction {
+  /** Degrees. */
+  azimuth: number
+  elevation: number
+}
+
+/** One frame of an event's track: seconds from the recording's start, and the class's direction in that frame. */
+export interface TrackPoint extends Direction {
+  time: number
+}
+
+/** Seconds at each end of an event whose DOA vectors are averaged into its start and end directions. */
+export const TRACK_END_SECONDS = 0.1
 
 /**
  * How frames become events. A class is active in a frame when its activity is above `threshold` (strictly, as the
@@ -73,6 +93,30 @@ export function meanDirection(predictions: FramePredictions, k: number, from: nu
   return xyzToAzimuthElevation(x, y, z)
 }
 
+/**
+ * Start and end directions of class k's event over frames `first` … `last` and its mean angular velocity. Each end
+ * averages the DOA vectors of TRACK_END_SECONDS of frames (at most half the event, at least one frame), so a single
+ * noisy frame does not set the direction; the velocity is the angle between the two over the time between the
+ * centres of the two stretches (0 for an event of one frame).
+ */
+export function eventEnds(predictions: FramePredictions, k: number, first: number, last: number): {start: Direction; end: Direction; angularVelocity: number} {
+  const length = last - first + 1
+  const span = Math.max(1, Math.min(Math.round(TRACK_END_SECONDS / predictions.frameSeconds), Math.floor(length / 2)))
+  const start = meanDirection(predictions, k, first, first + span - 1)
+  const end = meanDirection(predictions, k, last - span + 1, last)
+  const seconds = (length - span) * predictions.frameSeconds
+  return {start, end, angularVelocity: seconds > 0 ? angleBetween(start, end) / seconds : 0}
+}
+
+/** The per-frame directions of an event's class over its frames (gaps bridged into the event included). */
+export function eventTrack(predictions: FramePredictions, event: SoundEvent): TrackPoint[] {
+  const points: TrackPoint[] = []
+  for (let frame = event.firstFrame; frame <= event.lastFrame; frame++) {
+    points.push({time: frame * predictions.frameSeconds, ...meanDirection(predictions, event.classIndex, frame, frame)})
+  }
+  return points
+}
+
 /** Turns per-frame predictions into events, sorted by onset then class. Times follow the label convention (see below). */
 export function framesToEvents(predictions: FramePredictions, classNames: string[], options: EventOptions = DEFAULT_EVENT_OPTIONS): SoundEvent[] {
   doaComponents(predictions)
@@ -105,6 +149,7 @@ export function framesToEvents(predictions: FramePredictions, classNames: string
         offset,
         ...meanDirection(predictions, k, first, last),
         confidence: activity / (last - first + 1),
+        ...eventEnds(predictions, k, first, last),
       })
     }
   }
@@ -116,7 +161,10 @@ export const EVENT_FORMATS: readonly EventFormat[] = ['csv', 'json', 'dcase']
 
 const round = (value: number, digits: number) => Number(value.toFixed(digits))
 
-/** The fields a user sees, rounded to what is meaningful: milliseconds, tenths of a degree, three decimals. */
+/**
+ * The fields a user sees, rounded to what is meaningful: milliseconds, tenths of a degree, three decimals. The first
+ * six are those of still sources; the track's ends and mean angular velocity (°/s) follow.
+ */
 function publicFields(event: SoundEvent) {
   return {
     class: event.className,
@@ -125,18 +173,28 @@ function publicFields(event: SoundEvent) {
     azimuth: round(event.azimuth, 1),
     elevation: round(event.elevation, 1),
     confidence: round(event.confidence, 3),
+    start_azimuth: round(event.start.azimuth, 1),
+    start_elevation: round(event.start.elevation, 1),
+    end_azimuth: round(event.end.azimuth, 1),
+    end_elevation: round(event.end.elevation, 1),
+    angular_velocity: round(event.angularVelocity, 1),
   }
 }
 
-export const CSV_HEADER = 'class,onset,offset,azimuth,elevation,confidence'
+export const CSV_HEADER = 'class,onset,offset,azimuth,elevation,confidence,start_azimuth,start_elevation,end_azimuth,end_elevation,angular_velocity'
 
 export function eventsToCsv(events: SoundEvent[]): string {
   const rows = events.map((event) => Object.values(publicFields(event)).join(','))
   return [CSV_HEADER, ...rows].join('\n') + '\n'
 }
 
-export function eventsToJson(events: SoundEvent[]): string {
-  return JSON.stringify(events.map(publicFields), null, 2) + '\n'
+/** The csv fields of every event, and its per-frame track: `track: [{time, azimuth, elevation}, ...]`. */
+export function eventsToJson(events: SoundEvent[], predictions: FramePredictions): string {
+  const tracked = events.map((event) => ({
+    ...publicFields(event),
+    track: eventTrack(predictions, event).map((point) => ({time: round(point.time, 3), azimuth: round(point.azimuth, 1), elevation: round(point.elevation, 1)})),
+  }))
+  return JSON.stringify(tracked, null, 2) + '\n'
 }
 
 /** DCASE 2019 task 3 frames: 20 ms hops. */
@@ -172,7 +230,7 @@ export function eventsToDcase(events: SoundEvent[], predictions: FramePrediction
 /** The text of a predictions file in `format`; the file extension each format takes is `formatExtension`. */
 export function formatEvents(format: EventFormat, events: SoundEvent[], predictions: FramePredictions): string {
   if (format === 'csv') return eventsToCsv(events)
-  if (format === 'json') return eventsToJson(events)
+  if (format === 'json') return eventsToJson(events, predictions)
   return eventsToDcase(events, predictions)
 }
 
@@ -190,7 +248,10 @@ export interface EventScore {
    */
   f1: number
   annotated: number
-  /** Great-circle distance in degrees between each matched annotated event and its predicted event. */
+  /**
+   * Great-circle distance in degrees between each matched annotated event and its predicted event (for a moving
+   * source, from the annotated direction halfway through the event).
+   */
   directionErrors: number[]
   /** Median of directionErrors, NaN when no annotated event was matched. */
   medianDirectionError: number
@@ -231,7 +292,9 @@ export function scoreEvents(events: SoundEvent[], annotated: DescEvent[], second
     const candidates = events.filter((e) => e.classIndex === reference.classColumn && overlap(e) >= 0)
     if (candidates.length === 0) continue
     const best = candidates.reduce((a, b) => (overlap(b) > overlap(a) ? b : a))
-    directionErrors.push(angleBetween(best, reference))
+    // A moving source's mean direction lies near the middle of its path.
+    const annotatedDirection = directionAt(reference.azimuth, reference.elevation, reference.motion, (reference.end - reference.start) / 2)
+    directionErrors.push(angleBetween(best, annotatedDirection))
   }
   const sorted = [...directionErrors].sort((a, b) => a - b)
   const middle = sorted.length / 2

@@ -1,14 +1,16 @@
 import {existsSync, mkdirSync, readFileSync} from 'node:fs'
 import {basename, dirname, extname, join, resolve} from 'node:path'
 import {predictRecording, type FrameSource} from '../train/recordings.js'
-import {frameCount, frameGrid} from '../features/datasets.js'
+import {DATASETS, frameCount, frameGrid} from '../features/datasets.js'
 import {doaComponents, framesToEvents, formatEvents, formatExtension, type EventFormat, type EventOptions, type FramePredictions, type SoundEvent} from './events.js'
 import {computeFeatures} from '../features/features.js'
 import {writeFileAtomically} from '../io/atomic-files.js'
-import {parseDescCsv, type DescEvent} from '../features/labels.js'
+import {dcaseRecordingClass, parseDescCsv, recordingClassOf, type DescEvent} from '../features/labels.js'
 import {loadPredictor, type Predictor} from '../model/trained-model.js'
-import {drawRecording, spectrogramOf} from '../plots/plots.js'
+import {drawRecording, spectrogramOf} from '../plots/figures.js'
 import {applyScaler, type Scaler} from '../features/scaler.js'
+import {predictFeatureSpec} from '../model/model-folder.js'
+import {featureShape, type FeatureSpec} from '../features/feature-kinds.js'
 import {pcmReader, type AudioReader, type Pcm16} from '../io/wav.js'
 
 export {loadPredictor, type Predictor}
@@ -38,12 +40,14 @@ export const SPECTROGRAM_COLUMNS = 4096
  * features read from files. Any length works: a recording shorter than one FFT frame still gives one frame, padded
  * with silence at the end.
  */
-export function pcmSource(audio: Pcm16 | AudioReader, nfft: number, scaler: Scaler, name: string): FrameSource & {spectrogram: RecordingFrames['spectrogram']} {
+export function pcmSource(audio: Pcm16 | AudioReader, spec: number | FeatureSpec, scaler: Scaler, name: string): FrameSource & {spectrogram: RecordingFrames['spectrogram']} {
+  const kind = typeof spec === 'number' ? {kind: 'stft' as const, nfft: spec, melBands: 0} : spec
+  const nfft = kind.nfft
   const reader = 'samples' in audio ? pcmReader(audio) : audio
-  const {hop, bins} = frameGrid(reader.sampleRate, nfft)
+  const {hop} = frameGrid(reader.sampleRate, nfft)
   const {length, channels} = reader
   const frames = Math.max(1, frameCount(length, nfft))
-  const featureChannels = 2 * channels
+  const [bins, featureChannels] = featureShape(kind, channels)
   const frameValues = bins * featureChannels
   const frameStep = Math.ceil(frames / SPECTROGRAM_COLUMNS)
   // NaN marks a column no frame has reached yet.
@@ -57,7 +61,7 @@ export function pcmSource(audio: Pcm16 | AudioReader, nfft: number, scaler: Scal
       // STFT frame i depends on samples i·hop … i·hop + nfft only: a slice gives exactly the frames of the whole.
       const end = Math.min(length, (start + available - 1) * hop + nfft)
       const slice = {sampleRate: reader.sampleRate, channels, samples: reader.read(start * hop, end)}
-      const features = computeFeatures(slice, nfft, available, name)
+      const features = computeFeatures(slice, kind, available, name)
       applyScaler(scaler, features, name)
       target.set(features.data)
       const shown = spectrogramOf(features).values
@@ -79,7 +83,7 @@ export async function predictFrames(predictor: Predictor, audio: Pcm16 | AudioRe
   const trainedOn = `the model (trained on ${info.dataset}) expects`
   if (audio.channels !== info.channels) throw new Error(`${name}: ${audio.channels} channels, but ${trainedOn} ${info.channels}`)
   if (audio.sampleRate !== info.sampleRate) throw new Error(`${name}: sample rate ${audio.sampleRate} Hz, but ${trainedOn} ${info.sampleRate} Hz`)
-  const source = pcmSource(audio, info.nfft, predictor.scaler, name)
+  const source = pcmSource(audio, predictFeatureSpec(info), predictor.scaler, name)
   const prediction = await predictRecording(predictor.model, source, batch)
   return {spectrogram: source.spectrogram, predictions: {...prediction, frameSeconds: frameGrid(info.sampleRate, info.nfft).frameSeconds}}
 }
@@ -88,7 +92,7 @@ export async function predictFrames(predictor: Predictor, audio: Pcm16 | AudioRe
  * The annotation of a recording named `name` (its file name without extension) in a folder of TUT Sound Events 2018
  * description files (`<name>.csv`, as the unzip stage writes desc/), read with the model's classes.
  */
-export function readAnnotations(dir: string, name: string, classes: string[]): DescEvent[] {
+export function readAnnotations(dir: string, name: string, classes: string[], dataset?: string): DescEvent[] {
   const file = join(dir, `${name}.csv`)
   let text: string
   try {
@@ -96,7 +100,9 @@ export function readAnnotations(dir: string, name: string, classes: string[]): D
   } catch (error) {
     throw new Error(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
   }
-  return parseDescCsv(text, file, Object.fromEntries(classes.map((className, column) => [className, column])))
+  // The model's dataset says how its file names carry the class (UrbanSound8K ids for REAL and MREAL).
+  const known = dataset !== undefined && Object.hasOwn(DATASETS, dataset) ? DATASETS[dataset] : undefined
+  return parseDescCsv(text, file, Object.fromEntries(classes.map((className, column) => [className, column])), known ? recordingClassOf(known) : dcaseRecordingClass)
 }
 
 /** Output name of stdin input. */

@@ -1,3 +1,4 @@
+import {directionAt, type Motion} from '../features/trajectories.js'
 import type {Random} from './random.js'
 import type {SoundBank} from './sources.js'
 
@@ -19,6 +20,8 @@ export interface SceneEvent {
   elevation: number
   /** Metres, one decimal. */
   distance: number
+  /** A moving source's great circle (MANSIM layout): it starts at (azimuth, elevation). */
+  motion?: Extract<Motion, {kind: 'great-circle'}>
 }
 
 export interface SceneOptions {
@@ -83,17 +86,62 @@ export function planScene(rng: Random, options: SceneOptions): SceneEvent[] {
   return events.sort((a, b) => a.start - b.start)
 }
 
-export const DESC_HEADER = 'sound_event_recording,start_time,end_time,ele,azi,dist'
+/** Angular velocities of the published moving-source sets, °/s. */
+export const ANGULAR_VELOCITIES = [10, 20, 40]
+/** Offsets from the start of the direction a source moves towards, degrees (azimuth, elevation), as in MANSIM. */
+const TOWARDS_AZIMUTH = [-60, -30, 30, 60]
+const TOWARDS_ELEVATION = [-20, -10, 0, 10, 20]
+/** A moving source stays within this elevation, so reverberant rooms, sized for the grid, still hold it. */
+const MAX_MOVING_ELEVATION = 60
+/** Motions tried per event before the source is left still. */
+const MOTION_ATTEMPTS = 16
 
-/** The description file of a recording, in the TUT 2018 format (times in seconds with 6 decimals). */
-export function descCsv(events: SceneEvent[], sampleRate: number): string {
+/**
+ * Sets every event moving on a great circle, MANSIM style: towards a direction 30° or 60° away in azimuth (and up to
+ * 20° in elevation) at an angular velocity of the published sets up to `maxAngularVelocity` (that value itself when
+ * it is below all of them). Motions drawn from a separate stream leave the scene (times, classes, start directions)
+ * that of the static dataset. A motion whose path would leave ±60° elevation during the event is drawn again.
+ */
+export function addMotion(rng: Random, events: SceneEvent[], maxAngularVelocity: number, sampleRate: number): SceneEvent[] {
+  if (!(maxAngularVelocity > 0 && maxAngularVelocity <= 360)) throw new Error(`max angular velocity must be in (0, 360] °/s, got ${maxAngularVelocity}`)
+  const allowed = ANGULAR_VELOCITIES.filter((v) => v <= maxAngularVelocity)
+  const velocities = allowed.length > 0 ? allowed : [maxAngularVelocity]
+  return events.map((event) => {
+    for (let attempt = 0; attempt < MOTION_ATTEMPTS; attempt++) {
+      const motion = {
+        kind: 'great-circle' as const,
+        azimuthTowards: event.azimuth + rng.pick(TOWARDS_AZIMUTH),
+        elevationTowards: Math.max(-80, Math.min(80, event.elevation + rng.pick(TOWARDS_ELEVATION))),
+        angularVelocity: rng.pick(velocities),
+      }
+      const seconds = event.length / sampleRate
+      let inside = true
+      for (let t = 0; t <= seconds + 0.05 && inside; t += 0.05) {
+        inside = Math.abs(directionAt(event.azimuth, event.elevation, motion, t).elevation) <= MAX_MOVING_ELEVATION
+      }
+      if (inside) return {...event, motion}
+    }
+    return event
+  })
+}
+
+export const DESC_HEADER = 'sound_event_recording,start_time,end_time,ele,azi,dist'
+/** The MANSIM description header: a source moves from (azi, ele) towards (azi_dir, ele_dir) at ang_vel °/s. */
+export const MOVING_DESC_HEADER = 'sound_event_recording,start_time,end_time,ele,azi,ele_dir,azi_dir,ang_vel,dist'
+
+/**
+ * The description file of a recording, in the TUT 2018 format (times in seconds with 6 decimals), or with `moving`
+ * in the MANSIM format (a still event there moves towards its own direction at 0 °/s).
+ */
+export function descCsv(events: SceneEvent[], sampleRate: number, moving = false): string {
   const rows = events.map((e) => [
     `${e.className}${String(e.number).padStart(3, '0')}.wav`,
     (e.start / sampleRate).toFixed(6),
     ((e.start + e.length) / sampleRate).toFixed(6),
     e.elevation,
     e.azimuth,
+    ...(moving ? [e.motion?.elevationTowards ?? e.elevation, e.motion?.azimuthTowards ?? e.azimuth, e.motion?.angularVelocity ?? 0] : []),
     e.distance.toFixed(1),
   ].join(','))
-  return [DESC_HEADER, ...rows].join('\n') + '\n'
+  return [moving ? MOVING_DESC_HEADER : DESC_HEADER, ...rows].join('\n') + '\n'
 }

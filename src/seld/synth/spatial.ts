@@ -15,7 +15,11 @@
  *   cos(e) only to second order.
  */
 
-export type Vec3 = [number, number, number]
+import type {Vec3} from '../features/trajectories.js'
+
+export type {Vec3}
+/** Direction conventions are those of the labels: one definition for both. */
+export {unitVector} from '../features/trajectories.js'
 
 export const SPEED_OF_SOUND = 343
 
@@ -37,12 +41,6 @@ export const RENDER_LATENCY = HALF_TAPS + 8
 export interface Path {
   position: Vec3
   gain: number
-}
-
-export function unitVector(azimuthDeg: number, elevationDeg: number): Vec3 {
-  const azi = (azimuthDeg * Math.PI) / 180
-  const ele = (elevationDeg * Math.PI) / 180
-  return [Math.cos(ele) * Math.cos(azi), Math.cos(ele) * Math.sin(azi), Math.sin(ele)]
 }
 
 function norm(v: Vec3): number {

@@ -4,7 +4,8 @@ import {convolveAdd} from './convolve.js'
 import {DATASETS, classNames, splitLayout, type DatasetSpec} from '../features/datasets.js'
 import {Random} from './random.js'
 import {imageSources, reflectionCoefficient} from './room.js'
-import {ELEVATIONS, MAX_DISTANCE, descCsv, planScene, type SceneEvent} from './scene.js'
+import {renderMovingEvent} from './moving.js'
+import {ELEVATIONS, MAX_DISTANCE, addMotion, descCsv, planScene, type SceneEvent} from './scene.js'
 import {ProceduralBank, RecordingBank, type SoundBank} from './sources.js'
 import {RENDER_LATENCY, SPEED_OF_SOUND, renderResponses, unitVector, type Path, type Vec3} from './spatial.js'
 import {encodeWav, floatToPcm16} from '../io/wav.js'
@@ -32,7 +33,17 @@ export interface SynthOptions {
   shiftTestDoa: boolean
   /** Folder of real isolated recordings `<dir>/<class>/*.wav`; procedural sounds when absent. */
   sources?: string
+  /** Moving sources on great circles (MANSIM-layout descriptions), when present. */
+  moving?: MovingOptions
 }
+
+export interface MovingOptions {
+  /** Fastest angular velocity drawn, °/s. */
+  maxAngularVelocity: number
+}
+
+/** The published moving-source sets' fastest angular velocity, °/s. */
+export const DEFAULT_MAX_ANGULAR_VELOCITY = 40
 
 export type RecordingSet = 'train' | 'test'
 
@@ -56,10 +67,10 @@ const SNR_DB = 30
 /** A recording whose peak would exceed this is scaled down as a whole rather than clipped. */
 const MAX_PEAK = 0.99
 
-/** The synthetic dataset with this receiver kind and room (synth-foa, synth-foa-reverb, synth-mic, synth-mic-reverb). */
-export function syntheticDataset(kind: 'foa' | 'mic', room: 'anechoic' | 'reverberant'): DatasetSpec {
-  const found = Object.values(DATASETS).find((d) => d.synthetic && d.kind === kind && d.room === room)
-  if (!found) throw new Error(`no synthetic dataset has kind '${kind}' and room '${room}'`)
+/** The synthetic dataset with this receiver kind, room and motion (synth-foa, synth-foa-reverb, synth-mic-moving, ...). */
+export function syntheticDataset(kind: 'foa' | 'mic', room: 'anechoic' | 'reverberant', moving = false): DatasetSpec {
+  const found = Object.values(DATASETS).find((d) => d.synthetic && d.kind === kind && d.room === room && Boolean(d.moving) === moving)
+  if (!found) throw new Error(`no synthetic dataset has kind '${kind}', room '${room}'${moving ? ' and moving sources' : ''}`)
   return found
 }
 
@@ -69,7 +80,8 @@ export function datasetOptions(dataset: DatasetSpec, scene: Omit<SynthOptions, '
     const synthetic = Object.values(DATASETS).filter((d) => d.synthetic).map((d) => d.name)
     throw new Error(`dataset '${dataset.name}' is downloaded, not synthesized (synthetic datasets: ${synthetic.join(', ')})`)
   }
-  return {kind: dataset.kind, room: dataset.room, classes: classNames(dataset), sampleRate: dataset.sampleRate, ...scene}
+  const moving = dataset.moving ? {moving: {maxAngularVelocity: DEFAULT_MAX_ANGULAR_VELOCITY}} : {}
+  return {kind: dataset.kind, room: dataset.room, classes: classNames(dataset), sampleRate: dataset.sampleRate, ...moving, ...scene}
 }
 
 function validateOptions(options: SynthOptions): void {
@@ -86,6 +98,8 @@ function validateOptions(options: SynthOptions): void {
   if (options.trainFiles + options.testFiles === 0) throw new Error('nothing to synthesize: train and test file counts are both 0')
   if (!(options.duration > 0 && options.duration <= 3600)) throw new Error(`duration must be in (0, 3600] seconds, got ${options.duration}`)
   if (options.room === 'reverberant' && !(options.rt60 >= 0.05 && options.rt60 <= 5)) throw new Error(`rt60 must be within 0.05 … 5 s, got ${options.rt60}`)
+  const velocity = options.moving?.maxAngularVelocity
+  if (velocity !== undefined && !(velocity > 0 && velocity <= 360)) throw new Error(`max angular velocity must be in (0, 360] °/s, got ${velocity}`)
 }
 
 export function createBank(options: SynthOptions): SoundBank {
@@ -173,13 +187,21 @@ export function synthesizeRecording(options: SynthOptions, bank: SoundBank, id: 
   const length = Math.round(options.duration * sampleRate)
   // Scenes do not depend on the receiver kind or room: synth-foa and synth-mic hold the same scenes, as the
   // Ambisonic and circular-array TUT sets do.
-  const events = planScene(Random.from(seed, 'scene', ov, split, id.set, id.index), {
+  const still = planScene(Random.from(seed, 'scene', ov, split, id.set, id.index), {
     classes: options.classes, bank, set: id.set, sampleRate, length, ov, shiftDoa: options.shiftTestDoa && id.set === 'test',
   })
+  const events = options.moving
+    ? addMotion(Random.from(seed, 'motion', ov, split, id.set, id.index), still, options.moving.maxAngularVelocity, sampleRate)
+    : still
   const acoustics = Random.from(seed, 'acoustics', ov, split, id.set, id.index)
   const hall = options.room === 'reverberant' ? drawHall(acoustics, options.rt60) : undefined
   const channels = Array.from({length: options.kind === 'foa' ? 4 : 8}, () => new Float32Array(length))
   for (const event of events) {
+    if (event.motion) {
+      const room = hall && {...hall, rt60: options.rt60}
+      renderMovingEvent(options.kind, event, bank.instance(event.className, event.number), channels, sampleRate, EVENT_LEVEL, room)
+      continue
+    }
     const offset = unitVector(event.azimuth, event.elevation).map((v) => v * event.distance) as Vec3
     // Room responses are kept for one RT60 after the direct sound, i.e. until they have decayed by 60 dB.
     const paths: Path[] = hall
@@ -221,7 +243,7 @@ export async function synthesizeSplit(options: SynthOptions, outDir: string, onR
           name: `${id.name}.wav`,
           bytes: () => {
             const recording = synthesizeRecording(options, bank, id)
-            descs.set(id.name, descCsv(recording.events, options.sampleRate))
+            descs.set(id.name, descCsv(recording.events, options.sampleRate, options.moving !== undefined))
             onRecording?.(id, descs.size, ids.length)
             return encodeWav(floatToPcm16(recording.channels, options.sampleRate))
           },

@@ -3,9 +3,10 @@ import {join} from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import {readNpyHeader} from '../io/npy.js'
 import type {Random} from '../synth/random.js'
+import {outputKindOf, toActivityDoa} from '../model/outputs.js'
 
 /**
- * One recording's normalized features (frames × bins × 2C float32) and targets (frames × 4K float32: K activities,
+ * One recording's normalized features (frames × bins × channels float32, see feature-kinds.ts) and targets (frames × 4K float32: K activities,
  * then x, y, z of every class), located by file and read by byte ranges, never as whole files.
  */
 export interface Recording {
@@ -14,7 +15,7 @@ export interface Recording {
   targetsFile: string
   frames: number
   bins: number
-  /** 2C: magnitude and phase of every audio channel. */
+  /** Feature channels: 2C (magnitude and phase of every audio channel) for the published features. */
   featureChannels: number
   classes: number
   featuresOffset: number
@@ -99,7 +100,7 @@ export function sequencePlan(recordings: Recording[], seqLen: number, random?: R
   return random ? random.shuffle(plan) : plan
 }
 
-/** One batch, laid out for the model: x (b, T, bins, 2C), sed (b, T, K), doa (b, T, 3K, or 2K azimuth-only). */
+/** One batch, laid out for the model: x (b, T, bins, feature channels), sed (b, T, K), doa (b, T, 3K, or 2K azimuth-only). */
 export interface Batch {
   size: number
   x: Float32Array
@@ -228,7 +229,7 @@ export function recordingSource(recording: Recording): FrameSource {
   return {...recording, read: (start, count, target) => readFeatureFrames(recording, start, count, target)}
 }
 
-/** Features already in memory (frames × bins × 2C, C order), e.g. computed from a WAV file by `seldpipe predict`. */
+/** Features already in memory (frames × bins × feature channels, C order), e.g. computed from a WAV file by `seldpipe predict`. */
 export function arraySource(features: {shape: number[]; data: Float32Array}): FrameSource {
   const [frames, bins, featureChannels] = features.shape
   const frameValues = bins * featureChannels
@@ -252,8 +253,9 @@ export interface Prediction {
 
 /**
  * Predicts a whole recording with a SELDnet model: the recording is cut into the model's sequence length
- * (sequenceStarts), predicted `batchSize` sequences at a time, and the per-frame outputs stitched back (frames of
- * the overlapping last sequence are taken from their first appearance).
+ * (sequenceStarts), predicted `batchSize` sequences at a time, turned into activities and directions whatever the
+ * output preset (toActivityDoa), and the per-frame values stitched back (frames of the overlapping last sequence are
+ * taken from their first appearance).
  */
 export async function predictRecording(model: tf.LayersModel, source: FrameSource, batchSize = 8): Promise<Prediction> {
   const [, seqLen, bins, featureChannels] = model.inputs[0].shape
@@ -261,8 +263,8 @@ export async function predictRecording(model: tf.LayersModel, source: FrameSourc
   if (bins !== source.bins || featureChannels !== source.featureChannels) {
     throw new Error(`the model expects ${bins} bins × ${featureChannels} channels, the features have ${source.bins} × ${source.featureChannels}`)
   }
-  const classes = model.outputs[0].shape[2]!
-  const doaWidth = model.outputs[1].shape[2]!
+  const kind = outputKindOf(model)
+  const {classes, doaWidth} = predictionWidths(model)
   const frameValues = source.bins * source.featureChannels
   const prediction: Prediction = {
     frames: source.frames, classes,
@@ -283,9 +285,10 @@ export async function predictRecording(model: tf.LayersModel, source: FrameSourc
     // The next batch is read while this one is predicted.
     if (b + batchSize < starts.length) next = read(starts.slice(b + batchSize, b + 2 * batchSize))
     const input = tf.tensor4d(x, [batchStarts.length, seqLen, bins, featureChannels])
-    const outputs = model.predictOnBatch(input) as tf.Tensor[]
-    const [sed, doa] = await Promise.all(outputs.map((output) => output.data() as Promise<Float32Array>))
-    tf.dispose([input, ...outputs])
+    const outputs = model.predictOnBatch(input) as tf.Tensor | tf.Tensor[]
+    const raw = await Promise.all([outputs].flat().map((output) => output.data() as Promise<Float32Array>))
+    tf.dispose([input, outputs].flat())
+    const {sed, doa} = toActivityDoa(kind, raw, batchStarts.length * seqLen, classes)
     batchStarts.forEach((start, i) => {
       const from = Math.max(start, covered)
       const to = Math.min(start + seqLen, source.frames)
@@ -297,4 +300,13 @@ export async function predictRecording(model: tf.LayersModel, source: FrameSourc
     })
   }
   return prediction
+}
+
+/** Classes and DOA values per frame of a model's predictions (see predictRecording), whatever its output preset. */
+export function predictionWidths(model: tf.LayersModel): {classes: number; doaWidth: number} {
+  const kind = outputKindOf(model)
+  const width = model.outputs[0].shape[2]!
+  if (kind === 'seldnet') return {classes: width, doaWidth: model.outputs[1].shape[2]!}
+  const classes = kind === 'accdoa' ? width / 3 : width / 9
+  return {classes, doaWidth: 3 * classes}
 }

@@ -2,14 +2,21 @@ import {existsSync, readFileSync} from 'node:fs'
 
 export const LOG_FILE = 'log.jsonl'
 
-/** One line of log.jsonl. Losses are the training means over the epoch (SED and DOA include their loss weights). */
+/** The recordings that choose the best epoch: held out of the training split, or the test split (as published). */
+export type ScoredOn = 'validation' | 'test'
+
+/**
+ * One line of log.jsonl. Losses are the training means over the epoch (SED and DOA include their loss weights; null
+ * for the ACCDOA outputs, which have one loss); the scores are those of the `scoredOn` recordings.
+ */
 export interface EpochRecord {
   epoch: number
   backend: string
+  scoredOn: ScoredOn
   device: string
   loss: number
-  sedLoss: number
-  doaLoss: number
+  sedLoss: number | null
+  doaLoss: number | null
   er: number
   f1: number
   doaErrorDegrees: number

@@ -5,10 +5,14 @@ import {BatchReader, sequencePlan, type Recording} from './recordings.js'
 import {Random} from '../synth/random.js'
 import {setPopulationStatistics} from '../model/bn-statistics.js'
 import {PREDICT_BATCH, scoreRecordings, type ScoringSettings} from '../eval/split-scoring.js'
-import {LOG_FILE, type EpochRecord} from './training-log.js'
+import {LOG_FILE, type EpochRecord, type ScoredOn} from './training-log.js'
+
+export type {ScoredOn}
 import {loadTensors, loadWeightsInto, saveModel, saveTensors} from '../model/model-io.js'
 import {buildDirectoryAtomically, writeFileAtomically} from '../io/atomic-files.js'
 import {BEST_DIR} from '../model/model-folder.js'
+import {outputKindOf} from '../model/outputs.js'
+import {trainStep} from './train-step.js'
 
 export interface TrainSettings {
   seqLen: number
@@ -20,17 +24,23 @@ export interface TrainSettings {
   maxMinutes: number
   /** Factor applied to the learning rate after every epoch (1: constant, as published). */
   lrDecay: number
-  /** 2 epochs of 2 batches, scored on the first test recording only: checks the whole path in seconds. */
+  /** 2 epochs of 2 batches, scored on the first validation recording only: checks the whole path in seconds. */
   quickTest: boolean
-  /** Seeds the shuffling of training sequences. */
+  /** Seeds the shuffling of training sequences (the train stage also draws the validation recordings with it). */
   seed: number
 }
 
 export interface TrainRun {
-  /** A compiled SELDnet (see buildSeldnet): outputs [sed, doa]. */
+  /** A compiled SELDnet (see buildSeldnet), of any output preset. */
   model: tf.LayersModel
   train: Recording[]
-  test: Recording[]
+  /**
+   * Scored after every epoch to keep the best model and stop early: recordings held out of the training split, or
+   * the test split itself as the published code does (see `scoredOn`).
+   */
+  validation: Recording[]
+  /** Which split `validation` is, recorded in every log line. */
+  scoredOn: ScoredOn
   settings: TrainSettings
   scoring: Omit<ScoringSettings, 'batch'>
   /** Receives best/ (the best model) and log.jsonl. */
@@ -136,7 +146,10 @@ async function restoreCheckpoint(run: TrainRun, state: CheckpointState): Promise
 function describe(record: EpochRecord, epochs: number, best: boolean): string {
   const f = (value: number, digits = 3) => value.toFixed(digits)
   return (
-    `epoch ${record.epoch}/${epochs}  loss ${f(record.loss)} (sed ${f(record.sedLoss)}, doa ${f(record.doaLoss)})  ` +
+    // ACCDOA losses are mean squares over every class's vector: small numbers that 3 decimals would round away.
+    `epoch ${record.epoch}/${epochs}  loss ${record.sedLoss === null ? record.loss.toPrecision(3) : f(record.loss)}` +
+    (record.sedLoss === null || record.doaLoss === null ? '  ' : ` (sed ${f(record.sedLoss)}, doa ${f(record.doaLoss)})  `) +
+    `${record.scoredOn}: ` +
     `ER ${f(record.er, 2)}  F1 ${f(record.f1, 2)}  DOA ${f(record.doaErrorDegrees, 1)}°  frames ${f(record.frameRecall, 2)}  ` +
     `SELD ${f(record.seldScore)}${best ? ' (best)' : ''}  ${f(record.seconds, 0)} s`
   )
@@ -147,17 +160,13 @@ async function* inputBatches(reader: BatchReader, seqLen: number, bins: number, 
   for await (const batch of reader) yield tf.tensor4d(batch.x, [batch.size, seqLen, bins, channels])
 }
 
-/** Trains on every batch of `reader`; returns the mean of each loss the model reports ([total, sed, doa]). */
+/** Trains on every batch of `reader`; returns the mean of each loss the model reports (see trainStep). */
 async function trainEpoch(model: tf.LayersModel, reader: BatchReader, seqLen: number, bins: number, channels: number): Promise<number[]> {
-  const sums = [0, 0, 0]
+  const kind = outputKindOf(model)
+  let sums: number[] = []
   for await (const batch of reader) {
-    const frames = batch.size * seqLen
-    const x = tf.tensor4d(batch.x, [batch.size, seqLen, bins, channels])
-    const sed = tf.tensor3d(batch.sed, [batch.size, seqLen, batch.sed.length / frames])
-    const doa = tf.tensor3d(batch.doa, [batch.size, seqLen, batch.doa.length / frames])
-    const losses = await model.trainOnBatch(x, [sed, doa])
-    tf.dispose([x, sed, doa])
-    ;(Array.isArray(losses) ? losses : [losses]).forEach((value, i) => (sums[i] += value))
+    const losses = await trainStep(model, batch, seqLen, bins, channels, kind)
+    sums = losses.map((value, i) => (sums[i] ?? 0) + value)
   }
   return sums.map((sum) => sum / reader.batches)
 }
@@ -171,7 +180,7 @@ function overBudget(records: EpochRecord[], maxMinutes: number): boolean {
 
 /**
  * Trains a SELDnet on shuffled training sequences; after every epoch it recomputes the BatchNormalization statistics
- * over part of the training data (setPopulationStatistics) and scores the test split with the 2018 metrics,
+ * over part of the training data (setPopulationStatistics) and scores the validation recordings with the 2018 metrics,
  * until the SELD score has not improved for `patience` epochs, `epochs` is reached or the time budget is spent. Keeps the best model in
  * outDir/best and a log line per epoch in outDir/log.jsonl. After every epoch a checkpoint (model, optimizer state,
  * RNG state, log, best model) goes to checkpointDir, so a killed run restarted with the same fingerprint continues
@@ -181,7 +190,7 @@ export async function trainSeldnet(run: TrainRun): Promise<TrainResult> {
   const {model, settings, scoring} = run
   const print = run.print ?? (() => {})
   const epochs = settings.quickTest ? 2 : settings.epochs
-  const scoredRecordings = settings.quickTest ? run.test.slice(0, 1) : run.test
+  const scoredRecordings = settings.quickTest ? run.validation.slice(0, 1) : run.validation
   const {bins, featureChannels} = run.train[0]
   mkdirSync(run.outDir, {recursive: true})
 
@@ -219,7 +228,7 @@ export async function trainSeldnet(run: TrainRun): Promise<TrainResult> {
     await setPopulationStatistics(model, () => inputBatches(new BatchReader(sample, settings.seqLen, settings.batch, scoring.aziOnly), settings.seqLen, bins, featureChannels))
     const {overall} = await scoreRecordings(model, scoredRecordings, {...scoring, batch: PREDICT_BATCH})
     const record: EpochRecord = {
-      epoch, backend: run.backend, device: run.device, loss, sedLoss, doaLoss,
+      epoch, backend: run.backend, device: run.device, scoredOn: run.scoredOn, loss, sedLoss: sedLoss ?? null, doaLoss: doaLoss ?? null,
       er: overall.er, f1: overall.f1, doaErrorDegrees: overall.doaErrorGtDegrees, frameRecall: overall.frameRecall,
       seldScore: overall.seldScore, seconds: (performance.now() - started) / 1000,
     }

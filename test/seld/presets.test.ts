@@ -1,0 +1,53 @@
+import {readdirSync} from 'node:fs'
+import {join} from 'node:path'
+import {beforeAll, describe, expect, it} from 'vitest'
+import {loadPipeline} from '../../src/pipeline/spec/pipeline-file.js'
+import {datasetSpec} from '../../src/seld/features/datasets.js'
+import {featureShape, featureSpec} from '../../src/seld/features/feature-kinds.js'
+import {initBackend} from '../../src/seld/model/backend.js'
+import {buildSeldnet} from '../../src/seld/model/model.js'
+import {outputKindOf} from '../../src/seld/model/outputs.js'
+import {repoRoot} from '../pipeline/cli.js'
+
+// The dataset each preset is meant for (the default run's for the others).
+const DATASETS: Record<string, string> = {ansim: 'ansim', resim: 'resim', cansim: 'cansim', cresim: 'cresim', real: 'real'}
+
+beforeAll(async () => {
+  await initBackend('wasm', () => {})
+})
+
+describe('parameter presets', () => {
+  const presets = readdirSync(join(repoRoot, 'params')).filter((file) => file.endsWith('.yaml') && file !== 'default.yaml')
+
+  it('every preset gives a feature kind that fits its dataset and a network that builds on those features', async () => {
+    expect(presets).toContain('seldnet2018.yaml')
+    expect(presets).toContain('logmel-accdoa.yaml')
+    for (const preset of presets) {
+      const pipeline = await loadPipeline(join(repoRoot, 'pipeline.yaml'), {params: [join(repoRoot, 'params', preset)]})
+      const {features, model, train} = pipeline.params as Record<string, Record<string, never>>
+      const dataset = datasetSpec(DATASETS[preset.replace('.yaml', '')] ?? 'synth-foa')
+      const [bins, channels] = featureShape(featureSpec(features.nfft, features.kind, features.mel_bands), dataset.channels)
+      // Layer widths only change how long initialisation takes; what can fail is the preset's shapes (pooling against
+      // the feature bins, the output against azi_only), so the network is built with the preset's shapes and 2 units.
+      expect(model.conv_filters, preset).toBeGreaterThan(0)
+      const network = buildSeldnet({
+        seqLen: train.seq_len, bins, channels, classes: Object.keys(dataset.classIndex).length, convFilters: 2,
+        poolSizes: model.pool_sizes, rnnUnits: 2, fnnUnits: 2, dropout: model.dropout,
+        lossWeights: model.loss_weights, aziOnly: model.azi_only, lr: train.lr, output: model.output,
+      })
+      expect(outputKindOf(network), preset).toBe(model.output)
+      network.dispose()
+    }
+  })
+
+  it('the published presets keep the published recipe and choose on the test split; the others on held-out recordings', async () => {
+    for (const preset of presets) {
+      const {features, model, train} = (await loadPipeline(join(repoRoot, 'pipeline.yaml'), {params: [join(repoRoot, 'params', preset)]})).params as Record<string, Record<string, unknown>>
+      const published = preset.replace('.yaml', '') in DATASETS
+      if (published || preset === 'seldnet2018.yaml') expect([features.kind, model.output], preset).toEqual(['stft', 'seldnet'])
+      expect(train.validation, preset).toBe(published ? 'test' : 'holdout')
+    }
+    const candidate = (await loadPipeline(join(repoRoot, 'pipeline.yaml'), {params: [join(repoRoot, 'params', 'logmel-accdoa.yaml')]})).params as Record<string, Record<string, unknown>>
+    expect([candidate.features.kind, candidate.model.output]).toEqual(['logmel_iv', 'accdoa'])
+  })
+})
