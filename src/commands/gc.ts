@@ -4,10 +4,11 @@ import {loadGraph, openCache, pipelineFlags, reportingPipelineErrors} from '../p
 import formatBytes from 'pretty-bytes'
 import {applyGc, collectReferences, expansionSource, planGc} from '../pipeline/state/gc.js'
 import {acquireLock, describeHolder} from '../pipeline/state/lock.js'
+import {recordsReferenceSource, RunRecords} from '../pipeline/state/records.js'
 
 export default class Gc extends Command {
   static override description =
-    'Delete cache objects, records and logs that nothing references: no instance of the pipeline as expanded (the default matrix, or the --matrix, --params and --set given) in its current state.'
+    'Delete cache objects, records and logs that nothing references: neither an instance of the pipeline as expanded (the default matrix, or the --matrix, --params and --set given) in its current state, nor a recorded run (seldpipe exp show).'
   static override examples = ['<%= config.bin %> gc --dry-run', '<%= config.bin %> gc', '<%= config.bin %> gc --matrix dataset=ansim,resim ov=1,2,3']
   static override flags = {
     ...pipelineFlags,
@@ -23,7 +24,8 @@ export default class Gc extends Command {
       // A run records keys while it goes: deciding what is unreferenced must not race it.
       if (!flags['dry-run']) release = await acquireLock(cache.lockFile, (holder) => this.logToStderr(`waiting for the seldpipe run holding ${cache.lockFile} (${describeHolder(holder)})`))
       const assessments = await assessGraph(graph, cache)
-      const references = await collectReferences(cache, [expansionSource(assessments.values())])
+      // Recorded runs keep their results (and what they were made from), whatever the expansion.
+      const references = await collectReferences(cache, [expansionSource(assessments.values()), recordsReferenceSource(new RunRecords(cache).all())])
       const plan = planGc(cache, references)
       const verb = flags['dry-run'] ? 'would remove' : 'removing'
       for (const {key, id} of plan.keys) this.log(`${verb} result ${key.slice(0, 12)} of ${id}`)
