@@ -2,6 +2,7 @@ import {existsSync, readdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {Cache} from '../../src/pipeline/state/cache.js'
+import {RunRecords} from '../../src/pipeline/state/records.js'
 import {collectReferences, planGc, type ReferenceSource} from '../../src/pipeline/state/gc.js'
 import {cli, ensureBuilt} from './cli.js'
 import {projectFiles, ranSince} from './fixture.js'
@@ -16,12 +17,26 @@ const objectCount = (dir: string) => readdirSync(join(dir, 'cache', 'objects'), 
 async function projectWithVariants(): Promise<string> {
   const dir = tempDir({...projectFiles(), 'raw/c.txt': 'C'})
   for (const args of [[], ['--set', 'p.scale=5'], ['--matrix', 'ds=a,b,c']]) expect((await cli(dir, 'run', ...args)).exitCode).toBe(0)
+  // Every run is recorded, and a recorded run keeps its results: nothing is unreferenced yet.
+  expect((await cli(dir, 'gc', '--dry-run')).stdout).toContain('would free 0 B in 0 files')
   return dir
+}
+
+/** Drops the run records (as pruning experiments would), so only the expansion references results. */
+async function dropRunRecords(dir: string): Promise<void> {
+  const cache = new Cache(join(dir, 'cache'))
+  try {
+    const records = new RunRecords(cache)
+    for (const record of records.all()) await records.remove(record.key)
+  } finally {
+    await cache.close()
+  }
 }
 
 describe('seldpipe gc', () => {
   it('--dry-run lists what nothing references and the bytes, and deletes nothing', async () => {
     const dir = await projectWithVariants()
+    await dropRunRecords(dir)
     const before = objectCount(dir)
     const result = await cli(dir, 'gc', '--dry-run')
     expect(result.exitCode).toBe(0)
@@ -38,6 +53,7 @@ describe('seldpipe gc', () => {
 
   it('deletes unreferenced results, records and logs; the current results still restore everything without running', async () => {
     const dir = await projectWithVariants()
+    await dropRunRecords(dir)
     const ran = ranSince(dir)
     ran()
     const before = objectCount(dir)
