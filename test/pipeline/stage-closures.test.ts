@@ -44,8 +44,8 @@ describe('the code each stage of pipeline.yaml loads', () => {
       labels: [/src\/seld\/(synth|model|train|eval|plots|predict)\//],
       features: [/src\/seld\/(synth|model|train|eval|plots|predict)\//],
       normalize: [/src\/seld\/(synth|model|train|eval|plots|predict)\//],
-      train: [/src\/seld\/plots\//, /src\/seld\/predict\//, /features\/(features|features-worker|stft)\.js$/],
-      evaluate: [/train\/training\.js$/, /model\/bn-statistics\.js$/, /features\/(features|features-worker|stft)\.js$/, /src\/seld\/predict\//],
+      train: [/src\/seld\/plots\//, /src\/seld\/predict\//, /features\/(features|features-worker)\.js$/],
+      evaluate: [/train\/training\.js$/, /model\/bn-statistics\.js$/, /features\/(features|features-worker)\.js$/, /src\/seld\/predict\//],
     }
     for (const [stage, patterns] of Object.entries(forbidden)) {
       for (const pattern of patterns) expect(modulesOf(stage).filter((path) => pattern.test(path)), `${stage} loads ${pattern}`).toEqual([])
