@@ -65,7 +65,7 @@ function paramsSchema(): JsonSchema {
  * A params section checked against params.schema.json with every key required: the pipeline checks the parameters
  * at load time, and this check keeps a stage run by hand just as safe.
  */
-export function parseSection<K extends keyof Sections>(name: K, value: string | Record<string, unknown>, flag: string): Sections[K] {
+export function parseSection<K extends keyof Sections>(name: K, value: string | Record<string, unknown>, flag: string, defaults: Partial<Sections[K]> = {}): Sections[K] {
   let section: unknown = value
   if (typeof value === 'string') {
     try {
@@ -74,6 +74,8 @@ export function parseSection<K extends keyof Sections>(name: K, value: string | 
       throw new Error(`${flag} is not valid JSON (${(error as Error).message})`)
     }
   }
+  // Keys added after a section was first written take these values when absent (sections of older runs and tests).
+  if (section !== null && typeof section === 'object' && !Array.isArray(section)) section = {...defaults, ...section}
   const schema = paramsSchema()
   const sectionSchema = (schema.properties as Record<string, JsonSchema>)[name]
   const validate = new Ajv({allErrors: false, strict: false}).compile({...(requiringEverything(sectionSchema) as JsonSchema), definitions: schema.definitions})

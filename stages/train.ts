@@ -40,8 +40,8 @@ runStage(
   },
   async ({values}) => {
     const dataset = datasetSpec(required(values, 'dataset'))
-    const model = parseSection('model', required(values, 'model-config'), '--model-config')
-    const train = parseSection('train', required(values, 'train-config'), '--train-config')
+    const model = parseSection('model', required(values, 'model-config'), '--model-config', {output: 'seldnet'})
+    const train = parseSection('train', required(values, 'train-config'), '--train-config', {validation: 'holdout', validation_fraction: 0.15})
     // Early stopping scores epochs at the threshold the evaluation uses.
     const {threshold} = parseSection('evaluate', {threshold: requiredNumber(values, 'threshold')}, '--threshold')
     const features = required(values, 'features')
@@ -60,7 +60,7 @@ runStage(
     const expectedClasses = Object.keys(dataset.classIndex).length
     if (classes !== expectedClasses) throw new Error(`${trainSplit[0].targetsFile}: ${classes} classes, but ${dataset.name} has ${expectedClasses}`)
     const nfft = requiredNumber(values, 'nfft')
-    const featureSection = values['feature-config'] === undefined ? undefined : parseSection('features', values['feature-config'] as string, '--feature-config')
+    const featureSection = values['feature-config'] === undefined ? undefined : parseSection('features', values['feature-config'] as string, '--feature-config', {nfft, kind: 'stft', mel_bands: DEFAULT_MEL_BANDS})
     const spec = featureSpec(nfft, featureSection?.kind ?? 'stft', featureSection?.mel_bands ?? DEFAULT_MEL_BANDS)
     // The published features' bins tell their FFT size; every kind's shape tells the kind.
     const framesPerSecond = (spec.kind === 'stft' ? featureGrid(dataset, nfft, trainSplit[0]) : frameGrid(dataset.sampleRate, nfft)).metricFramesPerSecond

@@ -351,6 +351,7 @@ describe('train and evaluate stages', () => {
       '--model-config', JSON.stringify({conv_filters: 4, pool_sizes: [16, 16], rnn_units: 4, fnn_units: 4, dropout: 0, loss_weights: [1, 50], azi_only: false, ...model}),
       '--train-config', JSON.stringify({seq_len: 32, batch: 8, lr: 0.005, epochs: 2, patience: 2, max_minutes: 0, lr_decay: 1, backend: 'wasm', quick_test: true, seed: 3, ...train}),
       ...(features ? ['--feature-config', JSON.stringify(features)] : []),
+      '--threshold', '0.5',
     ]
     const trained = await runStage('train.js', args({output: 'accdoa'}, {validation: 'test'}, {nfft: 512, kind: 'stft', mel_bands: 64}))
     expect(trained.stderr).toBe('')
@@ -372,7 +373,7 @@ describe('train and evaluate stages', () => {
     expect(mismatched.stderr).toContain(`${join(cell.features, 'train_0.npy')}: 256 bins × 8 channels, but logmel_iv features of synth-foa (nfft 512) have 64 × 7: were the features computed with another features.kind?`)
     const unknown = await runStage('train.js', args({output: 'dcase'}, {}))
     expect(unknown.code).toBe(1)
-    expect(unknown.stderr).toContain('--model-config: output must be one of seldnet, accdoa, multi_accdoa, got "dcase"')
+    expect(unknown.stderr).toContain('--model-config: model.output: must be one of "seldnet", "accdoa", "multi_accdoa"')
   }, 120_000)
 
   it('train refuses features whose bins do not match --nfft, naming the file', async () => {
