@@ -7,9 +7,11 @@ import {datasetSpec, frameGrid} from '../src/seld/features/datasets.js'
 import type {Seld2018Metrics} from '../src/seld/eval/metrics-2018.js'
 import type {EvaluationReport} from '../src/seld/eval/report.js'
 import {drawRecording, drawTrainingCurves, spectrogramOf} from '../src/seld/plots/figures.js'
-import {loadPredictor} from '../src/seld/predict/predictor.js'
-import {LOG_FILE, PREDICT_BATCH, readLog, scoreRecordings} from '../src/seld/train/training.js'
+import {loadPredictor} from '../src/seld/model/trained-model.js'
+import {PREDICT_BATCH, scoreRecordings} from '../src/seld/eval/split-scoring.js'
+import {LOG_FILE, readLog} from '../src/seld/train/training-log.js'
 import {buildDirectoryAtomically} from '../src/seld/io/atomic-files.js'
+import {parseSection} from './params.js'
 import {required, requiredNumber, runStage} from './stage.js'
 
 /** Test recordings pictured: enough to see how a model behaves, few enough to keep evaluate and the report quick. */
@@ -44,8 +46,7 @@ runStage(
   },
   async ({values}) => {
     const dataset = datasetSpec(required(values, 'dataset'))
-    const threshold = requiredNumber(values, 'threshold')
-    if (!(threshold > 0 && threshold < 1)) throw new Error(`--threshold must be strictly between 0 and 1, got ${threshold}`)
+    const {threshold} = parseSection('evaluate', {threshold: requiredNumber(values, 'threshold')}, '--threshold')
     const modelDir = required(values, 'model')
     const backendPreference = values.backend as BackendPreference
     if (!BACKEND_PREFERENCES.includes(backendPreference)) throw new Error(`--backend must be one of ${BACKEND_PREFERENCES.join(', ')}`)

@@ -1,52 +1,21 @@
 import {existsSync} from 'node:fs'
 import {join, resolve} from 'node:path'
-import {CACHE_KEY_ENV} from '../src/pipeline/executors/executor.js'
-import {BACKEND_PREFERENCES, initBackend, type BackendPreference} from '../src/seld/model/backend.js'
+import {CACHE_KEY_ENV} from '../src/pipeline/executors/cache-key-env.js'
+import {initBackend} from '../src/seld/model/backend.js'
 import {listRecordings} from '../src/seld/train/recordings.js'
 import {datasetSpec, frameGrid, type DatasetSpec, type FrameGrid} from '../src/seld/features/datasets.js'
 import {buildSeldnet, type ModelConfig} from '../src/seld/model/model.js'
 import {BEST_DIR, MODEL_JSON, writePredictInfo} from '../src/seld/model/model-folder.js'
 import {SCALER_JSON} from '../src/seld/features/scaler.js'
 import {trainSeldnet, type TrainSettings} from '../src/seld/train/training.js'
-import {holdOutValidation, VALIDATION_CHOICES, type ValidationChoice} from '../src/seld/train/validation.js'
-import {DEFAULT_MEL_BANDS, FEATURE_KINDS, featureShape, featureSpec} from '../src/seld/features/feature-kinds.js'
-import {OUTPUT_KINDS, type OutputKind} from '../src/seld/model/outputs.js'
+import {holdOutValidation, type ValidationChoice} from '../src/seld/train/validation.js'
+import {DEFAULT_MEL_BANDS, featureShape, featureSpec} from '../src/seld/features/feature-kinds.js'
 import {describeProgress} from '../src/seld/train/train-progress.js'
 import {trainingFingerprint} from '../src/seld/train/fingerprint.js'
+import {parseSection} from './params.js'
 import {reportProgress, required, requiredNumber, runStage} from './stage.js'
 
 const BATCH_REPORT_INTERVAL_MS = 3000
-
-/** Typed reads of a params section passed as JSON (e.g. `--train-config '{"seq_len": 64, ...}'`), failing clearly. */
-function parseSection(text: string, flag: string) {
-  let section: Record<string, unknown>
-  try {
-    section = JSON.parse(text) as Record<string, unknown>
-  } catch (error) {
-    throw new Error(`--${flag} is not valid JSON (${(error as Error).message})`)
-  }
-  if (typeof section !== 'object' || section === null || Array.isArray(section)) throw new Error(`--${flag} must be a JSON object`)
-  const get = <T>(key: string, expected: string, valid: (value: unknown) => boolean): T => {
-    const value = section[key]
-    if (!valid(value)) throw new Error(`--${flag}: ${key} must be ${expected}, got ${JSON.stringify(value)}`)
-    return value as T
-  }
-  const isInteger = (value: unknown) => Number.isInteger(value)
-  const isIntegers = (length?: number) => (value: unknown) =>
-    Array.isArray(value) && value.length > 0 && value.every(isInteger) && (length === undefined || value.length === length)
-  return {
-    number: (key: string) => get<number>(key, 'a number', (value) => typeof value === 'number' && Number.isFinite(value)),
-    integer: (key: string) => get<number>(key, 'an integer', isInteger),
-    integers: (key: string, length?: number) => get<number[]>(key, length ? `a list of ${length} integers` : 'a list of integers', isIntegers(length)),
-    integerOrIntegers: (key: string) => get<number | number[]>(key, 'an integer or a list of integers', (value) => isInteger(value) || isIntegers()(value)),
-    boolean: (key: string) => get<boolean>(key, 'true or false', (value) => typeof value === 'boolean'),
-    string: (key: string) => get<string>(key, 'a string', (value) => typeof value === 'string'),
-    /** One of `choices`, or `fallback` when the key is absent (sections written before the key existed). */
-    choice: <T extends string>(key: string, choices: readonly T[], fallback: T) =>
-      section[key] === undefined ? fallback : get<T>(key, `one of ${choices.join(', ')}`, (value) => choices.includes(value as T)),
-    numberOr: (key: string, fallback: number) => (section[key] === undefined ? fallback : get<number>(key, 'a number', (value) => typeof value === 'number' && Number.isFinite(value))),
-  }
-}
 
 /** The frame grid of --nfft, checked against the feature files: other bins mean features of another FFT size. */
 function featureGrid(dataset: DatasetSpec, nfft: number, recording: {featuresFile: string; bins: number}): FrameGrid {
@@ -65,6 +34,7 @@ runStage(
     dataset: {type: 'string'},
     'model-config': {type: 'string'},
     'train-config': {type: 'string'},
+    threshold: {type: 'string'},
     features: {type: 'string'},
     labels: {type: 'string'},
     out: {type: 'string'},
@@ -73,30 +43,28 @@ runStage(
   },
   async ({values}) => {
     const dataset = datasetSpec(required(values, 'dataset'))
-    const model = parseSection(required(values, 'model-config'), 'model-config')
-    const train = parseSection(required(values, 'train-config'), 'train-config')
+    const model = parseSection('model', required(values, 'model-config'), '--model-config', {output: 'seldnet'})
+    const train = parseSection('train', required(values, 'train-config'), '--train-config', {validation: 'holdout', validation_fraction: 0.15})
+    // Early stopping scores epochs at the threshold the evaluation uses.
+    const {threshold} = parseSection('evaluate', {threshold: requiredNumber(values, 'threshold')}, '--threshold')
     const features = required(values, 'features')
     const labels = required(values, 'labels')
     const out = resolve(required(values, 'out'))
 
     const settings: TrainSettings = {
-      seqLen: train.integer('seq_len'), batch: train.integer('batch'), epochs: train.integer('epochs'),
-      patience: train.integer('patience'), maxMinutes: train.number('max_minutes'), lrDecay: train.number('lr_decay'), quickTest: train.boolean('quick_test'), seed: train.integer('seed'),
+      seqLen: train.seq_len, batch: train.batch, epochs: train.epochs, patience: train.patience,
+      maxMinutes: train.max_minutes, lrDecay: train.lr_decay, quickTest: train.quick_test, seed: train.seed,
     }
-    const backendPreference = train.string('backend') as BackendPreference
-    if (!BACKEND_PREFERENCES.includes(backendPreference)) {
-      throw new Error(`train-config: backend must be one of ${BACKEND_PREFERENCES.join(', ')}, got '${backendPreference}'`)
-    }
-    const validationChoice: ValidationChoice = train.choice('validation', VALIDATION_CHOICES, 'holdout')
-    const validationFraction = train.numberOr('validation_fraction', 0.15)
+    const validationChoice: ValidationChoice = train.validation
+    const validationFraction = train.validation_fraction
     const trainSplit = listRecordings(features, labels, 'train')
     const testRecordings = listRecordings(features, labels, 'test')
     const {bins, featureChannels, classes} = trainSplit[0]
     const expectedClasses = Object.keys(dataset.classIndex).length
     if (classes !== expectedClasses) throw new Error(`${trainSplit[0].targetsFile}: ${classes} classes, but ${dataset.name} has ${expectedClasses}`)
     const nfft = requiredNumber(values, 'nfft')
-    const featureSection = values['feature-config'] === undefined ? undefined : parseSection(values['feature-config'] as string, 'feature-config')
-    const spec = featureSpec(nfft, featureSection?.choice('kind', FEATURE_KINDS, 'stft') ?? 'stft', featureSection?.numberOr('mel_bands', DEFAULT_MEL_BANDS) ?? DEFAULT_MEL_BANDS)
+    const featureSection = values['feature-config'] === undefined ? undefined : parseSection('features', values['feature-config'] as string, '--feature-config', {nfft, kind: 'stft', mel_bands: DEFAULT_MEL_BANDS})
+    const spec = featureSpec(nfft, featureSection?.kind ?? 'stft', featureSection?.mel_bands ?? DEFAULT_MEL_BANDS)
     // The published features' bins tell their FFT size; every kind's shape tells the kind.
     const framesPerSecond = (spec.kind === 'stft' ? featureGrid(dataset, nfft, trainSplit[0]) : frameGrid(dataset.sampleRate, nfft)).metricFramesPerSecond
     const [expectedBins, expectedChannels] = featureShape(spec, dataset.channels)
@@ -111,18 +79,15 @@ runStage(
 
     const modelConfig: ModelConfig = {
       seqLen: settings.seqLen, bins, channels: featureChannels, classes,
-      convFilters: model.integer('conv_filters'), poolSizes: model.integers('pool_sizes'),
-      rnnUnits: model.integerOrIntegers('rnn_units'), fnnUnits: model.integerOrIntegers('fnn_units'),
-      dropout: model.number('dropout'), lossWeights: model.integers('loss_weights', 2) as [number, number],
-      aziOnly: model.boolean('azi_only'), lr: train.number('lr'),
-      output: model.choice<OutputKind>('output', OUTPUT_KINDS, 'seldnet'),
+      convFilters: model.conv_filters, poolSizes: model.pool_sizes, rnnUnits: model.rnn_units, fnnUnits: model.fnn_units,
+      dropout: model.dropout, lossWeights: model.loss_weights, aziOnly: model.azi_only, lr: train.lr, output: model.output,
     }
-    const backend = await initBackend(backendPreference)
+    const backend = await initBackend(train.backend)
     reportProgress(`tfjs backend: ${backend.description}`)
     // Run by the pipeline, the cache key covers every input already; run by hand, the data files are hashed whole.
     const dataFiles = [...trainSplit, ...testRecordings].flatMap((recording) => [recording.featuresFile, recording.targetsFile])
     const fingerprint = trainingFingerprint(
-      {dataset: dataset.name, modelConfig, settings, nfft, spec, validationChoice, validationFraction}, dataFiles, process.env[CACHE_KEY_ENV],
+      {dataset: dataset.name, modelConfig, settings, nfft, spec, validationChoice, validationFraction, threshold}, dataFiles, process.env[CACHE_KEY_ENV],
     )
     const scoredOn = validationChoice === 'test' ? 'test' : 'validation'
 
@@ -151,7 +116,7 @@ runStage(
       validation: validationRecordings,
       scoredOn,
       settings,
-      scoring: {threshold: 0.5, framesPerSecond, aziOnly: modelConfig.aziOnly},
+      scoring: {threshold, framesPerSecond, aziOnly: modelConfig.aziOnly},
       outDir: out,
       checkpointDir: `${out}.checkpoint`,
       fingerprint,

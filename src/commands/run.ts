@@ -1,7 +1,7 @@
 import {dirname, relative, resolve} from 'node:path'
 import {Flags} from '@oclif/core'
 import {JsonCommand} from '../cli/json-command.js'
-import {assessGraph} from '../pipeline/run/assess.js'
+import {assessGraph, formatReason} from '../pipeline/run/assess.js'
 import {loadGraph, openCache, pipelineFlags, reportingPipelineErrors} from '../pipeline/spec/command-flags.js'
 import {runGraph, type RunSummary} from '../pipeline/run/engine.js'
 import {createExecutor, executors} from '../pipeline/executors/registry.js'
@@ -68,7 +68,7 @@ were restored, were up to date, failed or did not run); progress goes to stderr.
         const planned: PlannedInstance[] = []
         for (const {instance, state, reasons, record} of assessments.values()) {
           if (flags.force) planned.push({id: instance.id, action: 'run', reasons: ['--force']})
-          else if (state !== 'up to date') planned.push({id: instance.id, action: record ? 'restore' : 'run', reasons})
+          else if (state !== 'up to date') planned.push({id: instance.id, action: record ? 'restore' : 'run', reasons: reasons.map(formatReason)})
         }
         for (const {id, action, reasons} of planned) this.log(`would ${action} ${id}: ${reasons.join('; ')}`)
         this.log(`${planned.length} of ${graph.instances.length} instances would run or be restored`)

@@ -1,6 +1,6 @@
 import {existsSync, readFileSync} from 'node:fs'
 import {basename, dirname, join} from 'node:path'
-import type {Assessment} from '../pipeline/run/assess.js'
+import {formatReason, type Assessment} from '../pipeline/run/assess.js'
 import type {Cache} from '../pipeline/state/cache.js'
 import type {Graph, Instance} from '../pipeline/graph/graph.js'
 import type {EvaluationReport} from '../seld/eval/report.js'
@@ -162,7 +162,7 @@ export function collectCellResults(graph: Graph, cache: Cache, assessments: Map<
       label: cellLabel(instance.vars) || instance.id,
       vars: instance.vars,
       state: assessment?.state ?? 'unknown',
-      reasons: assessment?.reasons ?? [],
+      reasons: (assessment?.reasons ?? []).map(formatReason),
       finishedAt: cache.keyRecord(evaluate.key)?.finishedAt ?? null,
       params,
       ...found,
@@ -208,7 +208,7 @@ export function collectRecordedRuns(cache: Cache, root: string, records: readonl
       label: `${record.key.slice(0, RUN_ID_LENGTH)} ${cellLabel(record.vars)}`.trim(),
       vars: record.vars,
       state: assessment?.state ?? (current ? 'unknown' : 'earlier run'),
-      reasons: assessment?.reasons ?? [],
+      reasons: (assessment?.reasons ?? []).map(formatReason),
       finishedAt: record.finishedAt,
       params: {...record.vars, ...record.params},
       ...found,

@@ -20,6 +20,7 @@ const DETERMINISTIC = ['synth', 'unzip', 'labels', 'features', 'normalize']
 function quickProject(): string {
   const dir = tempDir({'pipeline.yaml': readFileSync(join(repoRoot, 'pipeline.yaml'), 'utf8')})
   cpSync(join(repoRoot, 'params'), join(dir, 'params'), {recursive: true})
+  cpSync(join(repoRoot, 'params.schema.json'), join(dir, 'params.schema.json'))
   symlinkSync(join(repoRoot, 'dist'), join(dir, 'dist'))
   return dir
 }

@@ -35,6 +35,7 @@ function project(stages?: string[]): string {
   if (stages) pipeline.stages = Object.fromEntries(Object.entries(pipeline.stages).filter(([name]) => stages.includes(name)))
   writeFileSync(join(dir, 'pipeline.yaml'), stringify(pipeline))
   cpSync(join(repoRoot, 'params'), join(dir, 'params'), {recursive: true})
+  cpSync(join(repoRoot, 'params.schema.json'), join(dir, 'params.schema.json'))
   symlinkSync(join(repoRoot, 'dist'), join(dir, 'dist'))
   return dir
 }

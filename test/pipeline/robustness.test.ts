@@ -70,8 +70,8 @@ describe('seldpipe run failures', () => {
     await waitFor(() => ran().includes('slow-a'), 'the slow stage started', victim)
     victim.kill('SIGKILL')
     await victim
-    const status = JSON.parse((await cli(dir, 'status', '--matrix', 'ds=a', '--json')).stdout) as {id: string; state: string; reasons: string[]}[]
-    expect(status.find((row) => row.id === 'slow@ds=a')).toMatchObject({state: 'stale', reasons: ['never run']})
+    const status = JSON.parse((await cli(dir, 'status', '--matrix', 'ds=a', '--json')).stdout) as {id: string; state: string; reasons: {kind: string}[]}[]
+    expect(status.find((row) => row.id === 'slow@ds=a')).toMatchObject({state: 'stale', reasons: [{kind: 'never run', text: 'never run'}]})
     expect(status.find((row) => row.id === 'prep@ds=a')?.state).toBe('up to date')
     // The next run stops the command the killed run left behind, then redoes only the unfinished instances.
     const rerun = startCli(dir, ['run', '--matrix', 'ds=a'])

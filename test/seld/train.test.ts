@@ -13,7 +13,8 @@ import {loadModel} from '../../src/seld/model/model-io.js'
 import {readNpy, writeNpy} from '../../src/seld/io/npy.js'
 import {initBackend} from '../../src/seld/model/backend.js'
 import {normalizeDirectory} from '../../src/seld/features/scaler.js'
-import {readLog, trainSeldnet, type EpochRecord, type TrainRun} from '../../src/seld/train/training.js'
+import {trainSeldnet, type TrainRun} from '../../src/seld/train/training.js'
+import {readLog, type EpochRecord} from '../../src/seld/train/training-log.js'
 import type {TrainProgress} from '../../src/seld/train/train-progress.js'
 import {trainingFingerprint} from '../../src/seld/train/fingerprint.js'
 
@@ -278,9 +279,11 @@ describe('train and evaluate stages', () => {
       '--dataset', 'synth-foa', '--nfft', '512', '--features', cell.features, '--labels', cell.labels, '--out', out,
       '--model-config', JSON.stringify({conv_filters: 4, pool_sizes: [16, 16], rnn_units: 4, fnn_units: 4, dropout: 0, loss_weights: [1, 50], azi_only: false}),
       '--train-config', JSON.stringify({seq_len: 32, batch: 8, lr: 0.005, epochs: 0, patience: 6, max_minutes: 0, lr_decay: 1, backend: 'wasm', quick_test: false, seed: 3}),
+      '--threshold', '0.5',
     ])
+    // params.schema.json refuses epochs 0 before anything is read (the pipeline refuses it at load time).
     expect(result.code).toBe(1)
-    expect(result.stderr).toMatch(/error: no epoch was trained \(epochs 0/)
+    expect(result.stderr).toBe('error: --train-config: train.epochs: must be >= 1\n')
     expect(result.stdout).not.toContain('best model')
     expect(existsSync(join(out, 'best', 'model.json'))).toBe(false)
   }, 60_000)
@@ -294,7 +297,16 @@ describe('train and evaluate stages', () => {
       '--dataset', 'synth-foa', '--nfft', '512', '--features', cell.features, '--labels', cell.labels, '--out', out,
       '--model-config', JSON.stringify({conv_filters: 8, pool_sizes: [16, 16], rnn_units: 8, fnn_units: 8, dropout: 0, loss_weights: [1, 50], azi_only: false}),
       '--train-config', JSON.stringify({seq_len: 32, batch: 8, lr: 0.005, epochs: 6, patience: 6, max_minutes: 0, lr_decay: 1, backend: 'wasm', quick_test: false, seed: 3}),
+      '--threshold', '0.5',
     ]
+    // The sections are checked against params.schema.json before anything is read.
+    const badSection = trainArgs.map((arg) => (arg.includes('"seq_len"') ? arg.replace('"batch":8', '"batch":"abc"') : arg))
+    const refused = await runStage('train.js', badSection)
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toBe('error: --train-config: train.batch: must be integer\n')
+    const refusedThreshold = await runStage('train.js', trainArgs.map((arg) => (arg === '0.5' ? '1.5' : arg)))
+    expect(refusedThreshold.stderr).toBe('error: --threshold: evaluate.threshold: must be < 1\n')
+
     const killed = await runStage('train.js', trainArgs, (text, kill) => {
       if (/^epoch 2\/6/m.test(text)) kill()
     })
@@ -350,6 +362,7 @@ describe('train and evaluate stages', () => {
       '--model-config', JSON.stringify({conv_filters: 4, pool_sizes: [16, 16], rnn_units: 4, fnn_units: 4, dropout: 0, loss_weights: [1, 50], azi_only: false, ...model}),
       '--train-config', JSON.stringify({seq_len: 32, batch: 8, lr: 0.005, epochs: 2, patience: 2, max_minutes: 0, lr_decay: 1, backend: 'wasm', quick_test: true, seed: 3, ...train}),
       ...(features ? ['--feature-config', JSON.stringify(features)] : []),
+      '--threshold', '0.5',
     ]
     const trained = await runStage('train.js', args({output: 'accdoa'}, {validation: 'test'}, {nfft: 512, kind: 'stft', mel_bands: 64}))
     expect(trained.stderr).toBe('')
@@ -371,7 +384,7 @@ describe('train and evaluate stages', () => {
     expect(mismatched.stderr).toContain(`${join(cell.features, 'train_0.npy')}: 256 bins × 8 channels, but logmel_iv features of synth-foa (nfft 512) have 64 × 7: were the features computed with another features.kind?`)
     const unknown = await runStage('train.js', args({output: 'dcase'}, {}))
     expect(unknown.code).toBe(1)
-    expect(unknown.stderr).toContain('--model-config: output must be one of seldnet, accdoa, multi_accdoa, got "dcase"')
+    expect(unknown.stderr).toContain('--model-config: model.output: must be one of "seldnet", "accdoa", "multi_accdoa"')
   }, 120_000)
 
   it('train refuses features whose bins do not match --nfft, naming the file', async () => {
@@ -380,6 +393,7 @@ describe('train and evaluate stages', () => {
       '--dataset', 'synth-foa', '--nfft', '1024', '--features', cell.features, '--labels', cell.labels, '--out', join(root, 'nfft', 'model'),
       '--model-config', JSON.stringify({conv_filters: 8, pool_sizes: [16, 16], rnn_units: 8, fnn_units: 8, dropout: 0, loss_weights: [1, 50], azi_only: false}),
       '--train-config', JSON.stringify({seq_len: 32, batch: 8, lr: 0.005, epochs: 1, patience: 1, max_minutes: 0, lr_decay: 1, backend: 'cpu', quick_test: true, seed: 3}),
+      '--threshold', '0.5',
     ])
     expect(result.code).toBe(1)
     expect(result.stderr).toMatch(/train_0\.npy: 256 frequency bins, but --nfft 1024 gives 512/)

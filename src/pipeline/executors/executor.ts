@@ -7,12 +7,8 @@ export interface Resources {
   partition?: string
 }
 
-/**
- * The environment variable holding the instance's cache key while its command runs: it changes whenever any input
- * does (command, dep content, params, upstream keys), so a stage may use it to tell whether state it kept from an
- * interrupted run (a training checkpoint) belongs to the same inputs.
- */
-export const CACHE_KEY_ENV = 'SELDPIPE_CACHE_KEY'
+// In a module of its own, so the stage scripts that read it do not load (and key on) the executor interface.
+export {CACHE_KEY_ENV} from './cache-key-env.js'
 
 /** One stage instance's command, ready to run: the engine has interpolated it and cleared its outs. */
 export interface Job {

@@ -1,6 +1,6 @@
 import {mkdir, rm} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
-import {Assessor, type Assessment} from './assess.js'
+import {Assessor, formatReasons, type Assessment} from './assess.js'
 import {CorruptObjectError, type Cache, type OutRecord} from '../state/cache.js'
 import type {Executor, Job, JobResult} from '../executors/executor.js'
 import type {Instance} from '../graph/graph.js'
@@ -77,7 +77,7 @@ export class InstanceRunner {
           this.finished.set(instance.id, await this.execute(instance, assessment, gpus))
           return 'ran'
         }
-        this.options.reporter.line(`↺ restored ${instance.id} from cache (${assessment.reasons.join('; ')})`)
+        this.options.reporter.line(`↺ restored ${instance.id} from cache (${formatReasons(assessment.reasons)})`)
       }
       await this.recordIfMissing(instance, assessment)
       this.finished.set(instance.id, {...assessment, state: 'up to date', reasons: []})
@@ -130,7 +130,7 @@ export class InstanceRunner {
       }
       const key = assessment.key!
       const run = await describeRun(instance, key, this.root, this.keyOf) // before the commit: unreadable metrics fail the instance
-      await this.cache.commit(instance.id, key, {key, argv: instance.argv, deps: assessment.depHashes, params: instance.params, upstream: assessment.upstreamKeys}, outs)
+      await this.cache.commit(instance.id, key, {key, argv: instance.argv, deps: assessment.depHashes, code: assessment.code, params: instance.params, upstream: assessment.upstreamKeys}, outs)
       await this.records.put(run)
     } catch (error) {
       await this.cache.setRunning(instance.id, undefined) // the commit clears it on success

@@ -2,6 +2,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {Ajv, type ErrorObject} from 'ajv'
+import {firstSchemaProblem, formatProblem, ParamsSchema} from './params-schema.js'
 import {parse as parseYaml} from 'yaml'
 import {PipelineError} from './errors.js'
 import type {Resources} from '../executors/executor.js'
@@ -20,6 +21,8 @@ export interface StageSpec {
   params: string[]
   /** Matrix key → glob patterns; the stage has instances only for values matching one of them. */
   only: Record<string, string[]>
+  /** Whether the key of a `node <script>` command covers the code it runs (`track_code`, default true). */
+  trackCode: boolean
   /** JSON files inside the outs whose numbers are kept with every successful run (templates, like outs). */
   metrics: string[]
   resources?: Resources
@@ -102,39 +105,6 @@ function validatePipeline(data: unknown): ErrorObject[] {
   return validator(data) ? [] : (validator.errors ?? [])
 }
 
-/** Turns Ajv's first error into a key path and a sentence about it. */
-function describeSchemaError(error: ErrorObject): {keyPath: (string | number)[]; message: string} {
-  const keyPath: (string | number)[] = error.instancePath
-    .split('/')
-    .slice(1)
-    .map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'))
-    .map((part) => (/^\d+$/.test(part) ? Number(part) : part))
-  const params = error.params as Record<string, unknown>
-  switch (error.keyword) {
-    case 'additionalProperties':
-      return {keyPath: [...keyPath, String(params.additionalProperty)], message: 'unknown key'}
-    case 'propertyNames':
-      return {keyPath: [...keyPath, String(params.propertyName)], message: 'invalid name: must be letters, digits, _ or -, starting with a letter or _'}
-    case 'pattern':
-      return {keyPath, message: `must match ${String(params.pattern)}`}
-    case 'const':
-      return {keyPath, message: `must be ${JSON.stringify(params.allowedValue)}`}
-    default:
-      return {keyPath, message: error.message ?? 'invalid'}
-  }
-}
-
-function firstSchemaError(errors: ErrorObject[]): ErrorObject {
-  // Ajv lists the failures inside a oneOf before the oneOf itself; the inner one says more, and among the branches'
-  // failures the deepest, or else one that is not a plain type mismatch, says what the author meant (e.g. an out
-  // written as a mapping with a bad `cache` fails the string branch too).
-  const inner = errors.filter((error) => error.keyword !== 'oneOf')
-  const depth = (error: ErrorObject) => error.instancePath.split('/').length
-  const deepest = Math.max(...inner.map(depth))
-  const candidates = inner.filter((error) => depth(error) === deepest)
-  return candidates.find((error) => error.keyword !== 'type') ?? candidates[0] ?? errors[0]
-}
-
 export function lookupParam(params: Params, key: string): {found: boolean; value?: unknown} {
   let node: unknown = params
   for (const part of key.split('.')) {
@@ -180,7 +150,7 @@ export function applyMatrixOverrides(matrix: Record<string, string[]>, items: re
   return result
 }
 
-export function applyParamOverrides(params: Params, items: readonly string[], paramFiles: readonly string[]): Params {
+export function applyParamOverrides(params: Params, items: readonly string[], paramFiles: readonly string[], schema?: ParamsSchema): Params {
   const result = structuredClone(params)
   for (const item of items) {
     const [key, text] = splitAssignment('--set', item)
@@ -188,11 +158,22 @@ export function applyParamOverrides(params: Params, items: readonly string[], pa
       throw new PipelineError(`--set ${item}: unknown parameter '${key}' (not in ${paramFiles.join(', ') || 'any params file'})`)
     }
     setParam(result, key, parseParamValue(text))
+    const problem = schema?.checkPart(result)
+    if (problem !== undefined) throw new PipelineError(`--set ${item}: ${formatProblem(problem)}`)
   }
   return result
 }
 
-async function loadParams(root: string, pipelineFile: YamlFile, listed: string | string[] | undefined, overlays: readonly string[]): Promise<Params> {
+/** A params file's data: a mapping that, when the pipeline has a params schema, satisfies it (keys may be left out). */
+function paramsOf(file: YamlFile, schema: ParamsSchema | undefined): Params {
+  const data = file.data ?? {}
+  if (typeof data !== 'object' || Array.isArray(data)) throw file.error([], 'a params file must be a mapping of names to values')
+  const problem = schema?.checkPart(data)
+  if (problem !== undefined) throw file.error(problem.keyPath, problem.message, problem.atKey ? 'key' : 'value')
+  return data as Params
+}
+
+async function loadParams(root: string, pipelineFile: YamlFile, listed: string | string[] | undefined, overlays: readonly string[], schema: ParamsSchema | undefined): Promise<Params> {
   let params: Params = {}
   const list = listed === undefined ? [] : typeof listed === 'string' ? [listed] : listed
   for (const [index, name] of list.entries()) {
@@ -201,16 +182,9 @@ async function loadParams(root: string, pipelineFile: YamlFile, listed: string |
         ? pipelineFile.error(typeof listed === 'string' ? ['params'] : ['params', index], `params file ${name} not found`)
         : error
     })
-    const data = file.data ?? {}
-    if (typeof data !== 'object' || Array.isArray(data)) throw file.error([], 'a params file must be a mapping of names to values')
-    params = mergeParams(params, data as Params)
+    params = mergeParams(params, paramsOf(file, schema))
   }
-  for (const name of overlays) {
-    const file = await readYamlFile(resolve(name))
-    const data = file.data ?? {}
-    if (typeof data !== 'object' || Array.isArray(data)) throw file.error([], 'a params file must be a mapping of names to values')
-    params = mergeParams(params, data as Params)
-  }
+  for (const name of overlays) params = mergeParams(params, paramsOf(await readYamlFile(resolve(name)), schema))
   return params
 }
 
@@ -221,12 +195,14 @@ interface RawStage {
   outs?: (string | {path: string; cache?: boolean})[]
   params?: string[]
   only?: Record<string, (string | number)[]>
+  track_code?: boolean
   metrics?: string[]
   resources?: Resources
 }
 interface RawPipeline {
   version: 1
   params?: string | string[]
+  params_schema?: string
   matrix?: Record<string, (string | number)[]>
   stages: Record<string, RawStage>
 }
@@ -238,13 +214,20 @@ export async function loadPipeline(file: string, overrides: Overrides = {}): Pro
   const yamlFile = await readYamlFile(path)
   const errors = validatePipeline(yamlFile.data)
   if (errors.length > 0) {
-    const {keyPath, message} = describeSchemaError(firstSchemaError(errors))
+    const {keyPath, message} = firstSchemaProblem(errors)
     throw yamlFile.error(keyPath, message)
   }
   const raw = yamlFile.data as RawPipeline
   const paramFiles = [...(raw.params === undefined ? [] : typeof raw.params === 'string' ? [raw.params] : raw.params), ...(overrides.params ?? [])]
-  const fileParams = await loadParams(root, yamlFile, raw.params, overrides.params ?? [])
-  const params = applyParamOverrides(fileParams, overrides.set ?? [], paramFiles)
+  const schemaFile = raw.params_schema === undefined ? undefined : resolve(root, raw.params_schema)
+  if (schemaFile !== undefined && !existsSync(schemaFile)) throw yamlFile.error(['params_schema'], `params schema ${raw.params_schema} not found`)
+  const schema = schemaFile === undefined ? undefined : ParamsSchema.read(schemaFile)
+  const fileParams = await loadParams(root, yamlFile, raw.params, overrides.params ?? [], schema)
+  const params = applyParamOverrides(fileParams, overrides.set ?? [], paramFiles, schema)
+  const incomplete = schema?.checkWhole(params)
+  if (incomplete !== undefined) {
+    throw new PipelineError(`parameters: ${formatProblem(incomplete)} (after merging ${paramFiles.join(', ') || 'no params file'}${overrides.set?.length ? ' and --set' : ''})`)
+  }
   const defaultMatrix = Object.fromEntries(Object.entries(raw.matrix ?? {}).map(([key, values]) => [key, values.map(String)]))
   for (const key of Object.keys(defaultMatrix).filter(isParamKey)) {
     const problem = sweepProblem(params, key, paramFiles)
@@ -273,6 +256,7 @@ export async function loadPipeline(file: string, overrides: Overrides = {}): Pro
       uncachedOuts: (stage.outs ?? []).flatMap((out) => (typeof out !== 'string' && out.cache === false ? [out.path] : [])),
       params: stage.params ?? [],
       only: Object.fromEntries(Object.entries(stage.only ?? {}).map(([key, patterns]) => [key, patterns.map(String)])),
+      trackCode: stage.track_code ?? true,
       metrics: stage.metrics ?? [],
       resources: stage.resources,
     }

@@ -1,14 +1,17 @@
 import {readFile} from 'node:fs/promises'
 import {relative} from 'node:path'
-import {isNode, LineCounter, parseDocument, type Document} from 'yaml'
+import {isMap, isNode, isScalar, LineCounter, parseDocument, type Document} from 'yaml'
 import {formatKeyPath, PipelineError} from './errors.js'
 
 /** A parsed YAML file that can point at the line of any key path, for error messages. */
 export interface YamlFile {
   path: string
   data: unknown
-  /** `file:line:col: key.path: message` (line and column when the path exists in the file). */
-  error(keyPath: readonly (string | number)[], message: string): PipelineError
+  /**
+   * `file:line:col: key.path: message` (line and column when the path exists in the file): of the value, or of the
+   * key itself with `at: 'key'` (for a key that should not be there).
+   */
+  error(keyPath: readonly (string | number)[], message: string, at?: 'key' | 'value'): PipelineError
 }
 
 export async function readYamlFile(path: string, shownFrom = process.cwd()): Promise<YamlFile> {
@@ -31,7 +34,13 @@ export async function readYamlFile(path: string, shownFrom = process.cwd()): Pro
     const hint = /[[{]/.test(lineText) && lineText.includes('${') ? ' (inside [ ] or { }, quote values holding ${...}, or use a block list)' : ''
     throw new PipelineError(`${shown}:${line}:${col}: invalid YAML: ${problem.message.split('\n')[0]}${hint}`)
   }
-  const position = (keyPath: readonly (string | number)[]): string => {
+  const position = (keyPath: readonly (string | number)[], at: 'key' | 'value'): string => {
+    const parent = keyPath.length === 0 || at === 'value' ? undefined : keyPath.length === 1 ? document.contents : document.getIn(keyPath.slice(0, -1), true)
+    const pair = isMap(parent) ? parent.items.find((item) => isScalar(item.key) && item.key.value === keyPath.at(-1)) : undefined
+    if (isScalar(pair?.key) && pair.key.range) {
+      const {line, col} = lineCounter.linePos(pair.key.range[0])
+      return `:${line}:${col}`
+    }
     for (let length = keyPath.length; length >= 0; length--) {
       const node = length === 0 ? document.contents : document.getIn(keyPath.slice(0, length), true)
       if (isNode(node) && node.range) {
@@ -44,9 +53,9 @@ export async function readYamlFile(path: string, shownFrom = process.cwd()): Pro
   return {
     path,
     data: document.toJS({maxAliasCount: 100}),
-    error: (keyPath, message) => {
-      const at = keyPath.length === 0 ? '' : ` ${formatKeyPath(keyPath)}:`
-      return new PipelineError(`${shown}${position(keyPath)}:${at} ${message}`)
+    error: (keyPath, message, at = 'value') => {
+      const where = keyPath.length === 0 ? '' : ` ${formatKeyPath(keyPath)}:`
+      return new PipelineError(`${shown}${position(keyPath, at)}:${where} ${message}`)
     },
   }
 }

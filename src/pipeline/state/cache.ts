@@ -1,7 +1,8 @@
-import {constants, mkdirSync, statSync} from 'node:fs'
+import {constants, mkdirSync, readdirSync, statSync} from 'node:fs'
 import {chmod, copyFile, mkdir, readdir, rename, rm, stat} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {open, type Database, type RootDatabase} from 'lmdb'
+import type {CodeKey} from './code-closure.js'
 import {hashContent, memoEntryFor, type ContentHash, type HashMemo, type MemoEntry} from './hash.js'
 import {CacheIndexError, checkIndexFile} from './index-file.js'
 
@@ -33,6 +34,8 @@ export interface InstanceRecord {
   key: string
   argv: string[]
   deps: Record<string, string>
+  /** The code of a `node <script>` command: its modules, packages and Node major. */
+  code?: CodeKey
   params: Record<string, unknown>
   upstream: Record<string, string>
 }
@@ -215,6 +218,41 @@ export class Cache {
       void this.instances.put(id, instance)
       void this.runningDb.remove(id)
     })
+  }
+
+  /** Every key record: what `gc` weighs against the references. */
+  keyRecords(): Map<string, KeyRecord> {
+    return new Map([...this.keys.getRange()].map(({key, value}) => [key, value]))
+  }
+
+  instanceIds(): string[] {
+    return [...this.instances.getKeys()]
+  }
+
+  /** Deletes key records and instance records in one transaction (gc). */
+  async removeRecords(keys: readonly string[], instanceIds: readonly string[]): Promise<void> {
+    await this.root.transaction(() => {
+      for (const key of keys) void this.keys.remove(key)
+      for (const id of instanceIds) void this.instances.remove(id)
+    })
+  }
+
+  /**
+   * Every file in objects/: a content hash (undefined for a leftover of an interrupted store) and its size. Sizes are
+   * apparent sizes: objects that share blocks with their outs through reflinks free less disk than they add up to.
+   */
+  objectFiles(): {path: string; hash?: string; bytes: number}[] {
+    const files: {path: string; hash?: string; bytes: number}[] = []
+    for (const prefix of readdirSync(this.objectsDir)) {
+      const folder = join(this.objectsDir, prefix)
+      const names = statOrNull(folder)?.isDirectory() ? readdirSync(folder) : []
+      for (const name of names) {
+        const path = join(folder, name)
+        const stats = statOrNull(path)
+        if (stats?.isFile()) files.push({path, hash: /^[0-9a-f]+$/.test(name) ? `${prefix}${name}` : undefined, bytes: stats.size})
+      }
+    }
+    return files
   }
 
   /**

@@ -15,9 +15,9 @@ export interface JointInput extends SeldFrames {
   framesPerSecond: number
   /**
    * Tracks per frame, for several simultaneous events of one class: the arrays then hold frames × tracks rows
-   * (row frame·tracks + track), and a reference track is identified by its row within the frame (the baseline's
-   * TODO; the 2023 code numbers the active tracks of each frame instead, which mixes up tracks when one pauses).
-   * Default 1, the SELDnet 2018 output format, where the two agree.
+   * (row frame·tracks + track), and a reference track is identified by its row within the frame (the baselines'
+   * TODO; the 2022 and 2023 codes both number the active tracks of each frame instead, which mixes up tracks when one
+   * pauses). Default 1, the SELDnet 2018 output format, where the two agree.
    */
   tracks?: number
   /**
@@ -48,6 +48,134 @@ export interface JointMetrics {
 }
 
 
+/** Per-class totals over all segments, as the baseline's SELDMetrics accumulates them. */
+interface ClassTotals {
+  truePositives: Float64Array
+  /** Predicted tracks with no reference track to match. */
+  falsePositives: Float64Array
+  /** Matched tracks whose mean angular error exceeds the threshold. */
+  spatialFalsePositives: Float64Array
+  falseNegatives: Float64Array
+  /** Reference tracks (the most active at once in each segment). */
+  referenceTracks: Float64Array
+  /** Sum of the matched tracks' mean angular errors. */
+  totalError: Float64Array
+  /** Matched tracks. */
+  localizedTracks: Float64Array
+}
+
+function classTotals(classes: number): ClassTotals {
+  return {
+    truePositives: new Float64Array(classes),
+    falsePositives: new Float64Array(classes),
+    spatialFalsePositives: new Float64Array(classes),
+    falseNegatives: new Float64Array(classes),
+    referenceTracks: new Float64Array(classes),
+    totalError: new Float64Array(classes),
+    localizedTracks: new Float64Array(classes),
+  }
+}
+
+/** How one class fared in one segment. */
+interface ClassSegment {
+  /** Most reference and predicted tracks active in one frame. */
+  referenceCount: number
+  predictedCount: number
+  /** Per reference track: summed angular error over the frames it was matched, and how many frames. */
+  trackError: Float64Array
+  trackFrames: Int32Array
+}
+
+/**
+ * Pairs, frame by frame, the predicted DOAs of class k with its reference DOAs (minimum total angle) over the frames
+ * [start, end), summing each reference track's matched error. Reuses its buffers from call to call.
+ */
+function createSegmentMatcher(input: JointInput, tracks: number) {
+  const {classes} = input
+  const distance = angularDistance(input, tracks)
+  const assign = createAssignmentSolver(tracks)
+  const cost = new Float64Array(tracks * tracks)
+  const rowToCol = new Int32Array(tracks)
+  const referenceActive = new Int32Array(tracks)
+  const predictedActive = new Int32Array(tracks)
+  const result: ClassSegment = {referenceCount: 0, predictedCount: 0, trackError: new Float64Array(tracks), trackFrames: new Int32Array(tracks)}
+
+  const matchFrame = (frame: number, k: number, references: number, predictions: number) => {
+    for (let r = 0; r < references; r++) {
+      for (let p = 0; p < predictions; p++) cost[r * predictions + p] = distance(frame * tracks + referenceActive[r], frame * tracks + predictedActive[p], k)
+    }
+    assign(cost, references, predictions, rowToCol)
+    for (let r = 0; r < references; r++) {
+      if (rowToCol[r] < 0) continue
+      result.trackError[referenceActive[r]] += cost[r * predictions + rowToCol[r]]
+      result.trackFrames[referenceActive[r]]++
+    }
+  }
+
+  return (start: number, end: number, k: number): ClassSegment => {
+    result.referenceCount = 0
+    result.predictedCount = 0
+    result.trackError.fill(0)
+    result.trackFrames.fill(0)
+    for (let frame = start; frame < end; frame++) {
+      const references = activeTracks(input.sedRef, frame, k, tracks, classes, referenceActive)
+      const predictions = activeTracks(input.sedPred, frame, k, tracks, classes, predictedActive)
+      result.referenceCount = Math.max(result.referenceCount, references)
+      result.predictedCount = Math.max(result.predictedCount, predictions)
+      if (references > 0 && predictions > 0) matchFrame(frame, k, references, predictions)
+    }
+    return result
+  }
+}
+
+/**
+ * Adds class k's segment to the totals; returns its missed and extra tracks and its spatial false positives (which
+ * count as insertions in the segment's error).
+ */
+function addClassSegment(totals: ClassTotals, k: number, segment: ClassSegment): {missed: number; extra: number; spatialMisses: number} {
+  const {referenceCount, predictedCount, trackError, trackFrames} = segment
+  totals.referenceTracks[k] += referenceCount
+  let missed = referenceCount
+  let extra = predictedCount
+  let spatialMisses = 0
+  if (referenceCount > 0 && predictedCount > 0) {
+    let matched = 0
+    for (let t = 0; t < trackFrames.length; t++) {
+      if (trackFrames[t] === 0) continue
+      matched++
+      const meanError = trackError[t] / trackFrames[t]
+      totals.totalError[k] += meanError
+      totals.localizedTracks[k]++
+      if (meanError <= DOA_THRESHOLD_DEGREES) totals.truePositives[k]++
+      else spatialMisses++
+    }
+    totals.spatialFalsePositives[k] += spatialMisses
+    // Present in both but never in the same frame: the predicted tracks count as missed.
+    missed = matched === 0 ? predictedCount : Math.max(0, referenceCount - predictedCount)
+    extra = matched > 0 && predictedCount > referenceCount ? predictedCount - referenceCount : 0
+  }
+  totals.falseNegatives[k] += missed
+  totals.falsePositives[k] += extra
+  return {missed, extra, spatialMisses}
+}
+
+function summarise(totals: ClassTotals, errors: number, classes: number): JointMetrics {
+  const er20 = errors / (totals.referenceTracks.reduce((a, b) => a + b, 0) + EPS)
+  const classwise: ClasswiseJointMetrics = {f20: [], leCd: [], lrCd: []}
+  for (let k = 0; k < classes; k++) {
+    const truePositives = totals.truePositives[k]
+    const localized = totals.localizedTracks[k]
+    classwise.f20.push(truePositives / (EPS + truePositives + totals.spatialFalsePositives[k] + 0.5 * (totals.falsePositives[k] + totals.falseNegatives[k])))
+    classwise.leCd.push(localized ? totals.totalError[k] / (localized + EPS) : 180)
+    classwise.lrCd.push(localized / (EPS + localized + totals.falseNegatives[k]))
+  }
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length
+  const f20 = mean(classwise.f20)
+  const leCd = mean(classwise.leCd)
+  const lrCd = mean(classwise.lrCd)
+  return {er20, f20, leCd, lrCd, seldScore: (er20 + (1 - f20) + leCd / 180 + (1 - lrCd)) / 4, classwise}
+}
+
 /**
  * Computes ER20°, F20°, LE_CD and LR_CD. Conventions kept from the baseline: segments of framesPerSecond frames
  * (ceil(frames / framesPerSecond) per recording, the last one partial); a class present in both reference and
@@ -66,82 +194,20 @@ export function jointMetrics(input: JointInput): JointMetrics {
   if (recordingFrames.some((n) => !Number.isInteger(n) || n < 0) || recordingFrames.reduce((a, b) => a + b, 0) !== frames) {
     throw new Error(`recordingFrames must be non-negative integers adding up to the ${frames} frames`)
   }
-  const perClass = () => new Float64Array(classes)
-  const truePositives = perClass(), falsePositives = perClass(), spatialFalsePositives = perClass(), falseNegatives = perClass()
-  const refTracks = perClass(), totalError = perClass(), localizedTracks = perClass()
+  const totals = classTotals(classes)
+  const matchSegment = createSegmentMatcher(input, tracks)
   let errors = 0
-
-  const distance = angularDistance(input, tracks)
-  const assign = createAssignmentSolver(tracks)
-  const cost = new Float64Array(tracks * tracks)
-  const rowToCol = new Int32Array(tracks)
-  const refActive = new Int32Array(tracks), predActive = new Int32Array(tracks)
-  const trackError = new Float64Array(tracks), trackFrames = new Int32Array(tracks)
-
   for (const [start, end] of segmentBounds(recordingFrames, framesPerSecond)) {
-    let segmentFalsePositives = 0, segmentFalseNegatives = 0
+    let segmentFalsePositives = 0
+    let segmentFalseNegatives = 0
     for (let k = 0; k < classes; k++) {
-      let refCount = 0, predCount = 0
-      trackError.fill(0)
-      trackFrames.fill(0)
-      for (let frame = start; frame < end; frame++) {
-        const nRef = activeTracks(input.sedRef, frame, k, tracks, classes, refActive)
-        const nPred = activeTracks(input.sedPred, frame, k, tracks, classes, predActive)
-        refCount = Math.max(refCount, nRef)
-        predCount = Math.max(predCount, nPred)
-        if (!nRef || !nPred) continue
-        for (let r = 0; r < nRef; r++) {
-          for (let p = 0; p < nPred; p++) cost[r * nPred + p] = distance(frame * tracks + refActive[r], frame * tracks + predActive[p], k)
-        }
-        assign(cost, nRef, nPred, rowToCol)
-        for (let r = 0; r < nRef; r++) {
-          if (rowToCol[r] < 0) continue
-          trackError[refActive[r]] += cost[r * nPred + rowToCol[r]]
-          trackFrames[refActive[r]]++
-        }
-      }
-      refTracks[k] += refCount
-      let missed = 0, extra = 0
-      if (refCount && predCount) {
-        let matched = 0
-        for (let t = 0; t < tracks; t++) {
-          if (!trackFrames[t]) continue
-          matched++
-          const meanError = trackError[t] / trackFrames[t]
-          totalError[k] += meanError
-          localizedTracks[k]++
-          if (meanError <= DOA_THRESHOLD_DEGREES) truePositives[k]++
-          else {
-            spatialFalsePositives[k]++
-            segmentFalsePositives++
-          }
-        }
-        if (!matched) missed = predCount
-        else if (predCount > refCount) extra = predCount - refCount
-        else missed = refCount - predCount
-      } else {
-        missed = refCount
-        extra = predCount
-      }
-      falseNegatives[k] += missed
-      falsePositives[k] += extra
+      const {missed, extra, spatialMisses} = addClassSegment(totals, k, matchSegment(start, end, k))
       segmentFalseNegatives += missed
-      segmentFalsePositives += extra
+      segmentFalsePositives += extra + spatialMisses
     }
     errors += Math.max(segmentFalsePositives, segmentFalseNegatives) // substitutions + deletions + insertions
   }
-
-  const er20 = errors / (refTracks.reduce((a, b) => a + b, 0) + EPS)
-  const classwise: ClasswiseJointMetrics = {f20: [], leCd: [], lrCd: []}
-  for (let k = 0; k < classes; k++) {
-    const tp = truePositives[k]
-    classwise.f20.push(tp / (EPS + tp + spatialFalsePositives[k] + 0.5 * (falsePositives[k] + falseNegatives[k])))
-    classwise.leCd.push(localizedTracks[k] ? totalError[k] / (localizedTracks[k] + EPS) : 180)
-    classwise.lrCd.push(localizedTracks[k] / (EPS + localizedTracks[k] + falseNegatives[k]))
-  }
-  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length
-  const f20 = mean(classwise.f20), leCd = mean(classwise.leCd), lrCd = mean(classwise.lrCd)
-  return {er20, f20, leCd, lrCd, seldScore: (er20 + (1 - f20) + leCd / 180 + (1 - lrCd)) / 4, classwise}
+  return summarise(totals, errors, classes)
 }
 
 /** [start, end) frames of every segment: framesPerSecond frames from the start of each recording, the last partial. */

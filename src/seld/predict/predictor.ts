@@ -1,21 +1,19 @@
 import {existsSync, mkdirSync, readFileSync} from 'node:fs'
 import {basename, dirname, extname, join, resolve} from 'node:path'
-import type * as tf from '@tensorflow/tfjs'
 import {predictRecording, type FrameSource} from '../train/recordings.js'
 import {DATASETS, frameCount, frameGrid} from '../features/datasets.js'
 import {doaComponents, framesToEvents, formatEvents, formatExtension, type EventFormat, type EventOptions, type FramePredictions, type SoundEvent} from './events.js'
 import {computeFeatures} from '../features/features.js'
 import {writeFileAtomically} from '../io/atomic-files.js'
 import {dcaseRecordingClass, parseDescCsv, recordingClassOf, type DescEvent} from '../features/labels.js'
-import {loadModel} from '../model/model-io.js'
-// Registers the custom layers of SELDnet, which loading a saved model needs.
-import '../model/model.js'
+import {loadPredictor, type Predictor} from '../model/trained-model.js'
 import {drawRecording, spectrogramOf} from '../plots/figures.js'
-import {applyScaler, SCALER_JSON, type Scaler} from '../features/scaler.js'
-import {predictFeatureSpec, PREDICT_INFO_FILE, readPredictInfo, resolveModelDir, type PredictInfo} from '../model/model-folder.js'
+import {applyScaler, type Scaler} from '../features/scaler.js'
+import {predictFeatureSpec} from '../model/model-folder.js'
 import {featureShape, type FeatureSpec} from '../features/feature-kinds.js'
-import {predictionWidths} from '../train/recordings.js'
 import {pcmReader, type AudioReader, type Pcm16} from '../io/wav.js'
+
+export {loadPredictor, type Predictor}
 
 /** The folder of the project: the nearest folder upwards from `from` holding pipeline.yaml, else `from`. */
 export function projectRoot(from = process.cwd()): string {
@@ -23,36 +21,6 @@ export function projectRoot(from = process.cwd()): string {
     if (existsSync(join(dir, 'pipeline.yaml'))) return dir
     if (dirname(dir) === dir) return resolve(from)
   }
-}
-
-/** A loaded model with everything needed to turn audio into its predictions. */
-export interface Predictor {
-  dir: string
-  model: tf.LayersModel
-  info: PredictInfo
-  scaler: Scaler
-}
-
-/** Loads a model folder (see resolveModelDir) with its seld.json and scaler; a tfjs backend must be initialised. */
-export async function loadPredictor(dir: string): Promise<Predictor> {
-  const modelDir = resolveModelDir(dir)
-  const {info, scaler} = readPredictInfo(modelDir)
-  const model = await loadModel(modelDir)
-  const [, , bins, featureChannels] = model.inputs[0].shape
-  const {classes} = predictionWidths(model)
-  const spec = predictFeatureSpec(info)
-  const [expectedBins, expectedChannels] = featureShape(spec, info.channels)
-  if (bins !== expectedBins || featureChannels !== expectedChannels || classes !== info.classes.length) {
-    throw new Error(
-      `${modelDir}: the network takes ${bins} bins × ${featureChannels} channels and gives ${classes} classes, but ` +
-        `${PREDICT_INFO_FILE} describes ${spec.kind} features with nfft ${info.nfft} of ${info.channels} audio channels ` +
-        `(${expectedBins} bins × ${expectedChannels} channels), ${info.classes.length} classes`,
-    )
-  }
-  if (scaler.featureShape.join() !== [bins, featureChannels].join()) {
-    throw new Error(`${modelDir}: the stored ${SCALER_JSON} scales features of shape (${scaler.featureShape.join(', ')}), the network takes (${bins}, ${featureChannels})`)
-  }
-  return {dir: modelDir, model, info, scaler}
 }
 
 /** The spectrogram a picture shows (channel 0 of the scaled features, frames × bins) and the per-frame predictions. */
