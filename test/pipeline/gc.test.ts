@@ -94,4 +94,39 @@ describe('seldpipe gc', () => {
       await cache.close()
     }
   })
+
+  it('--keep-last N forgets all but the newest N recorded runs of each cell, and frees what only they referenced', async () => {
+    const dir = await projectWithVariants()
+    const readRecords = async () => {
+      const cache = new Cache(join(dir, 'cache'))
+      try {
+        return new RunRecords(cache).all()
+      } finally {
+        await cache.close()
+      }
+    }
+    const before = await readRecords()
+    const cellOf = (record: {stage: string; vars: Record<string, string>}) => `${record.stage} ${JSON.stringify(record.vars)}`
+    const newest = new Map<string, string>()
+    for (const record of before) {
+      const held = before.find((other) => other.key === newest.get(cellOf(record)))
+      if (!held || record.finishedAt > held.finishedAt) newest.set(cellOf(record), record.key)
+    }
+    expect(newest.size).toBeLessThan(before.length)
+
+    const dry = await cli(dir, 'gc', '--keep-last', '1', '--dry-run')
+    expect(dry.exitCode).toBe(0)
+    expect(dry.stdout.match(/would remove recorded run \w+ of /g)).toHaveLength(before.length - newest.size)
+    expect(await readRecords()).toHaveLength(before.length)
+
+    // The newest runs are the p.scale=5 ones: with that expansion, the forgotten default runs' results are unreferenced.
+    const result = await cli(dir, 'gc', '--keep-last', '1', '--set', 'p.scale=5')
+    expect(result.exitCode).toBe(0)
+    expect(result.stdout).not.toContain('freed 0 B')
+    expect((await readRecords()).map((record) => record.key).sort()).toEqual([...newest.values()].sort())
+    // The kept runs' results are all still in the cache: nothing runs (the work folder holds the defaults' outs, so
+    // they are restored).
+    expect((await cli(dir, 'run', '--set', 'p.scale=5')).stdout).toMatch(/\b0 ran, 6 restored/)
+    expect((await cli(dir, 'gc', '--keep-last', '0')).exitCode).toBe(2)
+  })
 })
