@@ -87,6 +87,7 @@ describe('the repository params', () => {
         [['--set', 'train.epochs=0'], /--set train\.epochs=0: train\.epochs: must be >= 1/],
         [['--set', 'train.patience=0'], /--set train\.patience=0: train\.patience: must be >= 1/],
         [['--params', 'typo.yaml'], /typo\.yaml:2:9: train\.epochz: unknown key/],
+        [['--matrix', 'train.lr=0.001,fast'], /--matrix train\.lr=fast: train\.lr: must be number/],
       ]
       for (const [args, message] of cases) {
         const result = await cli(dir, 'run', ...args)

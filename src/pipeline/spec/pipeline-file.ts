@@ -234,6 +234,15 @@ export async function loadPipeline(file: string, overrides: Overrides = {}): Pro
     if (problem !== undefined) throw yamlFile.error(['matrix', key], problem)
   }
   const matrix = applyMatrixOverrides(defaultMatrix, overrides.matrix ?? [], params, paramFiles)
+  // Each swept value must be a valid value of its parameter, as a --set of it would be.
+  for (const [key, values] of Object.entries(matrix).filter(([key]) => isParamKey(key))) {
+    for (const value of values) {
+      const problem = schema?.checkPart(withSweptValues(params, {[key]: value}))
+      if (problem === undefined) continue
+      const message = `${key}=${value}: ${formatProblem(problem)}`
+      throw Object.hasOwn(defaultMatrix, key) && defaultMatrix[key].includes(value) ? yamlFile.error(['matrix', key], message) : new PipelineError(`--matrix ${message}`)
+    }
+  }
   for (const item of overrides.set ?? []) {
     const key = item.slice(0, item.indexOf('='))
     if (isParamKey(key) && Object.hasOwn(matrix, key)) throw new PipelineError(`--set ${item}: '${key}' is also swept by the matrix; give its values in one place`)
