@@ -124,9 +124,9 @@ describe('extractFeatureFiles', () => {
     // The compiled module: its worker threads load the compiled worker script beside it.
     const {extractFeatureFiles} = (await import(path.join(repoRoot, 'dist/src/seld/features/features.js'))) as typeof import('../../src/seld/features/features.js')
     await expect(extractFeatureFiles(featureJobs(wav, out), settings, 2)).rejects.toThrow(/b\.wav: sample rate 48000 Hz/)
-    // No job is handed out after the failure: at most the one each other thread held is written.
-    expect(readdirSync(out).length).toBeLessThanOrEqual(2)
+    // The other thread finishes what it holds: every file written is whole (how many depends on the threads' timing).
     expect(readdirSync(out)).toContain('a.npy')
+    for (const name of readdirSync(out)) expect(readNpy(path.join(out, name)).shape.slice(1), name).toEqual([256, 8])
   })
 })
 
