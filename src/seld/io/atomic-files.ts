@@ -2,7 +2,7 @@ import {mkdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 /** Where `target` is built before it is renamed into place: a hidden sibling, so the rename stays on one file system. */
-function partialName(target: string): string {
+export function partialName(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.partial-${process.pid}`)
 }
 

@@ -10,6 +10,7 @@ import {ProceduralBank, RecordingBank, type SoundBank} from './sources.js'
 import {RENDER_LATENCY, SPEED_OF_SOUND, renderResponses, unitVector, type Path, type Vec3} from './spatial.js'
 import {encodeWav, floatToPcm16} from '../io/wav.js'
 import {writeZip} from '../io/zip-writer.js'
+import {partialName} from '../io/atomic-files.js'
 
 /**
  * The dataset synthesizer: recordings in the TUT Sound Events 2018 layout (see scene.ts for the placement rules,
@@ -231,7 +232,7 @@ export async function synthesizeSplit(options: SynthOptions, outDir: string, onR
   const layout = splitLayout(options.ov, options.split)
   const zip = path.join(outDir, layout.zip)
   mkdirSync(outDir, {recursive: true})
-  const partial = `${zip}.partial-${process.pid}`
+  const partial = partialName(zip)
   const ids = recordingIds(options.trainFiles, options.testFiles)
   const descs = new Map<string, string>()
   try {
