@@ -21,6 +21,7 @@ describe('the pipeline on synth-foa-moving', () => {
     pipeline.stages = Object.fromEntries(upToLabels.map((name) => [name, pipeline.stages[name]]))
     writeFileSync(path.join(project, 'pipeline.yaml'), YAML.stringify(pipeline))
     cpSync(path.join(repoRoot, 'params'), path.join(project, 'params'), {recursive: true})
+    cpSync(path.join(repoRoot, 'params.schema.json'), path.join(project, 'params.schema.json'))
     symlinkSync(path.join(repoRoot, 'dist'), path.join(project, 'dist'))
     const run = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'run.js'), 'run', '--matrix', 'dataset=synth-foa-moving',
       '--set', 'synth.train_files=2', '--set', 'synth.test_files=1', '--set', 'synth.duration=8'], {cwd: project, encoding: 'utf8'})

@@ -18,6 +18,7 @@ function defaultProject(): string {
   const dir = tempDir()
   cpSync(join(repoRoot, 'pipeline.yaml'), join(dir, 'pipeline.yaml'))
   cpSync(join(repoRoot, 'params'), join(dir, 'params'), {recursive: true})
+  cpSync(join(repoRoot, 'params.schema.json'), join(dir, 'params.schema.json'))
   symlinkSync(join(repoRoot, 'dist'), join(dir, 'dist'))
   return dir
 }
