@@ -16,6 +16,8 @@ import {parseSection} from './params.js'
 import {reportProgress, required, requiredNumber, runStage} from './stage.js'
 
 const BATCH_REPORT_INTERVAL_MS = 3000
+/** How long an epoch's result line stays the latest progress line before batch lines of the next epoch replace it. */
+const EPOCH_LINE_HOLD_MS = 5000
 
 /** The frame grid of --nfft, checked against the feature files: other bins mean features of another FFT size. */
 function featureGrid(dataset: DatasetSpec, nfft: number, recording: {featuresFile: string; bins: number}): FrameGrid {
@@ -110,6 +112,7 @@ runStage(
       ...(scoredOn === 'validation' ? {validationRecordings: validationRecordings.map((r) => r.name)} : {}),
     })
     let lastBatchReport = 0
+    let lastEpochReport = 0
     const result = await trainSeldnet({
       model: buildSeldnet(modelConfig),
       train: trainRecordings,
@@ -125,10 +128,13 @@ runStage(
       print: (line) => console.log(line),
       progress: (progress) => {
         // Within an epoch a line every few seconds keeps the display alive without flooding logs, where every
-        // progress line is kept; the lines that end an epoch or start its scoring always go out.
+        // progress line is kept; the lines that end an epoch or start its scoring go out at once, except that an
+        // epoch's result stays on the display a few seconds before the next epoch's lines replace it.
         const now = Date.now()
         if (progress.phase === 'batch' && progress.batch !== progress.batches && now - lastBatchReport < BATCH_REPORT_INTERVAL_MS) return
+        if (progress.phase !== 'epoch' && now - lastEpochReport < EPOCH_LINE_HOLD_MS) return
         lastBatchReport = now
+        if (progress.phase === 'epoch') lastEpochReport = now
         reportProgress(describeProgress(progress))
       },
     })
