@@ -165,7 +165,7 @@ describe('features stage and command', () => {
     rmSync(path.join(work(), 'features'), {recursive: true})
     const arrays = spawnSync('node', [path.join(repoRoot, 'dist/stages/features.js'), '--dataset', 'cansim', '--nfft', '1024', '--kind', 'logmel_iv', '--wav', path.join(work(), 'wav'), '--out', path.join(work(), 'features')], {encoding: 'utf8'})
     expect(arrays.status).toBe(1)
-    expect(arrays.stderr).toBe('error: cansim: logmel_iv features need first-order Ambisonics (4 channels W, Y, Z, X), got 8 channels\n')
+    expect(arrays.stderr).toBe('error: cansim: logmel_iv features need first-order Ambisonics (4 channels W, Y, Z, X), got 8 channels; for a microphone array set features.kind=logmel_gcc (or stft)\n')
     expect(readdirSync(work())).toEqual(['wav'])
   })
 

@@ -19,24 +19,37 @@ beforeAll(async () => {
 describe('parameter presets', () => {
   const presets = readdirSync(join(repoRoot, 'params')).filter((file) => file.endsWith('.yaml') && file !== 'default.yaml')
 
+  // Builds the preset's network with its shapes and 2 units: layer widths only change how long initialisation takes;
+  // what can fail is the shapes (pooling against the feature bins, the output against azi_only).
+  const buildsOn = (params: Record<string, Record<string, never>>, datasetName: string, label: string) => {
+    const {features, model, train} = params
+    const dataset = datasetSpec(datasetName)
+    const [bins, channels] = featureShape(featureSpec(features.nfft, features.kind, features.mel_bands), dataset.channels)
+    expect(model.conv_filters, label).toBeGreaterThan(0)
+    const network = buildSeldnet({
+      seqLen: train.seq_len, bins, channels, classes: Object.keys(dataset.classIndex).length, convFilters: 2,
+      poolSizes: model.pool_sizes, rnnUnits: 2, fnnUnits: 2, dropout: model.dropout,
+      lossWeights: model.loss_weights, aziOnly: model.azi_only, lr: train.lr, output: model.output,
+    })
+    expect(outputKindOf(network), label).toBe(model.output)
+    network.dispose()
+  }
+
   it('every preset gives a feature kind that fits its dataset and a network that builds on those features', async () => {
     expect(presets).toContain('seldnet2018.yaml')
     expect(presets).toContain('logmel-accdoa.yaml')
     for (const preset of presets) {
       const pipeline = await loadPipeline(join(repoRoot, 'pipeline.yaml'), {params: [join(repoRoot, 'params', preset)]})
-      const {features, model, train} = pipeline.params as Record<string, Record<string, never>>
-      const dataset = datasetSpec(DATASETS[preset.replace('.yaml', '')] ?? 'synth-foa')
-      const [bins, channels] = featureShape(featureSpec(features.nfft, features.kind, features.mel_bands), dataset.channels)
-      // Layer widths only change how long initialisation takes; what can fail is the preset's shapes (pooling against
-      // the feature bins, the output against azi_only), so the network is built with the preset's shapes and 2 units.
-      expect(model.conv_filters, preset).toBeGreaterThan(0)
-      const network = buildSeldnet({
-        seqLen: train.seq_len, bins, channels, classes: Object.keys(dataset.classIndex).length, convFilters: 2,
-        poolSizes: model.pool_sizes, rnnUnits: 2, fnnUnits: 2, dropout: model.dropout,
-        lossWeights: model.loss_weights, aziOnly: model.azi_only, lr: train.lr, output: model.output,
-      })
-      expect(outputKindOf(network), preset).toBe(model.output)
-      network.dispose()
+      buildsOn(pipeline.params as Record<string, Record<string, never>>, DATASETS[preset.replace('.yaml', '')] ?? 'synth-foa', preset)
+    }
+  })
+
+  it("the default run's features and output lay over the published Ambisonic presets", async () => {
+    for (const dataset of ['ansim', 'resim', 'real']) {
+      const files = [join(repoRoot, 'params', `${dataset}.yaml`), join(repoRoot, 'params', 'logmel-accdoa.yaml')]
+      const params = (await loadPipeline(join(repoRoot, 'pipeline.yaml'), {params: files})).params as Record<string, Record<string, never>>
+      expect([params.features.kind, params.model.output, params.train.validation], dataset).toEqual(['logmel_iv', 'accdoa', 'test'])
+      buildsOn(params, dataset, `${dataset} + logmel-accdoa`)
     }
   })
 
@@ -44,10 +57,15 @@ describe('parameter presets', () => {
     for (const preset of presets) {
       const {features, model, train} = (await loadPipeline(join(repoRoot, 'pipeline.yaml'), {params: [join(repoRoot, 'params', preset)]})).params as Record<string, Record<string, unknown>>
       const published = preset.replace('.yaml', '') in DATASETS
-      if (published || preset === 'seldnet2018.yaml') expect([features.kind, model.output], preset).toEqual(['stft', 'seldnet'])
+      if (published || preset.includes('seldnet2018')) expect([features.kind, model.output], preset).toEqual(['stft', 'seldnet'])
       expect(train.validation, preset).toBe(published ? 'test' : 'holdout')
     }
-    const candidate = (await loadPipeline(join(repoRoot, 'pipeline.yaml'), {params: [join(repoRoot, 'params', 'logmel-accdoa.yaml')]})).params as Record<string, Record<string, unknown>>
-    expect([candidate.features.kind, candidate.model.output]).toEqual(['logmel_iv', 'accdoa'])
+    // The default run's features and output are the ones logmel-accdoa.yaml spells out.
+    const pick = ({features, model, train}: Record<string, Record<string, unknown>>) =>
+      [features.nfft, features.kind, features.mel_bands, model.pool_sizes, model.output, train.seq_len]
+    const defaults = (await loadPipeline(join(repoRoot, 'pipeline.yaml'))).params as Record<string, Record<string, unknown>>
+    const spelled = (await loadPipeline(join(repoRoot, 'pipeline.yaml'), {params: [join(repoRoot, 'params', 'logmel-accdoa.yaml')]})).params as Record<string, Record<string, unknown>>
+    expect(pick(spelled)).toEqual(pick(defaults))
+    expect([defaults.features.kind, defaults.model.output]).toEqual(['logmel_iv', 'accdoa'])
   })
 })

@@ -55,7 +55,7 @@ export function channelPairs(channels: number): [number, number][] {
 export function featureShape(spec: FeatureSpec, audioChannels: number): [number, number] {
   if (spec.kind === 'stft') return [spec.nfft / 2, 2 * audioChannels]
   if (spec.kind === 'logmel_iv') {
-    if (audioChannels !== 4) throw new Error(`logmel_iv features need first-order Ambisonics (4 channels W, Y, Z, X), got ${audioChannels} channels`)
+    if (audioChannels !== 4) throw new Error(`logmel_iv features need first-order Ambisonics (4 channels W, Y, Z, X), got ${audioChannels} channels; for a microphone array set features.kind=logmel_gcc (or stft)`)
     return [spec.melBands, audioChannels + 3]
   }
   if (audioChannels < 2) throw new Error(`logmel_gcc features need at least 2 channels, got ${audioChannels}`)
