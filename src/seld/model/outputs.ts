@@ -155,32 +155,51 @@ const A_PERMUTATIONS = [[0, 0, 0]]
 const B_PERMUTATIONS = [[1, 1, 2], [1, 2, 1], [1, 2, 2], [2, 1, 1], [2, 1, 2], [2, 2, 1]]
 const C_PERMUTATIONS = [[3, 4, 5], [3, 5, 4], [4, 3, 5], [4, 5, 3], [5, 3, 4], [5, 4, 3]]
 
+// Every assignment's target for every track, as a sum of slot vectors: the assignment's slot plus the other two
+// groups' first assignments as padding. A 0/1 matrix from (slot, axis) to (assignment, track, axis), so that all 13
+// assignments of every frame and class come from one matrix product.
+const ASSIGNMENTS = [A_PERMUTATIONS, B_PERMUTATIONS, C_PERMUTATIONS].flatMap((group, g) => group.map((permutation) => ({permutation, g})))
+function assignmentMatrix(): Float32Array {
+  const firsts = [A_PERMUTATIONS[0], B_PERMUTATIONS[0], C_PERMUTATIONS[0]]
+  const columns = ASSIGNMENTS.length * TRACKS * 3
+  const matrix = new Float32Array(ADPIT_SLOTS * 3 * columns)
+  ASSIGNMENTS.forEach(({permutation, g}, j) => {
+    for (let track = 0; track < TRACKS; track++) {
+      const padding = firsts.filter((_, other) => other !== g).map((first) => first[track])
+      for (const slot of [permutation[track], ...padding]) {
+        for (let axis = 0; axis < 3; axis++) matrix[(slot * 3 + axis) * columns + (j * TRACKS + track) * 3 + axis] += 1
+      }
+    }
+  })
+  return matrix
+}
+
 /**
  * The auxiliary-duplicating permutation-invariant loss of multi-ACCDOA (Shimada et al., ICASSP 2022), as in the DCASE
  * 2022 baseline. `target` is [batch, frames, 6 · 4 · K] (see adpitTargets), `output` [batch, frames, 3 · 3 · K]. For
  * every batch item, frame and class it takes the smallest mean squared error over the 13 assignments of the target
  * slots to the 3 tracks, each padded with the other groups' vectors so that no track is trained towards zero for a
- * class that is active; the loss is the mean of these minima.
+ * class that is active; the loss is the mean of these minima. The assignments are built by one matrix product and
+ * compared in one broadcast difference: a few large kernels rather than dozens of small slices and concatenations.
  */
 export function adpitLoss(target: tf.Tensor, output: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {
     const [batch, frames] = output.shape
     const classes = output.shape[2]! / (TRACKS * 3)
+    const rows = batch! * frames! * classes
     const slots = tf.reshape(target, [batch!, frames!, ADPIT_SLOTS, 4, classes])
-    // Every slot's ACCDOA vector: activity · (x, y, z), [batch, frames, 6, 3, K].
+    // Every slot's ACCDOA vector, activity · (x, y, z), as one row of 6 slots × 3 axes per batch item, frame and class.
     const vectors = tf.mul(tf.slice(slots, [0, 0, 0, 0, 0], [-1, -1, -1, 1, -1]), tf.slice(slots, [0, 0, 0, 1, 0], [-1, -1, -1, 3, -1]))
-    const slot = (index: number) => tf.squeeze(tf.slice(vectors, [0, 0, index, 0, 0], [-1, -1, 1, -1, -1]), [2])
-    const assemble = (permutation: number[]) => tf.concat(permutation.map(slot), 2)
-    const [a, b, c] = [assemble(A_PERMUTATIONS[0]), assemble(B_PERMUTATIONS[0]), assemble(C_PERMUTATIONS[0])]
-    const padding = [tf.add(b, c), tf.add(a, c), tf.add(a, b)]
-    const predicted = tf.reshape(output, [batch!, frames!, TRACKS * 3, classes])
-    const losses = [A_PERMUTATIONS, B_PERMUTATIONS, C_PERMUTATIONS].flatMap((group, g) =>
-      group.map((permutation) => tf.mean(tf.squaredDifference(predicted, tf.add(assemble(permutation), padding[g])), 2)),
-    )
-    const stacked = tf.stack(losses, -1)
+    const perFrame = tf.reshape(vectors, [batch! * frames!, ADPIT_SLOTS, 3, classes])
+    const rowsOfSlots = tf.reshape(tf.transpose(perFrame, [0, 3, 1, 2]), [rows, ADPIT_SLOTS * 3])
+    const columns = ASSIGNMENTS.length * TRACKS * 3
+    const assigned = tf.reshape(tf.matMul(rowsOfSlots, tf.tensor2d(assignmentMatrix(), [ADPIT_SLOTS * 3, columns])), [rows, ASSIGNMENTS.length, TRACKS * 3])
+    const predicted = tf.reshape(tf.transpose(tf.reshape(output, [batch!, frames!, TRACKS * 3, classes]), [0, 1, 3, 2]), [rows, 1, TRACKS * 3])
+    // sub, not squaredDifference: tfjs does not reduce squaredDifference's gradient over broadcast axes.
+    const losses = tf.mean(tf.square(tf.sub(predicted, assigned)), 2)
     // The first smallest assignment only, as the baseline's argmin picks it: a plain min would pass the gradient to
     // every tied assignment (all 13 tie whenever a class has no same-class overlap).
-    const chosen = tf.cast(tf.oneHot(tf.argMin(stacked, -1), losses.length), 'float32')
-    return tf.mean(tf.sum(tf.mul(stacked, chosen), -1)) as tf.Scalar
+    const chosen = tf.cast(tf.oneHot(tf.argMin(losses, -1), ASSIGNMENTS.length), 'float32')
+    return tf.mean(tf.sum(tf.mul(losses, chosen), -1)) as tf.Scalar
   })
 }
