@@ -44,15 +44,15 @@ describe('the repository pipeline.yaml', () => {
       const other = await instanceParams([set])
       return Object.keys(base).filter((stage) => base[stage] !== other[stage]).sort()
     }
-    expect(await changed('features.kind=logmel_iv')).toEqual(['features', 'train'])
+    expect(await changed('features.kind=stft')).toEqual(['features', 'train'])
     expect(await changed('features.mel_bands=32')).toEqual(['features', 'train'])
-    expect(await changed('model.output=accdoa')).toEqual(['train'])
+    expect(await changed('model.output=multi_accdoa')).toEqual(['train'])
     expect(await changed('train.validation=test')).toEqual(['train'])
     expect(await changed('train.validation_fraction=0.2')).toEqual(['train'])
     // The features stage gets the kind on its command line, the train stage the whole features section.
-    const graph = buildGraph(await loadPipeline(join(repoRoot, 'pipeline.yaml'), {set: ['features.kind=logmel_iv']}))
+    const graph = buildGraph(await loadPipeline(join(repoRoot, 'pipeline.yaml'), {set: ['features.kind=logmel_gcc']}))
     const argv = (stage: string) => graph.instances.find((instance) => instance.stage.name === stage)!.argv
-    expect(argv('features').join(' ')).toContain('--kind logmel_iv --mel-bands 64')
-    expect(JSON.parse(argv('train')[argv('train').indexOf('--feature-config') + 1])).toEqual({nfft: 512, kind: 'logmel_iv', mel_bands: 64})
+    expect(argv('features').join(' ')).toContain('--kind logmel_gcc --mel-bands 64')
+    expect(JSON.parse(argv('train')[argv('train').indexOf('--feature-config') + 1])).toEqual({nfft: 1024, kind: 'logmel_gcc', mel_bands: 64})
   })
 })
