@@ -159,20 +159,20 @@ const C_PERMUTATIONS = [[3, 4, 5], [3, 5, 4], [4, 3, 5], [4, 5, 3], [5, 3, 4], [
 // groups' first assignments as padding. A 0/1 matrix from (slot, axis) to (assignment, track, axis), so that all 13
 // assignments of every frame and class come from one matrix product.
 const ASSIGNMENTS = [A_PERMUTATIONS, B_PERMUTATIONS, C_PERMUTATIONS].flatMap((group, g) => group.map((permutation) => ({permutation, g})))
-function assignmentMatrix(): Float32Array {
+const ASSIGNMENT_COLUMNS = ASSIGNMENTS.length * TRACKS * 3
+const ASSIGNMENT_MATRIX = (() => {
   const firsts = [A_PERMUTATIONS[0], B_PERMUTATIONS[0], C_PERMUTATIONS[0]]
-  const columns = ASSIGNMENTS.length * TRACKS * 3
-  const matrix = new Float32Array(ADPIT_SLOTS * 3 * columns)
+  const matrix = new Float32Array(ADPIT_SLOTS * 3 * ASSIGNMENT_COLUMNS)
   ASSIGNMENTS.forEach(({permutation, g}, j) => {
     for (let track = 0; track < TRACKS; track++) {
       const padding = firsts.filter((_, other) => other !== g).map((first) => first[track])
       for (const slot of [permutation[track], ...padding]) {
-        for (let axis = 0; axis < 3; axis++) matrix[(slot * 3 + axis) * columns + (j * TRACKS + track) * 3 + axis] += 1
+        for (let axis = 0; axis < 3; axis++) matrix[(slot * 3 + axis) * ASSIGNMENT_COLUMNS + (j * TRACKS + track) * 3 + axis] += 1
       }
     }
   })
   return matrix
-}
+})()
 
 /**
  * The auxiliary-duplicating permutation-invariant loss of multi-ACCDOA (Shimada et al., ICASSP 2022), as in the DCASE
@@ -192,8 +192,8 @@ export function adpitLoss(target: tf.Tensor, output: tf.Tensor): tf.Scalar {
     const vectors = tf.mul(tf.slice(slots, [0, 0, 0, 0, 0], [-1, -1, -1, 1, -1]), tf.slice(slots, [0, 0, 0, 1, 0], [-1, -1, -1, 3, -1]))
     const perFrame = tf.reshape(vectors, [batch! * frames!, ADPIT_SLOTS, 3, classes])
     const rowsOfSlots = tf.reshape(tf.transpose(perFrame, [0, 3, 1, 2]), [rows, ADPIT_SLOTS * 3])
-    const columns = ASSIGNMENTS.length * TRACKS * 3
-    const assigned = tf.reshape(tf.matMul(rowsOfSlots, tf.tensor2d(assignmentMatrix(), [ADPIT_SLOTS * 3, columns])), [rows, ASSIGNMENTS.length, TRACKS * 3])
+    const matrix = tf.tensor2d(ASSIGNMENT_MATRIX, [ADPIT_SLOTS * 3, ASSIGNMENT_COLUMNS])
+    const assigned = tf.reshape(tf.matMul(rowsOfSlots, matrix), [rows, ASSIGNMENTS.length, TRACKS * 3])
     const predicted = tf.reshape(tf.transpose(tf.reshape(output, [batch!, frames!, TRACKS * 3, classes]), [0, 1, 3, 2]), [rows, 1, TRACKS * 3])
     // sub, not squaredDifference: tfjs does not reduce squaredDifference's gradient over broadcast axes.
     const losses = tf.mean(tf.square(tf.sub(predicted, assigned)), 2)
