@@ -16,6 +16,10 @@ beforeAll(async () => {
   await initBackend('wasm', () => {})
 })
 
+/** The parameters of the repository pipeline with these params files laid over its defaults, in order. */
+const paramsOf = async (...files: string[]) =>
+  (await loadPipeline(join(repoRoot, 'pipeline.yaml'), {params: files.map((file) => join(repoRoot, 'params', file))})).params as Record<string, Record<string, never>>
+
 describe('parameter presets', () => {
   const presets = readdirSync(join(repoRoot, 'params')).filter((file) => file.endsWith('.yaml') && file !== 'default.yaml')
 
@@ -39,15 +43,13 @@ describe('parameter presets', () => {
     expect(presets).toContain('seldnet2018.yaml')
     expect(presets).toContain('logmel-accdoa.yaml')
     for (const preset of presets) {
-      const pipeline = await loadPipeline(join(repoRoot, 'pipeline.yaml'), {params: [join(repoRoot, 'params', preset)]})
-      buildsOn(pipeline.params as Record<string, Record<string, never>>, DATASETS[preset.replace('.yaml', '')] ?? 'synth-foa', preset)
+      buildsOn(await paramsOf(preset), DATASETS[preset.replace('.yaml', '')] ?? 'synth-foa', preset)
     }
   })
 
   it("the default run's features and output lay over the published Ambisonic presets", async () => {
     for (const dataset of ['ansim', 'resim', 'real']) {
-      const files = [join(repoRoot, 'params', `${dataset}.yaml`), join(repoRoot, 'params', 'logmel-accdoa.yaml')]
-      const params = (await loadPipeline(join(repoRoot, 'pipeline.yaml'), {params: files})).params as Record<string, Record<string, never>>
+      const params = await paramsOf(`${dataset}.yaml`, 'logmel-accdoa.yaml')
       expect([params.features.kind, params.model.output, params.train.validation], dataset).toEqual(['logmel_iv', 'accdoa', 'test'])
       buildsOn(params, dataset, `${dataset} + logmel-accdoa`)
     }
@@ -55,16 +57,16 @@ describe('parameter presets', () => {
 
   it('the published presets keep the published recipe and choose on the test split; the others on held-out recordings', async () => {
     for (const preset of presets) {
-      const {features, model, train} = (await loadPipeline(join(repoRoot, 'pipeline.yaml'), {params: [join(repoRoot, 'params', preset)]})).params as Record<string, Record<string, unknown>>
+      const {features, model, train} = await paramsOf(preset)
       const published = preset.replace('.yaml', '') in DATASETS
       if (published || preset.includes('seldnet2018')) expect([features.kind, model.output], preset).toEqual(['stft', 'seldnet'])
       expect(train.validation, preset).toBe(published ? 'test' : 'holdout')
     }
     // The default run's features and output are the ones logmel-accdoa.yaml spells out.
-    const pick = ({features, model, train}: Record<string, Record<string, unknown>>) =>
+    const pick = ({features, model, train}: Record<string, Record<string, never>>) =>
       [features.nfft, features.kind, features.mel_bands, model.pool_sizes, model.output, train.seq_len]
-    const defaults = (await loadPipeline(join(repoRoot, 'pipeline.yaml'))).params as Record<string, Record<string, unknown>>
-    const spelled = (await loadPipeline(join(repoRoot, 'pipeline.yaml'), {params: [join(repoRoot, 'params', 'logmel-accdoa.yaml')]})).params as Record<string, Record<string, unknown>>
+    const defaults = await paramsOf()
+    const spelled = await paramsOf('logmel-accdoa.yaml')
     expect(pick(spelled)).toEqual(pick(defaults))
     expect([defaults.features.kind, defaults.model.output]).toEqual(['logmel_iv', 'accdoa'])
   })
